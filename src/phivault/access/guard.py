@@ -1,0 +1,300 @@
+"""The guard (I-1, I-2, I-3): decide, project, audit — for every touch of PHI.
+
+A service asks the guard *before* it returns or changes anything. The guard answers with a
+:class:`Decision` naming the tiers the caller may see, or refuses: the refusal is audited
+(after the transaction rolls back, so nothing else of it survives) and surfaces as 404 for a
+named resource — absent and forbidden look the same — or 403 for a tenant-level action.
+
+An allowed decision must be *recorded* (``guard.record``) with the field names actually
+returned or written; the unit of work refuses to commit while a decision is unrecorded, so
+forgetting the audit fails closed.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from sqlalchemy import select
+
+from phivault.access.models import BreakGlassGrant, Position, RoleCategory
+from phivault.access.policy import (
+    PHI_PERMISSIONS,
+    TIER_ORDER,
+    VISIBLE_TIERS,
+    AccessCategory,
+    Permission,
+    PurposeOfUse,
+    Tier,
+    grant_permissions,
+)
+from phivault.audit.events import ALLOWED, REFUSED, EventDraft
+from phivault.errors import Forbidden, NotFound, PhivaultError, PurposeRequired
+from phivault.identity.models import Member, TenantGrant
+
+if TYPE_CHECKING:
+    from phivault.access.unit import Unit
+
+
+@dataclass(frozen=True)
+class Standing:
+    """The actor's active grant in the unit's tenant."""
+
+    category: AccessCategory
+    permissions: frozenset[Permission]
+    privacy_officer: bool
+
+
+@dataclass
+class Decision:
+    permission: Permission
+    action: str
+    resource_type: str
+    resource_id: uuid.UUID | str | None
+    person_id: uuid.UUID | None
+    tiers: frozenset[Tier]
+    break_glass: bool = False
+    ref: uuid.UUID | None = None
+    recorded: bool = field(default=False, compare=False)
+
+    @property
+    def full(self) -> bool:
+        return Tier.FULL in self.tiers
+
+
+@dataclass(frozen=True)
+class AccessRequest:
+    """What a policy hook sees: enough to decide, no PHI values."""
+
+    tenant_id: uuid.UUID
+    member_id: uuid.UUID
+    permission: Permission
+    action: str
+    person_id: uuid.UUID | None
+    purpose: PurposeOfUse | None
+    break_glass: bool
+    sensitivity: frozenset[str]
+
+
+# A hook returns None to stay silent or a refusal reason code. Later issues plug in agreed
+# restrictions (ACC-6), authorizations (ACC-7) and workforce standing (ACC-8) here.
+PolicyHook = Callable[["Unit", AccessRequest], str | None]
+
+
+class AccessRefused(Exception):
+    """Raised inside a unit; the unit records the refusal and raises ``public``."""
+
+    def __init__(self, public: PhivaultError) -> None:
+        super().__init__(public.detail)
+        self.public = public
+
+
+class UndeclaredPermission(PhivaultError):
+    status = 500
+    slug = "undeclared-permission"
+    title = "Internal error"
+
+
+class Guard:
+    def __init__(self, unit: Unit) -> None:
+        self._unit = unit
+        self._standing: Standing | bool | None = False  # False: not loaded yet
+        self.decisions: list[Decision] = []
+
+    # -- standing -------------------------------------------------------------------------
+    @property
+    def standing(self) -> Standing | None:
+        if self._standing is False:
+            self._standing = self._load_standing()
+        assert self._standing is not True
+        return self._standing
+
+    def _load_standing(self) -> Standing | None:
+        unit = self._unit
+        row = unit.session.execute(
+            select(
+                Member.status,
+                TenantGrant.status,
+                TenantGrant.is_privacy_officer,
+                TenantGrant.is_administrator,
+                RoleCategory.access_category,
+            )
+            .join(TenantGrant, TenantGrant.member_id == Member.id)
+            .join(
+                Position,
+                (Position.tenant_id == TenantGrant.tenant_id)
+                & (Position.id == TenantGrant.position_id),
+            )
+            .join(
+                RoleCategory,
+                (RoleCategory.tenant_id == Position.tenant_id)
+                & (RoleCategory.id == Position.role_category_id),
+            )
+            .where(Member.id == unit.actor.member_id, TenantGrant.tenant_id == unit.tenant_id)
+        ).first()
+        if row is None or row[0] != "active" or row[1] != "active":
+            return None
+        category = AccessCategory(row[4])
+        return Standing(
+            category=category,
+            permissions=grant_permissions(
+                category, privacy_officer=row[2], administrator=row[3]
+            ),
+            privacy_officer=row[2],
+        )
+
+    # -- decisions ------------------------------------------------------------------------
+    def check(
+        self,
+        permission: Permission,
+        *,
+        action: str,
+        resource_type: str,
+        resource_id: uuid.UUID | str | None = None,
+        person_id: uuid.UUID | None = None,
+        sensitivity: Iterable[str] = (),
+        min_tier: Tier | None = None,
+    ) -> Decision:
+        """Decide one access. Refusals raise; an allowed decision must later be recorded."""
+        named = resource_id is not None or person_id is not None
+        declared = self._unit.declared
+        if declared is not None and permission not in declared:
+            # A route reached PHI with a permission it never declared: a bug, fail closed.
+            raise UndeclaredPermission(f"{action} needs undeclared permission {permission}")
+        standing = self.standing
+
+        def refuse(reason: str, error: PhivaultError | None = None) -> AccessRefused:
+            return self.refuse(
+                permission, action=action, resource_type=resource_type,
+                resource_id=resource_id, person_id=person_id, reason=reason, error=error,
+                named=named,
+            )
+
+        if standing is None:
+            # No standing in this tenant: the tenant and everything in it look absent.
+            raise self.refuse(
+                permission, action=action, resource_type=resource_type,
+                resource_id=resource_id, person_id=person_id, reason="no-grant",
+                error=NotFound(),
+            )
+        if permission not in standing.permissions:
+            raise refuse("permission")
+        unit = self._unit
+        if permission in PHI_PERMISSIONS:
+            if unit.purpose is None:
+                raise refuse("purpose-missing", PurposeRequired(
+                    "state the purpose of use: treatment, payment, operations or other"
+                ))
+            if unit.purpose is PurposeOfUse.OTHER and unit.reason_ref is None:
+                raise refuse("purpose-reason-missing", PurposeRequired(
+                    "purpose 'other' needs a reason"
+                ))
+        tiers = VISIBLE_TIERS[standing.category]
+        break_glass = False
+        ref = unit.reason_ref
+        if person_id is not None and permission in PHI_PERMISSIONS:
+            grant_id = self._active_break_glass(person_id)
+            if grant_id is not None:
+                tiers, break_glass, ref = frozenset(TIER_ORDER), True, grant_id
+        tags = frozenset(sensitivity)
+        if tags and Tier.FULL not in tiers:
+            raise refuse("sensitivity")
+        if min_tier is not None and min_tier not in tiers:
+            raise refuse("category")
+        request = AccessRequest(
+            unit.tenant_id, unit.actor.member_id, permission, action, person_id,
+            unit.purpose, break_glass, tags,
+        )
+        for hook in unit.vault.hooks:
+            reason = hook(unit, request)
+            if reason:
+                raise refuse(reason)
+        decision = Decision(
+            permission, action, resource_type, resource_id, person_id, tiers, break_glass, ref
+        )
+        self.decisions.append(decision)
+        return decision
+
+    def record(self, decision: Decision, fields: Iterable[str] = ()) -> None:
+        """Append the allowed event, naming the fields returned or written."""
+        unit = self._unit
+        unit.append_event(
+            self._draft(
+                decision.action, ALLOWED, resource_type=decision.resource_type,
+                resource_id=decision.resource_id, person_id=decision.person_id,
+                break_glass=decision.break_glass, fields=tuple(sorted(set(fields))),
+                ref=decision.ref,
+            )
+        )
+        decision.recorded = True
+
+    def allow(
+        self, permission: Permission, *, action: str, resource_type: str,
+        resource_id: uuid.UUID | str | None = None, person_id: uuid.UUID | None = None,
+        fields: Iterable[str] = (), min_tier: Tier | None = None,
+    ) -> Decision:
+        """check + record, for accesses whose fields are known up front."""
+        decision = self.check(
+            permission, action=action, resource_type=resource_type, resource_id=resource_id,
+            person_id=person_id, min_tier=min_tier,
+        )
+        self.record(decision, fields)
+        return decision
+
+    def refuse(
+        self, permission: Permission, *, action: str, resource_type: str,
+        resource_id: uuid.UUID | str | None, person_id: uuid.UUID | None, reason: str,
+        error: PhivaultError | None = None, named: bool = True,
+    ) -> AccessRefused:
+        """Queue an audited refusal and return the exception for the caller to raise."""
+        self._unit.refusals.append(
+            self._draft(
+                action, REFUSED, resource_type=resource_type, resource_id=resource_id,
+                person_id=person_id, reason=reason, fields=(str(permission),),
+            )
+        )
+        if error is None:
+            error = NotFound() if named else Forbidden()
+        return AccessRefused(error)
+
+    def not_found(
+        self, permission: Permission, *, action: str, resource_type: str,
+        resource_id: uuid.UUID | str | None,
+    ) -> AccessRefused:
+        return self.refuse(
+            permission, action=action, resource_type=resource_type,
+            resource_id=resource_id, person_id=None, reason="not-found",
+        )
+
+    def _active_break_glass(self, person_id: uuid.UUID) -> uuid.UUID | None:
+        unit = self._unit
+        now = unit.now
+        return unit.session.scalar(
+            select(BreakGlassGrant.id)
+            .where(
+                BreakGlassGrant.tenant_id == unit.tenant_id,
+                BreakGlassGrant.member_id == unit.actor.member_id,
+                BreakGlassGrant.person_id == person_id,
+                BreakGlassGrant.expires_at > now,
+                BreakGlassGrant.ended_at.is_(None),
+            )
+            .order_by(BreakGlassGrant.expires_at.desc())
+            .limit(1)
+        )
+
+    def _draft(self, action: str, outcome: str, **kw: object) -> EventDraft:
+        unit = self._unit
+        return EventDraft(
+            tenant_id=unit.tenant_id,
+            action=action,
+            outcome=outcome,
+            occurred_at=unit.now,
+            actor_id=unit.actor.member_id,
+            session_id=unit.actor.session_id,
+            purpose=str(unit.purpose or ""),
+            source=unit.actor.source,
+            request_id=unit.actor.request_id,
+            **kw,  # type: ignore[arg-type]
+        )

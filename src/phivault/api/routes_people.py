@@ -1,0 +1,178 @@
+"""People, records and documents."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import asdict
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request, status
+from fastapi.responses import StreamingResponse
+from starlette.concurrency import run_in_threadpool
+
+from phivault.access.policy import Permission as P
+from phivault.api.deps import Ctx, declare
+from phivault.api.schemas import DocumentOut, PersonIn, PersonOut, RecordIn, RecordOut, RecordPatch
+from phivault.errors import InvalidInput, PayloadTooLarge
+from phivault.records import documents, service
+from phivault.records.blobs import BlobStore
+
+router = APIRouter(prefix="/api/v1/tenants/{tenant_id}", tags=["people and records"])
+
+
+def _person(view: service.PersonView) -> PersonOut:
+    return PersonOut(**asdict(view))
+
+
+def _record(view: service.RecordView) -> RecordOut:
+    return RecordOut(**asdict(view))
+
+
+@router.post("/people", status_code=status.HTTP_201_CREATED, openapi_extra=declare(P.PEOPLE_WRITE))
+def create_person(tenant_id: uuid.UUID, body: PersonIn, ctx: Ctx) -> PersonOut:
+    with ctx.unit(tenant_id) as unit:
+        return _person(service.do_create_person(unit, **body.model_dump()))
+
+
+@router.get("/people", openapi_extra=declare(P.PEOPLE_READ))
+def list_people(
+    tenant_id: uuid.UUID, ctx: Ctx, kind: str | None = None,
+    offset: Annotated[int, Query(ge=0)] = 0, limit: Annotated[int, Query(ge=1, le=200)] = 50,
+) -> list[PersonOut]:
+    with ctx.unit(tenant_id) as unit:
+        return [_person(v) for v in service.list_people(unit, kind=kind, offset=offset, limit=limit)]
+
+
+@router.get("/people/search", openapi_extra=declare(P.PEOPLE_READ))
+def search_people(
+    tenant_id: uuid.UUID, ctx: Ctx, family_name: str | None = None,
+    given_name: str | None = None, date_of_birth: str | None = None, mrn: str | None = None,
+) -> list[PersonOut]:
+    with ctx.unit(tenant_id) as unit:
+        found = service.search_people(
+            unit, family_name=family_name, given_name=given_name,
+            date_of_birth=date_of_birth, mrn=mrn,
+        )
+        return [_person(v) for v in found]
+
+
+@router.get("/people/{person_id}", openapi_extra=declare(P.PEOPLE_READ))
+def read_person(tenant_id: uuid.UUID, person_id: uuid.UUID, ctx: Ctx) -> PersonOut:
+    with ctx.unit(tenant_id) as unit:
+        return _person(service.read_person(unit, person_id))
+
+
+@router.get("/people/{person_id}/records", openapi_extra=declare(P.RECORDS_READ))
+def list_records(
+    tenant_id: uuid.UUID, person_id: uuid.UUID, ctx: Ctx, record_type: str | None = None
+) -> list[RecordOut]:
+    with ctx.unit(tenant_id) as unit:
+        return [_record(v) for v in service.list_records(unit, person_id, record_type)]
+
+
+@router.post(
+    "/people/{person_id}/records", status_code=status.HTTP_201_CREATED,
+    openapi_extra=declare(P.RECORDS_WRITE),
+)
+def create_record(
+    tenant_id: uuid.UUID, person_id: uuid.UUID, body: RecordIn, ctx: Ctx
+) -> RecordOut:
+    with ctx.unit(tenant_id) as unit:
+        return _record(service.do_create_record(
+            unit, person_id=person_id, type_name=body.record_type, fields=body.fields,
+            sensitivity=body.sensitivity,
+        ))
+
+
+@router.get("/records/{record_id}", openapi_extra=declare(P.RECORDS_READ))
+def read_record(tenant_id: uuid.UUID, record_id: uuid.UUID, ctx: Ctx) -> RecordOut:
+    with ctx.unit(tenant_id) as unit:
+        return _record(service.read_record(unit, record_id))
+
+
+@router.patch("/records/{record_id}", openapi_extra=declare(P.RECORDS_WRITE))
+def update_record(
+    tenant_id: uuid.UUID, record_id: uuid.UUID, body: RecordPatch, ctx: Ctx
+) -> RecordOut:
+    with ctx.unit(tenant_id) as unit:
+        return _record(service.do_update_record(
+            unit, record_id, fields=body.fields, expected_version=body.expected_version
+        ))
+
+
+@router.get("/people/{person_id}/documents", openapi_extra=declare(P.DOCUMENTS_READ))
+def list_documents(tenant_id: uuid.UUID, person_id: uuid.UUID, ctx: Ctx) -> list[DocumentOut]:
+    with ctx.unit(tenant_id) as unit:
+        return [DocumentOut(**asdict(v)) for v in documents.list_documents(unit, person_id)]
+
+
+@router.post(
+    "/people/{person_id}/documents", status_code=status.HTTP_201_CREATED,
+    openapi_extra=declare(P.DOCUMENTS_WRITE) | {
+        "requestBody": {"content": {t: {"schema": {"type": "string", "format": "binary"}}
+                                    for t in sorted(documents.CONTENT_TYPES)}}
+    },
+)
+async def upload_document(
+    request: Request, tenant_id: uuid.UUID, person_id: uuid.UUID, ctx: Ctx,
+    filename: Annotated[str, Query(min_length=1, max_length=200)],
+    kind: str = "pdf", tier: str = "full", sensitivity: Annotated[list[str] | None, Query()] = None,
+) -> DocumentOut:
+    """Upload a document as the raw request body (streamed and encrypted as it arrives)."""
+    limit = ctx.vault.settings.max_upload_bytes
+    declared = request.headers.get("content-length")
+    if declared is not None and (not declared.isdigit() or int(declared) > limit):
+        raise PayloadTooLarge(f"documents may be at most {limit} bytes")
+    content_type = request.headers.get("content-type", "")
+
+    def begin() -> documents.UploadTicket:
+        with ctx.unit(tenant_id) as unit:
+            return documents.begin_upload(
+                unit, person_id=person_id, kind=kind, content_type=content_type, tier=tier
+            )
+
+    ticket = await run_in_threadpool(begin)
+    blobs = BlobStore(ctx.vault.settings.blob_dir)
+    try:
+        with blobs.writer(tenant_id, ticket.document_id) as sink:
+            encryptor = documents.encrypt_body(ticket, sink)
+            async for chunk in request.stream():
+                encryptor.write(chunk)
+                if encryptor.plaintext_bytes > limit:
+                    raise PayloadTooLarge(f"documents may be at most {limit} bytes")
+            if encryptor.plaintext_bytes == 0:
+                raise InvalidInput("the document is empty")
+            encryptor.finish()
+
+        def finish() -> documents.DocumentView:
+            with ctx.unit(tenant_id) as unit:
+                return documents.finish_upload(
+                    unit, ticket, filename=filename, size_bytes=encryptor.plaintext_bytes,
+                    sensitivity=sensitivity or (),
+                )
+
+        view = await run_in_threadpool(finish)
+        blobs.publish(tenant_id, ticket.document_id)
+    except BaseException:
+        blobs.discard(tenant_id, ticket.document_id)
+        raise
+    return DocumentOut(**asdict(view))
+
+
+@router.get(
+    "/documents/{document_id}/content", openapi_extra=declare(P.DOCUMENTS_READ),
+    response_class=StreamingResponse,
+)
+def download_document(tenant_id: uuid.UUID, document_id: uuid.UUID, ctx: Ctx) -> StreamingResponse:
+    with ctx.unit(tenant_id) as unit:
+        opened = documents.open_document(unit, document_id)
+    blobs = BlobStore(ctx.vault.settings.blob_dir)
+    safe_name = "".join(ch for ch in (opened.view.filename or "document") if ch.isalnum() or ch in "._-")
+    return StreamingResponse(
+        documents.stream_document(blobs, tenant_id, opened),
+        media_type=opened.view.content_type,
+        headers={
+            "Content-Disposition": f'attachment; filename="{safe_name or "document"}"',
+            "Content-Length": str(opened.view.size_bytes),
+        },
+    )

@@ -1,0 +1,144 @@
+"""Request and response bodies."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class TenantIn(Strict):
+    name: str = Field(min_length=1, max_length=200)
+    slug: str = Field(min_length=2, max_length=63)
+
+
+class TenantOut(BaseModel):
+    id: uuid.UUID
+    name: str
+    slug: str
+
+
+class PersonIn(Strict):
+    kind: str
+    given_name: str = Field(min_length=1, max_length=100)
+    family_name: str = Field(min_length=1, max_length=100)
+    date_of_birth: str
+    mrn: str | None = Field(default=None, max_length=40)
+
+
+class PersonOut(BaseModel):
+    id: uuid.UUID
+    kind: str
+    fields: dict[str, str | None]
+
+
+class RecordIn(Strict):
+    record_type: str
+    fields: dict[str, Any]
+    sensitivity: list[str] = Field(default_factory=list)
+
+
+class RecordPatch(Strict):
+    fields: dict[str, Any]
+    expected_version: int | None = None
+
+
+class RecordOut(BaseModel):
+    id: uuid.UUID
+    person_id: uuid.UUID
+    record_type: str
+    version: int
+    sensitivity: list[str]
+    fields: dict[str, Any]
+    break_glass: bool
+
+
+class DocumentOut(BaseModel):
+    id: uuid.UUID
+    person_id: uuid.UUID
+    kind: str
+    tier: str
+    content_type: str
+    filename: str | None
+    size_bytes: int
+    sensitivity: list[str]
+    created_at: datetime
+
+
+class BreakGlassIn(Strict):
+    person_id: uuid.UUID
+    reason: str = Field(min_length=10, max_length=1000)
+    minutes: int | None = Field(default=None, ge=1)
+
+
+class BreakGlassOut(BaseModel):
+    id: uuid.UUID
+    member_id: uuid.UUID
+    person_id: uuid.UUID
+    started_at: datetime
+    expires_at: datetime
+    ended_at: datetime | None
+    review_status: str
+    reason: str | None
+
+
+class ReviewIn(Strict):
+    disposition: str
+    note: str = Field(default="", max_length=2000)
+
+
+class RoleCategoryIn(Strict):
+    name: str = Field(min_length=1, max_length=120)
+    access_category: str
+
+
+class PositionIn(Strict):
+    title: str = Field(min_length=1, max_length=120)
+    role_category_id: uuid.UUID
+
+
+class DirectoryEntryOut(BaseModel):
+    position_id: uuid.UUID
+    title: str
+    role_category_id: uuid.UUID
+    role_category: str
+    access_category: str
+
+
+class MemberIn(Strict):
+    username: str = Field(min_length=2, max_length=120)
+    display_name: str = Field(min_length=1, max_length=200)
+    position_id: uuid.UUID
+    privacy_officer: bool = False
+    administrator: bool = False
+
+
+class GrantIn(Strict):
+    position_id: uuid.UUID
+    privacy_officer: bool = False
+    administrator: bool = False
+
+
+class CreatedMember(BaseModel):
+    id: uuid.UUID
+    username: str
+    token: str = Field(description="API token, shown this once only")
+
+
+class IdOut(BaseModel):
+    id: uuid.UUID
+
+
+class ChainOut(BaseModel):
+    tenant_id: str
+    intact: bool
+    events: int
+    last_seq: int
+    first_bad_event: int | None
+    problem: str | None

@@ -1,0 +1,49 @@
+"""Audit tables. Identifiers are stored as text and times as UTC microseconds so that the
+chained hash is computed over the same bytes on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from sqlalchemy import BigInteger, Index, SmallInteger, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from phivault.db.base import Base
+
+
+class AuditEvent(Base):
+    __tablename__ = "audit_events"
+    __table_args__ = (
+        Index("ix_audit_person", "tenant_id", "person_id", "occurred_us"),
+        Index("ix_audit_actor", "tenant_id", "actor_id", "occurred_us"),
+        Index("ix_audit_time", "tenant_id", "occurred_us"),
+    )
+
+    tenant_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    seq: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    event_id: Mapped[str] = mapped_column(String(36), unique=True)
+    occurred_us: Mapped[int] = mapped_column(BigInteger)
+    actor_id: Mapped[str] = mapped_column(String(36), default="")
+    session_id: Mapped[str] = mapped_column(String(64), default="")
+    action: Mapped[str] = mapped_column(String(64))
+    resource_type: Mapped[str] = mapped_column(String(32), default="")
+    resource_id: Mapped[str] = mapped_column(String(36), default="")
+    person_id: Mapped[str] = mapped_column(String(36), default="")
+    purpose: Mapped[str] = mapped_column(String(16), default="")
+    outcome: Mapped[str] = mapped_column(String(8))
+    reason: Mapped[str] = mapped_column(String(64), default="")
+    break_glass: Mapped[int] = mapped_column(SmallInteger, default=0)
+    fields: Mapped[str] = mapped_column(Text, default="")
+    source: Mapped[str] = mapped_column(String(64), default="")
+    request_id: Mapped[str] = mapped_column(String(64), default="")
+    ref: Mapped[str] = mapped_column(String(36), default="")
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64))
+
+
+class AuditHead(Base):
+    """The last event of each tenant's chain; lets verification notice a cut-off tail."""
+
+    __tablename__ = "audit_heads"
+
+    tenant_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    seq: Mapped[int] = mapped_column(BigInteger)
+    hash: Mapped[str] = mapped_column(String(64))

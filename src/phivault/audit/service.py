@@ -1,0 +1,146 @@
+"""Audit queries, verification, checkpoints and export."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any, TextIO
+
+from sqlalchemy import select
+
+from phivault.access.policy import Permission
+from phivault.access.unit import Unit, Vault
+from phivault.audit.checkpoint import Checkpoint, read_checkpoint, write_checkpoint
+from phivault.audit.models import AuditEvent, AuditHead
+from phivault.audit.verify import Anchor, ChainReport, verify_chain
+from phivault.clock import from_micros, to_micros
+from phivault.crypto.keyring import AUDIT_KEY_NAME
+from phivault.crypto.signing import load_private, load_public
+from phivault.db.engine import Scope
+from phivault.errors import InvalidInput
+
+MAX_PAGE = 500
+EXPORT_COLUMNS = [c.name for c in AuditEvent.__table__.columns]
+
+
+@dataclass(frozen=True)
+class EventFilter:
+    person_id: uuid.UUID | None = None
+    actor_id: uuid.UUID | None = None
+    action: str | None = None
+    outcome: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+    break_glass: bool | None = None
+    limit: int = 100
+    offset: int = 0
+
+
+def event_dict(event: AuditEvent) -> dict[str, Any]:
+    row = {c: getattr(event, c) for c in EXPORT_COLUMNS}
+    row["occurred_at"] = from_micros(event.occurred_us).isoformat()
+    row["break_glass"] = bool(event.break_glass)
+    row["fields"] = [f for f in event.fields.split(",") if f]
+    return row
+
+
+def query_events(unit: Unit, flt: EventFilter) -> list[dict[str, Any]]:
+    """The tenant's audit events, newest first. Privacy officers only."""
+    if not 0 < flt.limit <= MAX_PAGE or flt.offset < 0:
+        raise InvalidInput(f"'limit' must be 1 to {MAX_PAGE} and 'offset' not negative")
+    unit.guard.allow(Permission.AUDIT_READ, action="audit.query", resource_type="audit")
+    e = AuditEvent
+    query = select(e).where(e.tenant_id == str(unit.tenant_id))
+    if flt.person_id:
+        query = query.where(e.person_id == str(flt.person_id))
+    if flt.actor_id:
+        query = query.where(e.actor_id == str(flt.actor_id))
+    if flt.action:
+        query = query.where(e.action == flt.action)
+    if flt.outcome:
+        query = query.where(e.outcome == flt.outcome)
+    if flt.since:
+        query = query.where(e.occurred_us >= to_micros(flt.since))
+    if flt.until:
+        query = query.where(e.occurred_us < to_micros(flt.until))
+    if flt.break_glass is not None:
+        query = query.where(e.break_glass == (1 if flt.break_glass else 0))
+    query = query.order_by(e.seq.desc()).offset(flt.offset).limit(flt.limit)
+    return [event_dict(ev) for ev in unit.session.scalars(query)]
+
+
+def verify_tenant_chain(unit: Unit) -> ChainReport:
+    """Verify the unit's tenant chain against its head row."""
+    unit.guard.allow(Permission.AUDIT_VERIFY, action="audit.verify", resource_type="audit")
+    key = unit.vault.keyring.system_key(unit.session, AUDIT_KEY_NAME)
+    return _verify(unit.session.connection(), key, str(unit.tenant_id), {})
+
+
+def _verify(
+    conn: Any, key: bytes, tenant: str, checkpoint_heads: dict[str, tuple[int, str]]
+) -> ChainReport:
+    head = conn.execute(
+        select(AuditHead.seq, AuditHead.hash).where(AuditHead.tenant_id == tenant)
+    ).first()
+    anchors = []
+    if head is not None:
+        anchors.append(Anchor(head.seq, head.hash, "chain head"))
+    if tenant in checkpoint_heads:
+        seq, digest = checkpoint_heads[tenant]
+        anchors.append(Anchor(seq, digest, "checkpoint"))
+    return verify_chain(conn, key, tenant, anchors)
+
+
+def tenants_in_log(vault: Vault) -> list[str]:
+    with vault.db.transaction(Scope.everything()) as session:
+        return list(session.scalars(select(AuditHead.tenant_id).order_by(AuditHead.tenant_id)))
+
+
+def verify_all(
+    vault: Vault, *, tenant: str | None = None, checkpoint: Checkpoint | None = None
+) -> list[ChainReport]:
+    """Verify every chain (or one), optionally against a signed checkpoint."""
+    heads = checkpoint.heads if checkpoint else {}
+    tenants = [tenant] if tenant else sorted(set(tenants_in_log(vault)) | set(heads))
+    reports = []
+    with vault.db.transaction(Scope.everything()) as session:
+        key = vault.keyring.system_key(session, AUDIT_KEY_NAME)
+        conn = session.connection()
+        for t in tenants:
+            reports.append(_verify(conn, key, t, heads))
+    return reports
+
+
+def load_checkpoint(vault: Vault, path: Path) -> Checkpoint:
+    return read_checkpoint(path, load_public(vault.settings.key_dir))
+
+
+def create_checkpoint(vault: Vault, path: Path) -> dict[str, tuple[int, str]]:
+    with vault.db.transaction(Scope.everything()) as session:
+        heads = {
+            row.tenant_id: (row.seq, row.hash)
+            for row in session.execute(select(AuditHead.tenant_id, AuditHead.seq, AuditHead.hash))
+        }
+    write_checkpoint(path, load_private(vault.settings.key_dir), vault.clock(), heads)
+    return heads
+
+
+def export_events(vault: Vault, out: TextIO, *, tenant: str | None = None) -> int:
+    """Write events as JSON lines (IDs and field names only: no PHI, AUD-6)."""
+    count = 0
+    with vault.db.transaction(Scope.everything()) as session:
+        query = select(AuditEvent).order_by(AuditEvent.tenant_id, AuditEvent.seq)
+        if tenant:
+            query = query.where(AuditEvent.tenant_id == tenant)
+        for event in _stream(session.scalars(query.execution_options(yield_per=2000))):
+            out.write(json.dumps(event_dict(event), sort_keys=True) + "\n")
+            count += 1
+    return count
+
+
+def _stream(rows: Any) -> Iterator[AuditEvent]:
+    yield from rows

@@ -1,0 +1,1 @@
+"""The ``phivault`` command line (Typer + Rich)."""

@@ -1,0 +1,1 @@
+"""Workforce accounts, tenant grants and API tokens."""

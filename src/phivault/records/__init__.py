@@ -1,0 +1,1 @@
+"""People (patients/clients and caregivers), their typed records and documents."""

@@ -1,0 +1,48 @@
+"""Encrypted document files on disk. Written to a partial file first and moved into place
+only when complete, so a failed upload never leaves a half-written document (RET-3)."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import BinaryIO
+
+
+class BlobStore:
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    def path(self, tenant_id: uuid.UUID, document_id: uuid.UUID) -> Path:
+        return self.root / tenant_id.hex / document_id.hex[:2] / f"{document_id.hex}.pvf"
+
+    @contextlib.contextmanager
+    def writer(self, tenant_id: uuid.UUID, document_id: uuid.UUID) -> Iterator[BinaryIO]:
+        """Yield a partial file; on success it is synced, on failure removed."""
+        final = self.path(tenant_id, document_id)
+        final.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        partial = final.with_suffix(".partial")
+        handle = open(partial, "wb")  # noqa: SIM115 - closed below on every path
+        try:
+            yield handle
+            handle.flush()
+            os.fsync(handle.fileno())
+        except BaseException:
+            handle.close()
+            partial.unlink(missing_ok=True)
+            raise
+        handle.close()
+
+    def publish(self, tenant_id: uuid.UUID, document_id: uuid.UUID) -> None:
+        final = self.path(tenant_id, document_id)
+        os.replace(final.with_suffix(".partial"), final)
+
+    def discard(self, tenant_id: uuid.UUID, document_id: uuid.UUID) -> None:
+        final = self.path(tenant_id, document_id)
+        final.with_suffix(".partial").unlink(missing_ok=True)
+        final.unlink(missing_ok=True)
+
+    def open(self, tenant_id: uuid.UUID, document_id: uuid.UUID) -> BinaryIO:
+        return open(self.path(tenant_id, document_id), "rb")

@@ -1,0 +1,212 @@
+"""Documents: PDFs, scanned forms and call recordings, encrypted and streamed (ENC-1, AUTH-9).
+
+An upload is three steps so that no database transaction stays open while bytes arrive:
+``begin_upload`` (guarded, audited) hands out a ticket with the tenant key; the body is
+encrypted chunk by chunk into a partial file; ``finish_upload`` (guarded again, since access may
+have been revoked meanwhile) records the document, and the file is published after commit.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from typing import BinaryIO
+
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from sqlalchemy import select
+
+from phivault.access.policy import Permission, Tier
+from phivault.access.unit import Unit
+from phivault.crypto import stream
+from phivault.crypto.cipher import associated_data
+from phivault.errors import InvalidInput, UnsupportedMediaType
+from phivault.records.blobs import BlobStore
+from phivault.records.models import Document, Person
+from phivault.records.service import _clean_tags
+
+CONTENT_TYPES = {
+    "application/pdf",
+    "image/png",
+    "image/jpeg",
+    "image/tiff",
+    "audio/mpeg",
+    "audio/wav",
+    "audio/ogg",
+    "text/plain",
+}
+DOCUMENT_KINDS = ("pdf", "scanned_form", "call_recording", "image", "letter", "other")
+MAX_FILENAME = 200
+_FIELDS = ("filename", "content")
+
+
+@dataclass(frozen=True)
+class UploadTicket:
+    tenant_id: uuid.UUID
+    person_id: uuid.UUID
+    document_id: uuid.UUID
+    kind: str
+    tier: Tier
+    content_type: str
+    key_version: int
+    aead: AESGCM
+
+    @property
+    def aad(self) -> bytes:
+        return associated_data(self.tenant_id, "documents", "content", str(self.document_id))
+
+
+@dataclass(frozen=True)
+class DocumentView:
+    id: uuid.UUID
+    person_id: uuid.UUID
+    kind: str
+    tier: str
+    content_type: str
+    filename: str | None
+    size_bytes: int
+    sensitivity: list[str]
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class OpenDocument:
+    view: DocumentView
+    key_version: int
+    aead: AESGCM
+    aad: bytes
+
+
+def _tier(value: str) -> Tier:
+    try:
+        return Tier(value)
+    except ValueError as exc:
+        raise InvalidInput("'tier' must be minimum, summary or full") from exc
+
+
+def begin_upload(
+    unit: Unit, *, person_id: uuid.UUID, kind: str, content_type: str, tier: str = "full"
+) -> UploadTicket:
+    media = content_type.split(";")[0].strip().lower()
+    if media not in CONTENT_TYPES:
+        raise UnsupportedMediaType(
+            f"documents may be {', '.join(sorted(CONTENT_TYPES))}; got '{media[:60]}'"
+        )
+    if kind not in DOCUMENT_KINDS:
+        raise InvalidInput(f"'kind' must be one of {', '.join(DOCUMENT_KINDS)}")
+    level = _tier(tier)
+    if unit.session.get(Person, (unit.tenant_id, person_id)) is None:
+        raise unit.guard.not_found(
+            Permission.DOCUMENTS_WRITE, action="document.upload", resource_type="person",
+            resource_id=person_id,
+        )
+    document_id = uuid.uuid4()
+    decision = unit.guard.check(
+        Permission.DOCUMENTS_WRITE, action="document.upload.begin", resource_type="document",
+        resource_id=document_id, person_id=person_id, min_tier=level,
+    )
+    unit.guard.record(decision)
+    version, aead = unit.cipher.file_key()
+    return UploadTicket(
+        unit.tenant_id, person_id, document_id, kind, level, media, version, aead
+    )
+
+
+def encrypt_body(ticket: UploadTicket, sink: BinaryIO) -> stream.StreamEncryptor:
+    return stream.StreamEncryptor(ticket.aead, ticket.key_version, ticket.aad, sink)
+
+
+def finish_upload(
+    unit: Unit, ticket: UploadTicket, *, filename: str, size_bytes: int,
+    sensitivity: Iterable[str] = (),
+) -> DocumentView:
+    name = filename.strip()[:MAX_FILENAME] or "document"
+    tags = _clean_tags(sensitivity)
+    decision = unit.guard.check(
+        Permission.DOCUMENTS_WRITE, action="document.upload", resource_type="document",
+        resource_id=ticket.document_id, person_id=ticket.person_id, min_tier=ticket.tier,
+    )
+    c = unit.cipher
+    doc = Document(
+        tenant_id=unit.tenant_id, id=ticket.document_id, person_id=ticket.person_id,
+        kind=ticket.kind, tier=ticket.tier.value, content_type=ticket.content_type,
+        filename_ct=c.encrypt_text("documents", "filename", ticket.document_id, name),
+        tags_ct=c.encrypt_json("documents", "tags", ticket.document_id, tags),
+        size_bytes=size_bytes, key_version=ticket.key_version,
+        created_by=unit.actor.member_id, created_at=unit.now,
+    )
+    unit.session.add(doc)
+    unit.session.flush()
+    unit.guard.record(decision, _FIELDS)
+    return _view(unit, doc, tags, show_name=True)
+
+
+def _view(unit: Unit, doc: Document, tags: list[str], *, show_name: bool) -> DocumentView:
+    filename = (
+        unit.cipher.decrypt_text("documents", "filename", doc.id, doc.filename_ct)
+        if show_name else None
+    )
+    return DocumentView(
+        doc.id, doc.person_id, doc.kind, doc.tier, doc.content_type, filename, doc.size_bytes,
+        tags, doc.created_at,
+    )
+
+
+def _tags(unit: Unit, doc: Document) -> list[str]:
+    tags: list[str] = unit.cipher.decrypt_json("documents", "tags", doc.id, doc.tags_ct)
+    return tags
+
+
+def list_documents(unit: Unit, person_id: uuid.UUID) -> list[DocumentView]:
+    if unit.session.get(Person, (unit.tenant_id, person_id)) is None:
+        raise unit.guard.not_found(
+            Permission.DOCUMENTS_READ, action="document.list", resource_type="person",
+            resource_id=person_id,
+        )
+    decision = unit.guard.check(
+        Permission.DOCUMENTS_READ, action="document.list", resource_type="person",
+        resource_id=person_id, person_id=person_id, min_tier=Tier.MINIMUM,
+    )
+    docs = unit.session.scalars(
+        select(Document)
+        .where(Document.tenant_id == unit.tenant_id, Document.person_id == person_id)
+        .order_by(Document.created_at, Document.id)
+    ).all()
+    views = []
+    for doc in docs:
+        tags = _tags(unit, doc)
+        if Tier(doc.tier) not in decision.tiers or (tags and not decision.full):
+            continue
+        views.append(_view(unit, doc, tags, show_name=True))
+    unit.guard.record(decision, ["filename"] if views else [])
+    return views
+
+
+def open_document(unit: Unit, document_id: uuid.UUID) -> OpenDocument:
+    """Authorize and audit a download; the caller streams it after the transaction."""
+    doc = unit.session.get(Document, (unit.tenant_id, document_id))
+    if doc is None:
+        raise unit.guard.not_found(
+            Permission.DOCUMENTS_READ, action="document.download", resource_type="document",
+            resource_id=document_id,
+        )
+    tags = _tags(unit, doc)
+    decision = unit.guard.check(
+        Permission.DOCUMENTS_READ, action="document.download", resource_type="document",
+        resource_id=doc.id, person_id=doc.person_id, sensitivity=tags,
+        min_tier=Tier(doc.tier),
+    )
+    unit.guard.record(decision, _FIELDS)
+    view = _view(unit, doc, tags, show_name=True)
+    _, aead = unit.cipher.file_key(doc.key_version)
+    aad = associated_data(unit.tenant_id, "documents", "content", str(doc.id))
+    return OpenDocument(view, doc.key_version, aead, aad)
+
+
+def stream_document(blobs: BlobStore, tenant_id: uuid.UUID, opened: OpenDocument) -> Iterator[bytes]:
+    with blobs.open(tenant_id, opened.view.id) as source:
+        _, prefix = stream.read_header(source)
+        yield from stream.decrypt_chunks(opened.aead, opened.aad, prefix, source)
+
+

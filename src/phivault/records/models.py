@@ -1,0 +1,81 @@
+"""PHI tables. Every primary key starts with ``tenant_id`` (I-5); every PHI value is a
+ciphertext bound to its tenant, table, column and row (I-6)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from sqlalchemy import BigInteger, ForeignKey, ForeignKeyConstraint, Index, LargeBinary, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from phivault.db.base import Base, new_id
+
+
+class Person(Base):
+    __tablename__ = "people"
+    __table_args__ = (
+        Index("ix_people_name_dob", "tenant_id", "bidx_name_dob"),
+        Index("ix_people_mrn", "tenant_id", "bidx_mrn"),
+    )
+
+    tenant_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("tenants.id"), primary_key=True)
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    kind: Mapped[str] = mapped_column(String(16))  # patient | caregiver
+    given_name_ct: Mapped[bytes] = mapped_column(LargeBinary)
+    family_name_ct: Mapped[bytes] = mapped_column(LargeBinary)
+    date_of_birth_ct: Mapped[bytes] = mapped_column(LargeBinary)
+    mrn_ct: Mapped[bytes | None] = mapped_column(LargeBinary)
+    bidx_name_dob: Mapped[bytes] = mapped_column(LargeBinary(32))
+    bidx_mrn: Mapped[bytes | None] = mapped_column(LargeBinary(32))
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+
+class Record(Base):
+    """A typed record. Its fields are stored as three ciphertexts, one per view tier, so a
+    Minimum-category read never even decrypts Summary or Full fields."""
+
+    __tablename__ = "records"
+    __table_args__ = (
+        ForeignKeyConstraint(["tenant_id", "person_id"], ["people.tenant_id", "people.id"]),
+        Index("ix_records_person", "tenant_id", "person_id", "record_type"),
+    )
+
+    tenant_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("tenants.id"), primary_key=True)
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    person_id: Mapped[uuid.UUID]
+    record_type: Mapped[str] = mapped_column(String(32))
+    # Sensitivity tags reveal health facts (e.g. HIV), so they are encrypted too.
+    tags_ct: Mapped[bytes] = mapped_column(LargeBinary)
+    minimum_ct: Mapped[bytes | None] = mapped_column(LargeBinary)
+    summary_ct: Mapped[bytes | None] = mapped_column(LargeBinary)
+    full_ct: Mapped[bytes | None] = mapped_column(LargeBinary)
+    version: Mapped[int] = mapped_column(default=1)
+    created_by: Mapped[uuid.UUID] = mapped_column(ForeignKey("members.id"))
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+
+class Document(Base):
+    """A file (PDF, scanned form, call recording) kept as an encrypted blob on disk."""
+
+    __tablename__ = "documents"
+    __table_args__ = (
+        ForeignKeyConstraint(["tenant_id", "person_id"], ["people.tenant_id", "people.id"]),
+        Index("ix_documents_person", "tenant_id", "person_id"),
+    )
+
+    tenant_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("tenants.id"), primary_key=True)
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    person_id: Mapped[uuid.UUID]
+    kind: Mapped[str] = mapped_column(String(32))
+    # The lowest access tier that may see the document (minimum | summary | full).
+    tier: Mapped[str] = mapped_column(String(8), default="full")
+    content_type: Mapped[str] = mapped_column(String(100))
+    filename_ct: Mapped[bytes] = mapped_column(LargeBinary)
+    tags_ct: Mapped[bytes] = mapped_column(LargeBinary)
+    size_bytes: Mapped[int] = mapped_column(BigInteger)
+    key_version: Mapped[int]
+    created_by: Mapped[uuid.UUID] = mapped_column(ForeignKey("members.id"))
+    created_at: Mapped[datetime]

@@ -1,0 +1,348 @@
+"""People and records services: every function runs inside a guarded unit (I-1, I-7)."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from sqlalchemy import select
+
+from phivault.access.guard import Decision
+from phivault.access.policy import TIER_ORDER, Permission, Sensitivity, Tier
+from phivault.access.unit import Unit
+from phivault.errors import Conflict, InvalidInput
+from phivault.records.models import Person, Record
+from phivault.records.types import RecordType, clean_value, record_type
+
+PERSON_KINDS = ("patient", "caregiver")
+PERSON_FIELDS = ("given_name", "family_name", "date_of_birth", "mrn")
+_TIER_COLUMN = {Tier.MINIMUM: "minimum_ct", Tier.SUMMARY: "summary_ct", Tier.FULL: "full_ct"}
+MAX_LIST = 200
+
+
+@dataclass(frozen=True)
+class PersonView:
+    id: uuid.UUID
+    kind: str
+    fields: dict[str, str | None]
+
+
+@dataclass(frozen=True)
+class RecordView:
+    id: uuid.UUID
+    person_id: uuid.UUID
+    record_type: str
+    version: int
+    sensitivity: list[str]
+    fields: dict[str, Any]
+    break_glass: bool
+
+
+def _clean_name(value: object, name: str) -> str:
+    if not isinstance(value, str) or not value.strip() or len(value) > 100:
+        raise InvalidInput(f"'{name}' must be 1 to 100 characters")
+    return value.strip()
+
+
+def _clean_dob(value: object) -> str:
+    try:
+        parsed = date.fromisoformat(str(value))
+    except ValueError as exc:
+        raise InvalidInput("'date_of_birth' must be a date (YYYY-MM-DD)") from exc
+    if parsed > date.today() or parsed.year < 1880:
+        raise InvalidInput("'date_of_birth' is out of range")
+    return parsed.isoformat()
+
+
+def _clean_tags(tags: Iterable[str]) -> list[str]:
+    cleaned = sorted(set(tags))
+    allowed = {s.value for s in Sensitivity}
+    unknown = [t for t in cleaned if t not in allowed]
+    if unknown:
+        raise InvalidInput(f"unknown sensitivity tag(s); allowed: {', '.join(sorted(allowed))}")
+    return cleaned
+
+
+# -- people -------------------------------------------------------------------------------
+def do_create_person(
+    unit: Unit, *, kind: str, given_name: str, family_name: str, date_of_birth: str,
+    mrn: str | None = None,
+) -> PersonView:
+    if kind not in PERSON_KINDS:
+        raise InvalidInput("'kind' must be 'patient' or 'caregiver'")
+    given, family = _clean_name(given_name, "given_name"), _clean_name(family_name, "family_name")
+    dob = _clean_dob(date_of_birth)
+    if mrn is not None and (not mrn.strip() or len(mrn) > 40):
+        raise InvalidInput("'mrn' must be 1 to 40 characters")
+    person_id = uuid.uuid4()
+    decision = unit.guard.check(
+        Permission.PEOPLE_WRITE, action="person.create", resource_type="person",
+        resource_id=person_id, person_id=person_id, min_tier=Tier.MINIMUM,
+    )
+    c = unit.cipher
+    person = Person(
+        tenant_id=unit.tenant_id, id=person_id, kind=kind,
+        given_name_ct=c.encrypt_text("people", "given_name", person_id, given),
+        family_name_ct=c.encrypt_text("people", "family_name", person_id, family),
+        date_of_birth_ct=c.encrypt_text("people", "date_of_birth", person_id, dob),
+        mrn_ct=c.encrypt_text("people", "mrn", person_id, mrn.strip()) if mrn else None,
+        bidx_name_dob=c.blind_index("name_dob", family, given, dob),
+        bidx_mrn=c.blind_index("mrn", mrn) if mrn else None,
+        created_at=unit.now, updated_at=unit.now,
+    )
+    unit.session.add(person)
+    unit.session.flush()
+    unit.guard.record(decision, PERSON_FIELDS if mrn else PERSON_FIELDS[:3])
+    return _person_view(unit, person, decision)
+
+
+def _person_view(unit: Unit, person: Person, decision: Decision) -> PersonView:
+    if Tier.MINIMUM not in decision.tiers:
+        return PersonView(person.id, person.kind, {})
+    c = unit.cipher
+    pid = person.id
+    return PersonView(
+        person.id,
+        person.kind,
+        {
+            "given_name": c.decrypt_text("people", "given_name", pid, person.given_name_ct),
+            "family_name": c.decrypt_text("people", "family_name", pid, person.family_name_ct),
+            "date_of_birth": c.decrypt_text("people", "date_of_birth", pid, person.date_of_birth_ct),
+            "mrn": c.decrypt_text("people", "mrn", pid, person.mrn_ct) if person.mrn_ct else None,
+        },
+    )
+
+
+def _load_person(unit: Unit, person_id: uuid.UUID, permission: Permission, action: str) -> Person:
+    person = unit.session.get(Person, (unit.tenant_id, person_id))
+    if person is None:
+        raise unit.guard.not_found(
+            permission, action=action, resource_type="person", resource_id=person_id
+        )
+    return person
+
+
+def read_person(unit: Unit, person_id: uuid.UUID) -> PersonView:
+    person = _load_person(unit, person_id, Permission.PEOPLE_READ, "person.read")
+    decision = unit.guard.check(
+        Permission.PEOPLE_READ, action="person.read", resource_type="person",
+        resource_id=person_id, person_id=person_id, min_tier=Tier.MINIMUM,
+    )
+    view = _person_view(unit, person, decision)
+    unit.guard.record(decision, [k for k, v in view.fields.items() if v is not None])
+    return view
+
+
+def search_people(
+    unit: Unit, *, family_name: str | None = None, given_name: str | None = None,
+    date_of_birth: str | None = None, mrn: str | None = None,
+) -> list[PersonView]:
+    """Exact-match search by name + date of birth, or by MRN, through the blind indexes.
+
+    Emergency-only staff may search (to open break-glass on the right person) but see ids only.
+    """
+    c = unit.cipher
+    if mrn:
+        probe = Person.bidx_mrn == c.blind_index("mrn", mrn)
+        criteria = ["mrn"]
+    elif family_name and given_name and date_of_birth:
+        dob = _clean_dob(date_of_birth)
+        probe = Person.bidx_name_dob == c.blind_index("name_dob", family_name, given_name, dob)
+        criteria = ["family_name", "given_name", "date_of_birth"]
+    else:
+        raise InvalidInput("search by 'mrn', or by 'family_name', 'given_name' and 'date_of_birth'")
+    decision = unit.guard.check(
+        Permission.PEOPLE_READ, action="person.search", resource_type="person"
+    )
+    people = unit.session.scalars(
+        select(Person).where(Person.tenant_id == unit.tenant_id, probe).limit(MAX_LIST)
+    ).all()
+    views = [_person_view(unit, p, decision) for p in people]
+    shown = [k for k in PERSON_FIELDS if any(v.fields.get(k) for v in views)]
+    unit.guard.record(decision, [*criteria, *(f"result:{f}" for f in shown)])
+    return views
+
+
+def list_people(unit: Unit, *, kind: str | None, offset: int = 0, limit: int = 50) -> list[PersonView]:
+    if kind is not None and kind not in PERSON_KINDS:
+        raise InvalidInput("'kind' must be 'patient' or 'caregiver'")
+    if not 0 < limit <= MAX_LIST or offset < 0:
+        raise InvalidInput(f"'limit' must be 1 to {MAX_LIST} and 'offset' not negative")
+    decision = unit.guard.check(
+        Permission.PEOPLE_READ, action="person.list", resource_type="person",
+        min_tier=Tier.MINIMUM,
+    )
+    query = select(Person).where(Person.tenant_id == unit.tenant_id)
+    if kind:
+        query = query.where(Person.kind == kind)
+    people = unit.session.scalars(query.order_by(Person.created_at, Person.id).offset(offset).limit(limit)).all()
+    views = [_person_view(unit, p, decision) for p in people]
+    unit.guard.record(decision, PERSON_FIELDS)
+    return views
+
+
+# -- records ------------------------------------------------------------------------------
+def _tiers_of(fields: Mapping[str, Any], rt: RecordType) -> dict[Tier, dict[str, Any]]:
+    grouped: dict[Tier, dict[str, Any]] = {}
+    for name, value in fields.items():
+        spec = rt.field(name)
+        if spec is None:
+            raise InvalidInput(f"record type '{rt.name}' has no field '{name[:40]}'")
+        grouped.setdefault(spec.tier, {})[name] = clean_value(spec, value)
+    return grouped
+
+
+def _visible(unit: Unit, record: Record, decision: Decision) -> tuple[dict[str, Any], list[str]]:
+    data: dict[str, Any] = {}
+    for tier in TIER_ORDER:
+        blob = getattr(record, _TIER_COLUMN[tier])
+        if tier in decision.tiers and blob is not None:
+            data.update(unit.cipher.decrypt_json("records", _TIER_COLUMN[tier], record.id, blob))
+    return data, sorted(data)
+
+
+def _tags(unit: Unit, record: Record) -> list[str]:
+    tags: list[str] = unit.cipher.decrypt_json("records", "tags_ct", record.id, record.tags_ct)
+    return tags
+
+
+def do_create_record(
+    unit: Unit, *, person_id: uuid.UUID, type_name: str, fields: Mapping[str, Any],
+    sensitivity: Iterable[str] = (),
+) -> RecordView:
+    rt = record_type(type_name)
+    tags = _clean_tags(sensitivity)
+    grouped = _tiers_of(fields, rt)
+    person = _load_person(unit, person_id, Permission.RECORDS_WRITE, "record.create")
+    if person.kind not in rt.subjects:
+        raise InvalidInput(f"a {person.kind} cannot have a '{rt.name}' record")
+    missing = [f.name for f in rt.fields if f.required and fields.get(f.name) in (None, "")]
+    if missing:
+        raise InvalidInput(f"missing required field(s): {', '.join(missing)}")
+    record_id = uuid.uuid4()
+    decision = unit.guard.check(
+        Permission.RECORDS_WRITE, action="record.create", resource_type="record",
+        resource_id=record_id, person_id=person_id, min_tier=max(grouped, key=TIER_ORDER.index),
+    )
+    c = unit.cipher
+    record = Record(
+        tenant_id=unit.tenant_id, id=record_id, person_id=person_id, record_type=rt.name,
+        tags_ct=c.encrypt_json("records", "tags_ct", record_id, tags),
+        version=1, created_by=unit.actor.member_id, created_at=unit.now, updated_at=unit.now,
+    )
+    for tier, values in grouped.items():
+        column = _TIER_COLUMN[tier]
+        setattr(record, column, c.encrypt_json("records", column, record_id, values))
+    unit.session.add(record)
+    unit.session.flush()
+    unit.guard.record(decision, fields)
+    data, _ = _visible(unit, record, decision)
+    return RecordView(record.id, person_id, rt.name, 1, tags, data, decision.break_glass)
+
+
+def _decide_record(unit: Unit, record: Record, permission: Permission, action: str) -> Decision:
+    rt = record_type(record.record_type)
+    decision = unit.guard.check(
+        permission, action=action, resource_type="record", resource_id=record.id,
+        person_id=record.person_id, sensitivity=_tags(unit, record),
+    )
+    if not rt.names_in(decision.tiers):
+        raise unit.guard.refuse(
+            permission, action=action, resource_type="record", resource_id=record.id,
+            person_id=record.person_id, reason="category",
+        )
+    return decision
+
+
+def _load_record(unit: Unit, record_id: uuid.UUID, permission: Permission, action: str) -> Record:
+    record = unit.session.get(Record, (unit.tenant_id, record_id))
+    if record is None:
+        raise unit.guard.not_found(
+            permission, action=action, resource_type="record", resource_id=record_id
+        )
+    return record
+
+
+def read_record(unit: Unit, record_id: uuid.UUID) -> RecordView:
+    record = _load_record(unit, record_id, Permission.RECORDS_READ, "record.read")
+    decision = _decide_record(unit, record, Permission.RECORDS_READ, "record.read")
+    data, names = _visible(unit, record, decision)
+    unit.guard.record(decision, names)
+    return RecordView(
+        record.id, record.person_id, record.record_type, record.version, _tags(unit, record),
+        data, decision.break_glass,
+    )
+
+
+def list_records(
+    unit: Unit, person_id: uuid.UUID, type_name: str | None = None
+) -> list[RecordView]:
+    """The records of one person that the caller's view shows, each projected."""
+    if type_name is not None:
+        record_type(type_name)
+    _load_person(unit, person_id, Permission.RECORDS_READ, "record.list")
+    decision = unit.guard.check(
+        Permission.RECORDS_READ, action="record.list", resource_type="person",
+        resource_id=person_id, person_id=person_id, min_tier=Tier.MINIMUM,
+    )
+    query = select(Record).where(Record.tenant_id == unit.tenant_id, Record.person_id == person_id)
+    if type_name:
+        query = query.where(Record.record_type == type_name)
+    views: list[RecordView] = []
+    shown: set[str] = set()
+    for record in unit.session.scalars(query.order_by(Record.created_at, Record.id)):
+        tags = _tags(unit, record)
+        if tags and not decision.full:
+            continue  # sensitive records stay out of partial views entirely
+        if not record_type(record.record_type).names_in(decision.tiers):
+            continue
+        data, names = _visible(unit, record, decision)
+        shown.update(names)
+        views.append(RecordView(
+            record.id, person_id, record.record_type, record.version, tags, data,
+            decision.break_glass,
+        ))
+    unit.guard.record(decision, shown)
+    return views
+
+
+def do_update_record(
+    unit: Unit, record_id: uuid.UUID, *, fields: Mapping[str, Any], expected_version: int | None,
+) -> RecordView:
+    """Correct a record: the given fields replace the stored ones; others stay as they are.
+
+    A caller may only write fields of tiers its view shows; ``expected_version`` guards
+    against overwriting someone else's correction (409).
+    """
+    record = _load_record(unit, record_id, Permission.RECORDS_WRITE, "record.update")
+    rt = record_type(record.record_type)
+    grouped = _tiers_of(fields, rt)
+    decision = _decide_record(unit, record, Permission.RECORDS_WRITE, "record.update")
+    forbidden = [t for t in grouped if t not in decision.tiers]
+    if forbidden:
+        raise unit.guard.refuse(
+            Permission.RECORDS_WRITE, action="record.update", resource_type="record",
+            resource_id=record.id, person_id=record.person_id, reason="category",
+        )
+    if expected_version is not None and expected_version != record.version:
+        raise Conflict("the record was changed by someone else; reload it and try again")
+    c = unit.cipher
+    for tier, values in grouped.items():
+        column = _TIER_COLUMN[tier]
+        blob = getattr(record, column)
+        current = c.decrypt_json("records", column, record.id, blob) if blob else {}
+        current.update(values)
+        current = {k: v for k, v in current.items() if v is not None}
+        setattr(record, column, c.encrypt_json("records", column, record.id, current) if current else None)
+    record.version += 1
+    record.updated_at = unit.now
+    unit.session.flush()
+    unit.guard.record(decision, fields)
+    data, _ = _visible(unit, record, decision)
+    return RecordView(
+        record.id, record.person_id, record.record_type, record.version, _tags(unit, record),
+        data, decision.break_glass,
+    )

@@ -1,0 +1,1 @@
+"""Tenants: the client agencies and covered entities that own their data (ACC-5)."""

@@ -1,0 +1,65 @@
+"""Creating tenants: keys, audit chain and role directory in one transaction."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from dataclasses import dataclass
+
+from sqlalchemy import select
+
+from phivault.access.directory import install_preset
+from phivault.access.unit import Actor, Vault
+from phivault.audit import events
+from phivault.audit.events import ALLOWED, EventDraft
+from phivault.crypto.keyring import AUDIT_KEY_NAME
+from phivault.db.engine import Scope
+from phivault.errors import Conflict, InvalidInput
+from phivault.tenancy.models import Tenant
+
+_SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{1,62}$")
+
+
+@dataclass(frozen=True)
+class NewTenant:
+    id: uuid.UUID
+    name: str
+    slug: str
+    positions: dict[str, uuid.UUID]
+
+
+def do_create_tenant(vault: Vault, *, name: str, slug: str, actor: Actor) -> NewTenant:
+    """Create a tenant with its data and index keys, its audit chain and the WELD directory.
+
+    The caller must already be authorized as a platform administrator; the event is chained in
+    both the new tenant's log and the system log.
+    """
+    name, slug = name.strip(), slug.strip().lower()
+    if not name or len(name) > 200:
+        raise InvalidInput("'name' must be 1 to 200 characters")
+    if not _SLUG.match(slug):
+        raise InvalidInput("'slug' must be 2-63 characters: lowercase letters, digits and -")
+    tenant_id = uuid.uuid4()
+    now = vault.clock()
+    with vault.db.transaction(Scope.everything()) as session:
+        if session.scalar(select(Tenant.id).where(Tenant.slug == slug)) is not None:
+            raise Conflict("a tenant with that slug exists")
+    with vault.db.transaction(Scope.tenant(tenant_id)) as session:
+        session.add(Tenant(id=tenant_id, name=name, slug=slug, status="active", created_at=now))
+        session.flush()
+        vault.keyring.create_tenant_keys(session, tenant_id, now)
+        events.start_chain(session, tenant_id)
+        positions = install_preset(session, tenant_id)
+        key = vault.keyring.system_key(session, AUDIT_KEY_NAME)
+        events.append(session, key, EventDraft(
+            tenant_id=tenant_id, action="tenant.create", outcome=ALLOWED, occurred_at=now,
+            actor_id=actor.member_id, session_id=actor.session_id, resource_type="tenant",
+            resource_id=tenant_id, source=actor.source, request_id=actor.request_id,
+            fields=("name", "slug"),
+        ), lock=vault.db.is_postgres)
+    vault.append_system_event(EventDraft(
+        tenant_id=tenant_id, action="tenant.create", outcome=ALLOWED, occurred_at=now,
+        actor_id=actor.member_id, session_id=actor.session_id, resource_type="tenant",
+        resource_id=tenant_id, source=actor.source, request_id=actor.request_id,
+    ))
+    return NewTenant(tenant_id, name, slug, positions)
