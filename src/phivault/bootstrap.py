@@ -38,6 +38,8 @@ def migrate_database(settings: Settings) -> None:
         migrate.upgrade(engine)
     finally:
         engine.dispose()
+    if not settings.is_postgres and settings.sqlite_path.exists():
+        os.chmod(settings.sqlite_path, 0o600)  # SQLite gives its -wal/-shm files the same mode
 
 
 def open_vault(settings: Settings, clock: Clock = system_clock) -> Vault:

@@ -2,7 +2,6 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-22 06:09:23.301961
 """
 from __future__ import annotations
 
@@ -262,6 +261,8 @@ def _postgres_security() -> None:
             IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '{APP_ROLE}') THEN
                 CREATE ROLE {APP_ROLE} NOLOGIN NOBYPASSRLS;
             END IF;
+        EXCEPTION WHEN duplicate_object OR unique_violation THEN
+            NULL;  -- created concurrently by another database's migration
         END $$;
     """)
     # The migrating (owner) role may switch to the application role after connecting.
