@@ -115,6 +115,17 @@ class Env:
 
 @pytest.fixture
 def env(backend: str, template_root: Path, tmp_path: Path) -> Iterator[Env]:
+    yield from _env(backend, template_root, tmp_path)
+
+
+@pytest.fixture
+def pg_env(template_root: Path, tmp_path: Path) -> Iterator[Env]:
+    """For the PostgreSQL-only properties (row-level security, triggers, roles)."""
+    require_postgres()
+    yield from _env("postgres", template_root, tmp_path)
+
+
+def _env(backend: str, template_root: Path, tmp_path: Path) -> Iterator[Env]:
     template = _template(backend, template_root)
     home = tmp_path / "home"
     shutil.copytree(template.home, home)

@@ -15,7 +15,7 @@ from phivault.access.policy import Permission, PurposeOfUse
 from phivault.access.unit import Actor, Unit, Vault
 from phivault.audit.events import REFUSED, EventDraft
 from phivault.db.engine import SYSTEM_TENANT, Scope
-from phivault.errors import Forbidden, InvalidInput, Unauthenticated
+from phivault.errors import Forbidden, PurposeRequired, Unauthenticated
 from phivault.identity.service import TokenIdentity, authenticate_token
 
 PERMISSION_KEY = "x-phivault-permissions"
@@ -72,7 +72,7 @@ def _purpose(request: Request) -> tuple[PurposeOfUse | None, str | None]:
     try:
         return PurposeOfUse(raw.strip().lower()), reason
     except ValueError:
-        raise InvalidInput(
+        raise PurposeRequired(
             "X-Purpose-Of-Use must be treatment, payment, operations or other"
         ) from None
 

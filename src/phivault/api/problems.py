@@ -52,7 +52,11 @@ def install(app: FastAPI) -> None:
     async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
         # Name the offending fields and what is wrong; never echo the submitted value.
         errors = [
-            {"location": ".".join(str(p) for p in err.get("loc", ())), "problem": err.get("msg", "")}
+            {
+                "location": ".".join(str(p) for p in err.get("loc", ())),
+                # Pydantic sometimes quotes the input after a colon: keep only the rule.
+                "problem": str(err.get("msg", "")).split(":")[0].split(",")[0],
+            }
             for err in exc.errors()
         ]
         return problem(

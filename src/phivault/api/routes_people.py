@@ -6,13 +6,23 @@ import uuid
 from dataclasses import asdict
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request, status
+from urllib.parse import unquote
+
+from fastapi import APIRouter, Header, Query, Request, status
 from fastapi.responses import StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
 from phivault.access.policy import Permission as P
 from phivault.api.deps import Ctx, declare
-from phivault.api.schemas import DocumentOut, PersonIn, PersonOut, RecordIn, RecordOut, RecordPatch
+from phivault.api.schemas import (
+    DocumentOut,
+    PersonIn,
+    PersonOut,
+    PersonSearch,
+    RecordIn,
+    RecordOut,
+    RecordPatch,
+)
 from phivault.errors import InvalidInput, PayloadTooLarge
 from phivault.records import documents, service
 from phivault.records.blobs import BlobStore
@@ -43,17 +53,12 @@ def list_people(
         return [_person(v) for v in service.list_people(unit, kind=kind, offset=offset, limit=limit)]
 
 
-@router.get("/people/search", openapi_extra=declare(P.PEOPLE_READ))
-def search_people(
-    tenant_id: uuid.UUID, ctx: Ctx, family_name: str | None = None,
-    given_name: str | None = None, date_of_birth: str | None = None, mrn: str | None = None,
-) -> list[PersonOut]:
+@router.post("/people/search", openapi_extra=declare(P.PEOPLE_READ))
+def search_people(tenant_id: uuid.UUID, body: PersonSearch, ctx: Ctx) -> list[PersonOut]:
+    """Exact match on name + date of birth, or on MRN. A POST, so that no name or date of
+    birth ever appears in a URL, a proxy log or browser history (I-4)."""
     with ctx.unit(tenant_id) as unit:
-        found = service.search_people(
-            unit, family_name=family_name, given_name=given_name,
-            date_of_birth=date_of_birth, mrn=mrn,
-        )
-        return [_person(v) for v in found]
+        return [_person(v) for v in service.search_people(unit, **body.model_dump())]
 
 
 @router.get("/people/{person_id}", openapi_extra=declare(P.PEOPLE_READ))
@@ -115,10 +120,17 @@ def list_documents(tenant_id: uuid.UUID, person_id: uuid.UUID, ctx: Ctx) -> list
 )
 async def upload_document(
     request: Request, tenant_id: uuid.UUID, person_id: uuid.UUID, ctx: Ctx,
-    filename: Annotated[str, Query(min_length=1, max_length=200)],
-    kind: str = "pdf", tier: str = "full", sensitivity: Annotated[list[str] | None, Query()] = None,
+    x_filename: Annotated[str, Header(min_length=1, max_length=600)],
+    x_sensitivity: Annotated[str, Header(max_length=200)] = "",
+    kind: str = "pdf", tier: str = "full",
 ) -> DocumentOut:
-    """Upload a document as the raw request body (streamed and encrypted as it arrives)."""
+    """Upload a document as the raw request body, streamed and encrypted as it arrives.
+
+    The file name (percent-encoded UTF-8) and sensitivity tags (comma-separated) travel in the
+    ``X-Filename`` and ``X-Sensitivity`` headers, never in the URL: both can be PHI (I-4).
+    """
+    filename = unquote(x_filename)
+    sensitivity = [t.strip() for t in x_sensitivity.split(",") if t.strip()]
     limit = ctx.vault.settings.max_upload_bytes
     declared = request.headers.get("content-length")
     if declared is not None and (not declared.isdigit() or int(declared) > limit):
@@ -148,7 +160,7 @@ async def upload_document(
             with ctx.unit(tenant_id) as unit:
                 return documents.finish_upload(
                     unit, ticket, filename=filename, size_bytes=encryptor.plaintext_bytes,
-                    sensitivity=sensitivity or (),
+                    sensitivity=sensitivity,
                 )
 
         view = await run_in_threadpool(finish)

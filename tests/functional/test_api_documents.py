@@ -1,0 +1,114 @@
+"""Documents over HTTP: streamed, encrypted upload and download; limits; authorization."""
+
+from __future__ import annotations
+
+import secrets
+
+import pytest
+
+from phivault.records.blobs import BlobStore
+
+
+def docs_url(world, tenant=None) -> str:
+    return f"/api/v1/tenants/{tenant or world.tenant_a}/people/{world.patient}/documents"
+
+
+def upload(client, world, persona="clinician", data=b"%PDF-1.4 fabricated", **kw):
+    headers = world[persona].headers | {"Content-Type": kw.pop("content_type", "application/pdf"),
+                                        "X-Filename": kw.pop("filename", "intake%20form.pdf")}
+    headers.update(kw.pop("headers", {}))
+    return client.post(docs_url(world), content=data, headers=headers, params=kw)
+
+
+def test_upload_then_download_round_trips(client, env, world) -> None:
+    payload = secrets.token_bytes(300_000)  # several encryption chunks
+    created = upload(client, world, data=payload, kind="scanned_form")
+    assert created.status_code == 201, created.text
+    doc = created.json()
+    assert doc["filename"] == "intake form.pdf" and doc["size_bytes"] == len(payload)
+    stored = BlobStore(env.settings.blob_dir).path(world.tenant_a, __import__("uuid").UUID(doc["id"]))
+    assert payload[:64] not in stored.read_bytes()  # encrypted at rest
+    down = client.get(f"/api/v1/tenants/{world.tenant_a}/documents/{doc['id']}/content",
+                      headers=world["clinician"].headers)
+    assert down.status_code == 200
+    assert down.content == payload
+    assert down.headers["content-type"] == "application/pdf"
+    assert down.headers["cache-control"] == "no-store"
+    listed = client.get(docs_url(world), headers=world["clinician"].headers).json()
+    assert [d["id"] for d in listed] == [doc["id"]]
+
+
+def test_partial_categories_do_not_see_full_tier_documents(client, world) -> None:
+    doc = upload(client, world).json()
+    assert client.get(docs_url(world), headers=world["scheduler"].headers).json() == []
+    download = client.get(f"/api/v1/tenants/{world.tenant_a}/documents/{doc['id']}/content",
+                          headers=world["scheduler"].headers)
+    assert download.status_code == 404
+
+
+def test_minimum_tier_document_is_visible_to_minimum_staff(client, world) -> None:
+    doc = upload(client, world, tier="minimum", kind="scanned_form").json()
+    listed = client.get(docs_url(world), headers=world["scheduler"].headers).json()
+    assert [d["id"] for d in listed] == [doc["id"]]
+
+
+@pytest.mark.parametrize("persona", ["other_staff", "outsider"])
+def test_other_tenants_cannot_download(client, world, persona) -> None:
+    doc = upload(client, world).json()
+    response = client.get(f"/api/v1/tenants/{world.tenant_a}/documents/{doc['id']}/content",
+                          headers=world[persona].headers)
+    assert response.status_code == 404
+    assert upload(client, world, persona=persona).status_code == 404
+
+
+def test_download_link_alone_grants_nothing(client, world) -> None:
+    doc = upload(client, world).json()
+    response = client.get(f"/api/v1/tenants/{world.tenant_a}/documents/{doc['id']}/content")
+    assert response.status_code == 401
+
+
+def _no_partials(env) -> bool:
+    return not list(env.settings.blob_dir.rglob("*.partial"))
+
+
+def test_oversized_upload_is_413_and_leaves_nothing(client, env, world) -> None:
+    env.vault.settings.max_upload_bytes = 100_000
+    response = upload(client, world, data=b"x" * 200_000)
+    assert response.status_code == 413
+    assert response.headers["content-type"] == "application/problem+json"
+    assert client.get(docs_url(world), headers=world["clinician"].headers).json() == []
+    assert _no_partials(env)
+
+
+def test_oversized_stream_without_length_is_cut_off(client, env, world) -> None:
+    env.vault.settings.max_upload_bytes = 100_000
+
+    def body():
+        for _ in range(10):
+            yield b"y" * 50_000
+
+    headers = world["clinician"].headers | {"Content-Type": "application/pdf", "X-Filename": "a.pdf"}
+    response = client.post(docs_url(world), content=body(), headers=headers)
+    assert response.status_code == 413
+    assert client.get(docs_url(world), headers=world["clinician"].headers).json() == []
+    assert _no_partials(env)
+    assert not [p for p in env.settings.blob_dir.rglob("*.pvf")]
+
+
+@pytest.mark.parametrize("content_type", ["application/x-msdownload", "text/html", ""])
+def test_wrong_content_type_is_415(client, env, world, content_type) -> None:
+    response = upload(client, world, content_type=content_type)
+    assert response.status_code == 415
+    assert _no_partials(env)
+
+
+def test_empty_upload_is_refused(client, env, world) -> None:
+    response = upload(client, world, data=b"")
+    assert response.status_code == 422
+    assert _no_partials(env)
+
+
+def test_sensitive_document_needs_full_access(client, world) -> None:
+    doc = upload(client, world, tier="minimum", headers={"X-Sensitivity": "hiv"}).json()
+    assert doc["sensitivity"] == ["hiv"]
+    assert client.get(docs_url(world), headers=world["scheduler"].headers).json() == []
