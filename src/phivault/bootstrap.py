@@ -74,8 +74,13 @@ class FirstRun:
 
 
 def initialize(
-    settings: Settings, *, tenant_name: str, tenant_slug: str, username: str,
-    display_name: str, clock: Clock = system_clock,
+    settings: Settings,
+    *,
+    tenant_name: str,
+    tenant_slug: str,
+    username: str,
+    display_name: str,
+    clock: Clock = system_clock,
 ) -> tuple[Vault, FirstRun]:
     """Database, migrations, keys, the first tenant and its privacy officer.
 
@@ -99,9 +104,13 @@ def initialize(
     tenant = do_create_tenant(vault, name=tenant_name, slug=tenant_slug, actor=actor)
     with vault.db.transaction(Scope.tenant(tenant.id)) as session:
         grant_access(
-            session, tenant_id=tenant.id, member_id=member.id,
-            position_id=tenant.positions[FIRST_OFFICER_POSITION], now=now,
-            privacy_officer=True, administrator=True,
+            session,
+            tenant_id=tenant.id,
+            member_id=member.id,
+            position_id=tenant.positions[FIRST_OFFICER_POSITION],
+            now=now,
+            privacy_officer=True,
+            administrator=True,
         )
         token = issue_token(session, member_id=member.id, label="initial", now=now)
     return vault, FirstRun(tenant, member.username, member.id, token)

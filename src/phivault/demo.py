@@ -14,8 +14,8 @@ from faker import Faker
 from rich.console import Console
 from rich.progress import Progress
 
-from phivault.access.unit import Actor, Vault
 from phivault.access.policy import PurposeOfUse
+from phivault.access.unit import Actor, Vault
 from phivault.bootstrap import ensure_system, initialize
 from phivault.config import Settings
 from phivault.crypto import stream
@@ -64,58 +64,124 @@ def _pdf(fake: Faker, title: str) -> bytes:
     out.write(b"xref\n0 %d\n0000000000 65535 f \n" % (len(objs) + 1))
     for off in offsets:
         out.write(b"%010d 00000 n \n" % off)
-    out.write(b"trailer << /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objs) + 1, xref))
+    out.write(
+        b"trailer << /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objs) + 1, xref)
+    )
     return out.getvalue()
 
 
-def _records_for(fake: Faker, kind: str, caregivers: list[uuid.UUID]) -> list[tuple[str, dict[str, Any], list[str]]]:
+def _records_for(
+    fake: Faker, kind: str, caregivers: list[uuid.UUID]
+) -> list[tuple[str, dict[str, Any], list[str]]]:
     today = fake.date_between("-1y", "today")
     demo = {
-        "address": fake.street_address(), "city": fake.city(), "state": fake.state_abbr(),
-        "postal_code": fake.postcode(), "phone": fake.phone_number(), "email": fake.email(),
-        "sex": random.choice(["F", "M", "X"]), "preferred_language": "English",
-        "emergency_contact_name": fake.name(), "emergency_contact_phone": fake.phone_number(),
+        "address": fake.street_address(),
+        "city": fake.city(),
+        "state": fake.state_abbr(),
+        "postal_code": fake.postcode(),
+        "phone": fake.phone_number(),
+        "email": fake.email(),
+        "sex": random.choice(["F", "M", "X"]),
+        "preferred_language": "English",
+        "emergency_contact_name": fake.name(),
+        "emergency_contact_phone": fake.phone_number(),
     }
     out: list[tuple[str, dict[str, Any], list[str]]] = [("demographics", demo, [])]
     if kind == "patient":
         codes = random.sample(["I10", "E11.9", "J44.9", "M17.11", "F32.9", "Z74.09"], 2)
         out += [
-            ("care_plan", {"service_type": "personal care", "start_date": today.isoformat(),
-                           "diagnosis_codes": codes, "goals_summary": fake.sentence(),
-                           "plan_text": fake.paragraph(), "medications": fake.words(3)[0],
-                           "allergies": "none known"}, []),
-            ("clinical_note", {"note_date": today.isoformat(), "service_type": "home visit",
-                               "diagnosis_codes": codes[:1], "assessment_summary": fake.sentence(),
-                               "text": fake.paragraph(nb_sentences=5)}, []),
-            ("billing_claim", {"claim_date": today.isoformat(), "payer": "Medicaid",
-                               "status": "submitted", "procedure_codes": ["T1019"],
-                               "diagnosis_codes": codes, "amount": round(random.uniform(40, 900), 2),
-                               "member_number": fake.bothify("??#######")}, []),
+            (
+                "care_plan",
+                {
+                    "service_type": "personal care",
+                    "start_date": today.isoformat(),
+                    "diagnosis_codes": codes,
+                    "goals_summary": fake.sentence(),
+                    "plan_text": fake.paragraph(),
+                    "medications": fake.words(3)[0],
+                    "allergies": "none known",
+                },
+                [],
+            ),
+            (
+                "clinical_note",
+                {
+                    "note_date": today.isoformat(),
+                    "service_type": "home visit",
+                    "diagnosis_codes": codes[:1],
+                    "assessment_summary": fake.sentence(),
+                    "text": fake.paragraph(nb_sentences=5),
+                },
+                [],
+            ),
+            (
+                "billing_claim",
+                {
+                    "claim_date": today.isoformat(),
+                    "payer": "Medicaid",
+                    "status": "submitted",
+                    "procedure_codes": ["T1019"],
+                    "diagnosis_codes": codes,
+                    "amount": round(random.uniform(40, 900), 2),
+                    "member_number": fake.bothify("??#######"),
+                },
+                [],
+            ),
         ]
         if caregivers:
-            out.append(("visit_schedule", {
-                "visit_date": (today + timedelta(days=7)).isoformat(), "start_time": "09:00",
-                "end_time": "11:00", "caregiver_id": str(random.choice(caregivers)),
-                "service_type": "personal care", "tasks": "bathing, meal preparation",
-            }, []))
+            out.append(
+                (
+                    "visit_schedule",
+                    {
+                        "visit_date": (today + timedelta(days=7)).isoformat(),
+                        "start_time": "09:00",
+                        "end_time": "11:00",
+                        "caregiver_id": str(random.choice(caregivers)),
+                        "service_type": "personal care",
+                        "tasks": "bathing, meal preparation",
+                    },
+                    [],
+                )
+            )
         if random.random() < 0.15:
-            out.append(("clinical_note", {"note_date": today.isoformat(),
-                                          "text": fake.paragraph()}, ["mental_health"]))
+            out.append(
+                (
+                    "clinical_note",
+                    {"note_date": today.isoformat(), "text": fake.paragraph()},
+                    ["mental_health"],
+                )
+            )
     else:
         out += [
-            ("credential", {"credential_type": random.choice(["cpr", "tb_test", "license"]),
-                            "expires_on": fake.date_between("-30d", "+1y").isoformat(),
-                            "status": "valid", "issuer": "State Board",
-                            "number": fake.bothify("CR-#####")}, []),
-            ("payroll_entry", {"period_start": today.isoformat(),
-                               "period_end": (today + timedelta(days=13)).isoformat(),
-                               "hours": 72, "rate": 19.5, "gross_pay": 1404.0}, []),
+            (
+                "credential",
+                {
+                    "credential_type": random.choice(["cpr", "tb_test", "license"]),
+                    "expires_on": fake.date_between("-30d", "+1y").isoformat(),
+                    "status": "valid",
+                    "issuer": "State Board",
+                    "number": fake.bothify("CR-#####"),
+                },
+                [],
+            ),
+            (
+                "payroll_entry",
+                {
+                    "period_start": today.isoformat(),
+                    "period_end": (today + timedelta(days=13)).isoformat(),
+                    "hours": 72,
+                    "rate": 19.5,
+                    "gross_pay": 1404.0,
+                },
+                [],
+            ),
         ]
     return out
 
 
-def _populate(vault: Vault, tenant_id: uuid.UUID, actor: Actor, fake: Faker, patients: int,
-              progress: Progress) -> None:
+def _populate(
+    vault: Vault, tenant_id: uuid.UUID, actor: Actor, fake: Faker, patients: int, progress: Progress
+) -> None:
     caregivers: list[uuid.UUID] = []
     blobs = BlobStore(vault.settings.blob_dir)
     n_caregivers = max(2, patients // 5)
@@ -124,58 +190,82 @@ def _populate(vault: Vault, tenant_id: uuid.UUID, actor: Actor, fake: Faker, pat
         kind = "caregiver" if index < n_caregivers else "patient"
         with vault.unit(tenant_id, actor, PurposeOfUse.OPERATIONS) as unit:
             person = service.do_create_person(
-                unit, kind=kind, given_name=fake.first_name(), family_name=fake.last_name(),
+                unit,
+                kind=kind,
+                given_name=fake.first_name(),
+                family_name=fake.last_name(),
                 date_of_birth=fake.date_of_birth(minimum_age=18, maximum_age=95).isoformat(),
                 mrn=fake.bothify("MRN-########") if kind == "patient" else None,
             )
             for type_name, values, tags in _records_for(fake, kind, caregivers):
-                service.do_create_record(unit, person_id=person.id, type_name=type_name,
-                                         fields=values, sensitivity=tags)
+                service.do_create_record(
+                    unit, person_id=person.id, type_name=type_name, fields=values, sensitivity=tags
+                )
             ticket = None
             if kind == "patient" and index % 4 == 0:
-                ticket = documents.begin_upload(unit, person_id=person.id, kind="scanned_form",
-                                                content_type="application/pdf")
+                ticket = documents.begin_upload(
+                    unit, person_id=person.id, kind="scanned_form", content_type="application/pdf"
+                )
         if kind == "caregiver":
             caregivers.append(person.id)
         if ticket is not None:
             payload = _pdf(fake, "Intake form")
             with blobs.writer(tenant_id, ticket.document_id) as sink:
-                stream.encrypt_iterable(ticket.aead, ticket.key_version, ticket.aad, [payload], sink)
+                stream.encrypt_iterable(
+                    ticket.aead, ticket.key_version, ticket.aad, [payload], sink
+                )
             with vault.unit(tenant_id, actor, PurposeOfUse.OPERATIONS) as unit:
-                documents.finish_upload(unit, ticket, filename="intake-form.pdf",
-                                        size_bytes=len(payload))
+                documents.finish_upload(
+                    unit, ticket, filename="intake-form.pdf", size_bytes=len(payload)
+                )
             blobs.publish(tenant_id, ticket.document_id)
         progress.advance(task)
 
 
-def build_demo(settings: Settings, *, patients_per_tenant: int = 100,
-               progress: Console | None = None) -> DemoSummary:
+def build_demo(
+    settings: Settings, *, patients_per_tenant: int = 100, progress: Console | None = None
+) -> DemoSummary:
     """Initialise (if new) and fill a vault with two tenants of fabricated data."""
     fake = Faker()
     Faker.seed(20031125)
     random.seed(20031125)
     vault, first = initialize(
-        settings, tenant_name="Sunrise Home Care (demo)", tenant_slug="sunrise-demo",
-        username="privacy.officer", display_name=fake.name(),
+        settings,
+        tenant_name="Sunrise Home Care (demo)",
+        tenant_slug="sunrise-demo",
+        username="privacy.officer",
+        display_name=fake.name(),
     )
     ensure_system(vault)
     summary = DemoSummary([(first.tenant.name, first.username, "privacy officer", first.token)])
     officer = Actor(member_id=first.member_id, source="demo", request_id="demo")
-    second = do_create_tenant(vault, name="Valley Paramedic Service (demo)", slug="valley-demo",
-                              actor=officer)
+    second = do_create_tenant(
+        vault, name="Valley Paramedic Service (demo)", slug="valley-demo", actor=officer
+    )
     now = vault.clock()
     tenants = [first.tenant, second]
     with vault.db.transaction(Scope.tenant(second.id)) as session:
-        grant_access(session, tenant_id=second.id, member_id=first.member_id,
-                     position_id=second.positions["Director"], now=now, privacy_officer=True,
-                     administrator=True)
+        grant_access(
+            session,
+            tenant_id=second.id,
+            member_id=first.member_id,
+            position_id=second.positions["Director"],
+            now=now,
+            privacy_officer=True,
+            administrator=True,
+        )
     for tenant in tenants:
         for title, username, _ in STAFF:
             login = f"{username}@{tenant.slug}"
             with vault.db.transaction(Scope.tenant(tenant.id)) as session:
                 member = create_member(session, username=login, display_name=fake.name(), now=now)
-                grant_access(session, tenant_id=tenant.id, member_id=member.id,
-                             position_id=tenant.positions[title], now=now)
+                grant_access(
+                    session,
+                    tenant_id=tenant.id,
+                    member_id=member.id,
+                    position_id=tenant.positions[title],
+                    now=now,
+                )
                 token = issue_token(session, member_id=member.id, label="demo", now=now)
             summary.logins.append((tenant.name, login, title, token))
     with Progress(console=progress, transient=True) as bar:

@@ -14,8 +14,10 @@ def docs_url(world, tenant=None) -> str:
 
 
 def upload(client, world, persona="clinician", data=b"%PDF-1.4 fabricated", **kw):
-    headers = world[persona].headers | {"Content-Type": kw.pop("content_type", "application/pdf"),
-                                        "X-Filename": kw.pop("filename", "intake%20form.pdf")}
+    headers = world[persona].headers | {
+        "Content-Type": kw.pop("content_type", "application/pdf"),
+        "X-Filename": kw.pop("filename", "intake%20form.pdf"),
+    }
     headers.update(kw.pop("headers", {}))
     return client.post(docs_url(world), content=data, headers=headers, params=kw)
 
@@ -26,10 +28,14 @@ def test_upload_then_download_round_trips(client, env, world) -> None:
     assert created.status_code == 201, created.text
     doc = created.json()
     assert doc["filename"] == "intake form.pdf" and doc["size_bytes"] == len(payload)
-    stored = BlobStore(env.settings.blob_dir).path(world.tenant_a, __import__("uuid").UUID(doc["id"]))
+    stored = BlobStore(env.settings.blob_dir).path(
+        world.tenant_a, __import__("uuid").UUID(doc["id"])
+    )
     assert payload[:64] not in stored.read_bytes()  # encrypted at rest
-    down = client.get(f"/api/v1/tenants/{world.tenant_a}/documents/{doc['id']}/content",
-                      headers=world["clinician"].headers)
+    down = client.get(
+        f"/api/v1/tenants/{world.tenant_a}/documents/{doc['id']}/content",
+        headers=world["clinician"].headers,
+    )
     assert down.status_code == 200
     assert down.content == payload
     assert down.headers["content-type"] == "application/pdf"
@@ -41,8 +47,10 @@ def test_upload_then_download_round_trips(client, env, world) -> None:
 def test_partial_categories_do_not_see_full_tier_documents(client, world) -> None:
     doc = upload(client, world).json()
     assert client.get(docs_url(world), headers=world["scheduler"].headers).json() == []
-    download = client.get(f"/api/v1/tenants/{world.tenant_a}/documents/{doc['id']}/content",
-                          headers=world["scheduler"].headers)
+    download = client.get(
+        f"/api/v1/tenants/{world.tenant_a}/documents/{doc['id']}/content",
+        headers=world["scheduler"].headers,
+    )
     assert download.status_code == 404
 
 
@@ -55,8 +63,10 @@ def test_minimum_tier_document_is_visible_to_minimum_staff(client, world) -> Non
 @pytest.mark.parametrize("persona", ["other_staff", "outsider"])
 def test_other_tenants_cannot_download(client, world, persona) -> None:
     doc = upload(client, world).json()
-    response = client.get(f"/api/v1/tenants/{world.tenant_a}/documents/{doc['id']}/content",
-                          headers=world[persona].headers)
+    response = client.get(
+        f"/api/v1/tenants/{world.tenant_a}/documents/{doc['id']}/content",
+        headers=world[persona].headers,
+    )
     assert response.status_code == 404
     assert upload(client, world, persona=persona).status_code == 404
 
@@ -87,7 +97,10 @@ def test_oversized_stream_without_length_is_cut_off(client, env, world) -> None:
         for _ in range(10):
             yield b"y" * 50_000
 
-    headers = world["clinician"].headers | {"Content-Type": "application/pdf", "X-Filename": "a.pdf"}
+    headers = world["clinician"].headers | {
+        "Content-Type": "application/pdf",
+        "X-Filename": "a.pdf",
+    }
     response = client.post(docs_url(world), content=body(), headers=headers)
     assert response.status_code == 413
     assert client.get(docs_url(world), headers=world["clinician"].headers).json() == []

@@ -16,10 +16,14 @@ def url(world, path: str, tenant=None) -> str:
 
 
 def test_staff_reads_a_record_projected_to_their_category(client, world) -> None:
-    full = client.get(url(world, f"/records/{world.records['care_plan']}"), headers=world["clinician"].headers)
+    full = client.get(
+        url(world, f"/records/{world.records['care_plan']}"), headers=world["clinician"].headers
+    )
     assert full.status_code == 200
     assert full.json()["fields"]["plan_text"] == world.secrets["plan"]
-    summary = client.get(url(world, f"/records/{world.records['care_plan']}"), headers=world["coder"].headers)
+    summary = client.get(
+        url(world, f"/records/{world.records['care_plan']}"), headers=world["coder"].headers
+    )
     assert summary.status_code == 200
     assert "plan_text" not in summary.json()["fields"]
     assert world.secrets["plan"] not in summary.text
@@ -39,8 +43,10 @@ def test_missing_and_forbidden_get_the_same_404(client, world, persona: str) -> 
 
 def test_cross_tenant_path_does_not_reach_the_other_tenant(client, world) -> None:
     # Tenant B's staff asks for tenant A's record through tenant B's path.
-    response = client.get(url(world, f"/records/{world.records['note']}", world.tenant_b),
-                          headers=world["other_staff"].headers)
+    response = client.get(
+        url(world, f"/records/{world.records['note']}", world.tenant_b),
+        headers=world["other_staff"].headers,
+    )
     assert response.status_code == 404
 
 
@@ -78,65 +84,110 @@ def test_malformed_ids_get_a_clear_422_without_echoing_input(client, world) -> N
 
 
 def test_unknown_tenant_is_404(client, world) -> None:
-    response = client.get(f"/api/v1/tenants/{uuid.uuid4()}/people/{world.patient}",
-                          headers=world["officer"].headers)
+    response = client.get(
+        f"/api/v1/tenants/{uuid.uuid4()}/people/{world.patient}", headers=world["officer"].headers
+    )
     assert response.status_code == 404
 
 
 def test_create_search_and_read_a_person(client, world) -> None:
-    body = {"kind": "patient", "given_name": "Fabricia", "family_name": "Testwell",
-            "date_of_birth": "1961-04-02", "mrn": "MRN-00001111"}
+    body = {
+        "kind": "patient",
+        "given_name": "Fabricia",
+        "family_name": "Testwell",
+        "date_of_birth": "1961-04-02",
+        "mrn": "MRN-00001111",
+    }
     created = client.post(url(world, "/people"), json=body, headers=world["clinician"].headers)
     assert created.status_code == 201, created.text
     person_id = created.json()["id"]
-    by_name = client.post(url(world, "/people/search"), headers=world["scheduler"].headers,
-                         json={"family_name": "TESTWELL ", "given_name": "fabricia",
-                                 "date_of_birth": "1961-04-02"})
+    by_name = client.post(
+        url(world, "/people/search"),
+        headers=world["scheduler"].headers,
+        json={"family_name": "TESTWELL ", "given_name": "fabricia", "date_of_birth": "1961-04-02"},
+    )
     assert [p["id"] for p in by_name.json()] == [person_id]
-    by_mrn = client.post(url(world, "/people/search"), json={"mrn": "MRN-00001111"},
-                        headers=world["coder"].headers)
+    by_mrn = client.post(
+        url(world, "/people/search"), json={"mrn": "MRN-00001111"}, headers=world["coder"].headers
+    )
     assert by_mrn.json()[0]["fields"]["family_name"] == "Testwell"
-    other = client.post(url(world, "/people/search", world.tenant_b), json={"mrn": "MRN-00001111"},
-                       headers=world["other_staff"].headers)
+    other = client.post(
+        url(world, "/people/search", world.tenant_b),
+        json={"mrn": "MRN-00001111"},
+        headers=world["other_staff"].headers,
+    )
     assert other.status_code == 200 and other.json() == []
 
 
 def test_records_round_trip_and_minimum_user_cannot_write_full_fields(client, world) -> None:
     headers = world["clinician"].headers
-    created = client.post(url(world, f"/people/{world.patient}/records"), headers=headers, json={
-        "record_type": "visit_schedule",
-        "fields": {"visit_date": "2026-02-01", "start_time": "09:00", "visit_notes": "fabricated"},
-    })
+    created = client.post(
+        url(world, f"/people/{world.patient}/records"),
+        headers=headers,
+        json={
+            "record_type": "visit_schedule",
+            "fields": {
+                "visit_date": "2026-02-01",
+                "start_time": "09:00",
+                "visit_notes": "fabricated",
+            },
+        },
+    )
     assert created.status_code == 201, created.text
     record_id = created.json()["id"]
-    patch = client.patch(url(world, f"/records/{record_id}"), headers=world["scheduler"].headers,
-                         json={"fields": {"start_time": "10:00"}, "expected_version": 1})
+    patch = client.patch(
+        url(world, f"/records/{record_id}"),
+        headers=world["scheduler"].headers,
+        json={"fields": {"start_time": "10:00"}, "expected_version": 1},
+    )
     assert patch.status_code == 200
     assert patch.json()["fields"] == {"visit_date": "2026-02-01", "start_time": "10:00"}
-    denied = client.patch(url(world, f"/records/{record_id}"), headers=world["scheduler"].headers,
-                          json={"fields": {"visit_notes": "overwrite"}})
+    denied = client.patch(
+        url(world, f"/records/{record_id}"),
+        headers=world["scheduler"].headers,
+        json={"fields": {"visit_notes": "overwrite"}},
+    )
     assert denied.status_code == 404
-    stale = client.patch(url(world, f"/records/{record_id}"), headers=headers,
-                         json={"fields": {"start_time": "11:00"}, "expected_version": 1})
+    stale = client.patch(
+        url(world, f"/records/{record_id}"),
+        headers=headers,
+        json={"fields": {"start_time": "11:00"}, "expected_version": 1},
+    )
     assert stale.status_code == 409
     full = client.get(url(world, f"/records/{record_id}"), headers=headers).json()
     assert full["fields"]["visit_notes"] == "fabricated"
     assert full["version"] == 2
 
 
-@pytest.mark.parametrize(("body", "problem"), [
-    ({"record_type": "nonsense", "fields": {}}, "unknown record type"),
-    ({"record_type": "clinical_note", "fields": {"note_date": "yesterday"}}, "must be a date"),
-    ({"record_type": "clinical_note", "fields": {"note_date": "2026-01-01", "colour": "x"}}, "no field"),
-    ({"record_type": "clinical_note", "fields": {}}, "missing required"),
-    ({"record_type": "credential", "fields": {"credential_type": "cpr"}}, "cannot have"),
-    ({"record_type": "clinical_note", "fields": {"note_date": "2026-01-01"}, "sensitivity": ["gossip"]},
-     "sensitivity"),
-])
-def test_bad_records_are_refused_clearly_and_nothing_is_written(client, world, body, problem) -> None:
+@pytest.mark.parametrize(
+    ("body", "problem"),
+    [
+        ({"record_type": "nonsense", "fields": {}}, "unknown record type"),
+        ({"record_type": "clinical_note", "fields": {"note_date": "yesterday"}}, "must be a date"),
+        (
+            {"record_type": "clinical_note", "fields": {"note_date": "2026-01-01", "colour": "x"}},
+            "no field",
+        ),
+        ({"record_type": "clinical_note", "fields": {}}, "missing required"),
+        ({"record_type": "credential", "fields": {"credential_type": "cpr"}}, "cannot have"),
+        (
+            {
+                "record_type": "clinical_note",
+                "fields": {"note_date": "2026-01-01"},
+                "sensitivity": ["gossip"],
+            },
+            "sensitivity",
+        ),
+    ],
+)
+def test_bad_records_are_refused_clearly_and_nothing_is_written(
+    client, world, body, problem
+) -> None:
     headers = world["clinician"].headers
     before = client.get(url(world, f"/people/{world.patient}/records"), headers=headers).json()
-    response = client.post(url(world, f"/people/{world.patient}/records"), json=body, headers=headers)
+    response = client.post(
+        url(world, f"/people/{world.patient}/records"), json=body, headers=headers
+    )
     assert response.status_code == 422
     assert problem in response.json()["detail"]
     after = client.get(url(world, f"/people/{world.patient}/records"), headers=headers).json()
@@ -144,16 +195,26 @@ def test_bad_records_are_refused_clearly_and_nothing_is_written(client, world, b
 
 
 def test_unknown_body_fields_are_refused(client, world) -> None:
-    response = client.post(url(world, "/people"), headers=world["clinician"].headers,
-                           json={"kind": "patient", "given_name": "A", "family_name": "B",
-                                 "date_of_birth": "1990-01-01", "ssn": "x"})
+    response = client.post(
+        url(world, "/people"),
+        headers=world["clinician"].headers,
+        json={
+            "kind": "patient",
+            "given_name": "A",
+            "family_name": "B",
+            "date_of_birth": "1990-01-01",
+            "ssn": "x",
+        },
+    )
     assert response.status_code == 422
 
 
 def test_oversized_json_body_is_413(client, world) -> None:
-    response = client.post(url(world, "/people"), headers=world["clinician"].headers,
-                           content=b"{" + b" " * (2 * 1024 * 1024) + b"}",
-                           )
+    response = client.post(
+        url(world, "/people"),
+        headers=world["clinician"].headers,
+        content=b"{" + b" " * (2 * 1024 * 1024) + b"}",
+    )
     assert response.status_code == 413
     assert response.headers["content-type"] == PROBLEM
 
@@ -165,6 +226,8 @@ def test_errors_never_carry_a_stack_trace(client, world, env, monkeypatch) -> No
         raise RuntimeError("Traceback secret " + world.secrets["given"])
 
     monkeypatch.setattr(service, "read_record", explode)
-    response = client.get(url(world, f"/records/{world.records['note']}"), headers=world["clinician"].headers)
+    response = client.get(
+        url(world, f"/records/{world.records['note']}"), headers=world["clinician"].headers
+    )
     assert response.status_code == 500
     assert "Traceback" not in response.text and world.secrets["given"] not in response.text

@@ -20,19 +20,30 @@ from tests.support.audit import events
 EXAMPLE_BODIES = {
     ("POST", "/api/v1/tenants"): {"name": "Gamma Care", "slug": "gamma"},
     ("POST", "/api/v1/tenants/{tenant_id}/people"): {
-        "kind": "patient", "given_name": "Walker", "family_name": "Routes",
-        "date_of_birth": "1970-01-01"},
+        "kind": "patient",
+        "given_name": "Walker",
+        "family_name": "Routes",
+        "date_of_birth": "1970-01-01",
+    },
     ("POST", "/api/v1/tenants/{tenant_id}/people/search"): {"mrn": "MRN-0"},
     ("POST", "/api/v1/tenants/{tenant_id}/people/{person_id}/records"): {
-        "record_type": "clinical_note", "fields": {"note_date": "2026-01-01"}},
-    ("PATCH", "/api/v1/tenants/{tenant_id}/records/{record_id}"): {"fields": {"note_date": "2026-01-02"}},
+        "record_type": "clinical_note",
+        "fields": {"note_date": "2026-01-01"},
+    },
+    ("PATCH", "/api/v1/tenants/{tenant_id}/records/{record_id}"): {
+        "fields": {"note_date": "2026-01-02"}
+    },
     ("POST", "/api/v1/tenants/{tenant_id}/directory/role-categories"): {
-        "name": "Drivers", "access_category": "minimum"},
+        "name": "Drivers",
+        "access_category": "minimum",
+    },
     ("POST", "/api/v1/tenants/{tenant_id}/directory/positions"): "POSITION",
     ("POST", "/api/v1/tenants/{tenant_id}/members"): "MEMBER",
     ("PUT", "/api/v1/tenants/{tenant_id}/members/{member_id}/grant"): "GRANT",
     ("POST", "/api/v1/tenants/{tenant_id}/break-glass"): "BREAK_GLASS",
-    ("POST", "/api/v1/tenants/{tenant_id}/break-glass/{grant_id}/review"): {"disposition": "appropriate"},
+    ("POST", "/api/v1/tenants/{tenant_id}/break-glass/{grant_id}/review"): {
+        "disposition": "appropriate"
+    },
 }
 RAW_BODIES = {("POST", "/api/v1/tenants/{tenant_id}/people/{person_id}/documents")}
 
@@ -67,8 +78,11 @@ def _body(key, world):
     if body == "POSITION":
         return {"title": "Driver", "role_category_id": str(uuid.uuid4())}
     if body == "MEMBER":
-        return {"username": f"walker{uuid.uuid4().hex[:6]}", "display_name": "Walker",
-                "position_id": str(position)}
+        return {
+            "username": f"walker{uuid.uuid4().hex[:6]}",
+            "display_name": "Walker",
+            "position_id": str(position),
+        }
     if body == "GRANT":
         return {"position_id": str(position)}
     if body == "BREAK_GLASS":
@@ -111,7 +125,9 @@ def test_outsider_is_refused_on_every_route(client, env, world) -> None:
             assert refused and all(e.outcome == "refused" for e in refused), (method, route.path)
 
 
-def test_officer_walk_never_hits_an_undeclared_permission_and_is_always_audited(client, env, world) -> None:
+def test_officer_walk_never_hits_an_undeclared_permission_and_is_always_audited(
+    client, env, world
+) -> None:
     for method, route in _routes():
         response = _call(client, method, route, world, "officer", real=True)
         assert response.status_code < 500, (method, route.path, response.text)

@@ -16,7 +16,10 @@ def events(vault: Any, tenant_id: uuid.UUID | str, **match: Any) -> list[AuditEv
     with vault.db.transaction(Scope.everything()) as session:
         query = select(AuditEvent).where(AuditEvent.tenant_id == str(tenant_id))
         for column, value in match.items():
-            query = query.where(getattr(AuditEvent, column) == (str(value) if isinstance(value, uuid.UUID) else value))
+            query = query.where(
+                getattr(AuditEvent, column)
+                == (str(value) if isinstance(value, uuid.UUID) else value)
+            )
         return list(session.scalars(query.order_by(AuditEvent.seq)))
 
 

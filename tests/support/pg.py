@@ -7,7 +7,9 @@ import uuid
 
 import psycopg
 
-ADMIN_URL = os.environ.get("PHIVAULT_TEST_PG_ADMIN", "postgresql://postgres@127.0.0.1:5432/postgres")
+ADMIN_URL = os.environ.get(
+    "PHIVAULT_TEST_PG_ADMIN", "postgresql://postgres@127.0.0.1:5432/postgres"
+)
 
 
 def available() -> str | None:

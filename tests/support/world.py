@@ -68,25 +68,40 @@ def build_world(settings: Settings, clock: FrozenClock, home: Path) -> tuple[Vau
     fake = Faker()
     Faker.seed(1125)
     vault, first = initialize(
-        settings, tenant_name="Alpha Home Care", tenant_slug="alpha", username="officer",
-        display_name=fake.name(), clock=clock,
+        settings,
+        tenant_name="Alpha Home Care",
+        tenant_slug="alpha",
+        username="officer",
+        display_name=fake.name(),
+        clock=clock,
     )
     officer = Persona("officer", first.member_id, first.token)
     beta = do_create_tenant(vault, name="Beta Paramedics", slug="beta", actor=officer.actor)
     personas = {"officer": officer}
     positions = {"a": first.tenant.positions, "b": beta.positions}
     with vault.db.transaction(Scope.tenant(beta.id)) as session:
-        grant_access(session, tenant_id=beta.id, member_id=officer.member_id,
-                     position_id=beta.positions["Director"], now=clock(), privacy_officer=True,
-                     administrator=True)
+        grant_access(
+            session,
+            tenant_id=beta.id,
+            member_id=officer.member_id,
+            position_id=beta.positions["Director"],
+            now=clock(),
+            privacy_officer=True,
+            administrator=True,
+        )
     tenants = {"a": first.tenant.id, "b": beta.id}
     for name, (tenant_key, title) in PERSONAS.items():
         scope = Scope.tenant(tenants[tenant_key]) if tenant_key else Scope.platform()
         with vault.db.transaction(scope) as session:
             member = create_member(session, username=name, display_name=fake.name(), now=clock())
             if tenant_key:
-                grant_access(session, tenant_id=tenants[tenant_key], member_id=member.id,
-                             position_id=positions[tenant_key][title], now=clock())
+                grant_access(
+                    session,
+                    tenant_id=tenants[tenant_key],
+                    member_id=member.id,
+                    position_id=positions[tenant_key][title],
+                    now=clock(),
+                )
             token = issue_token(session, member_id=member.id, label="test", now=clock())
         personas[name] = Persona(name, member.id, token)
     world = World(tenants["a"], tenants["b"], positions["a"], personas)
@@ -96,39 +111,79 @@ def build_world(settings: Settings, clock: FrozenClock, home: Path) -> tuple[Vau
 
 def _seed_records(vault: Vault, world: World, fake: Faker) -> None:
     s = world.secrets
-    s.update(given=fake.first_name() + "ia", family=fake.last_name() + "son",
-             dob=fake.date_of_birth(minimum_age=30, maximum_age=80).isoformat(),
-             mrn=fake.bothify("MRN-########"), note=fake.sentence(nb_words=8),
-             plan=fake.sentence(nb_words=9), street=fake.street_address())
+    s.update(
+        given=fake.first_name() + "ia",
+        family=fake.last_name() + "son",
+        dob=fake.date_of_birth(minimum_age=30, maximum_age=80).isoformat(),
+        mrn=fake.bothify("MRN-########"),
+        note=fake.sentence(nb_words=8),
+        plan=fake.sentence(nb_words=9),
+        street=fake.street_address(),
+    )
     officer = world["officer"].actor
     with vault.unit(world.tenant_a, officer, PurposeOfUse.OPERATIONS) as unit:
         patient = service.do_create_person(
-            unit, kind="patient", given_name=s["given"], family_name=s["family"],
-            date_of_birth=s["dob"], mrn=s["mrn"])
+            unit,
+            kind="patient",
+            given_name=s["given"],
+            family_name=s["family"],
+            date_of_birth=s["dob"],
+            mrn=s["mrn"],
+        )
         caregiver = service.do_create_person(
-            unit, kind="caregiver", given_name=fake.first_name(), family_name=fake.last_name(),
-            date_of_birth=fake.date_of_birth(minimum_age=20, maximum_age=60).isoformat())
+            unit,
+            kind="caregiver",
+            given_name=fake.first_name(),
+            family_name=fake.last_name(),
+            date_of_birth=fake.date_of_birth(minimum_age=20, maximum_age=60).isoformat(),
+        )
         world.patient, world.caregiver = patient.id, caregiver.id
         rec = world.records
         rec["demographics"] = service.do_create_record(
-            unit, person_id=patient.id, type_name="demographics",
-            fields={"address": s["street"], "phone": fake.phone_number(), "ssn": "000-00-0000"}).id
+            unit,
+            person_id=patient.id,
+            type_name="demographics",
+            fields={"address": s["street"], "phone": fake.phone_number(), "ssn": "000-00-0000"},
+        ).id
         rec["care_plan"] = service.do_create_record(
-            unit, person_id=patient.id, type_name="care_plan",
-            fields={"service_type": "personal care", "diagnosis_codes": ["I10"],
-                    "goals_summary": fake.sentence(), "plan_text": s["plan"]}).id
+            unit,
+            person_id=patient.id,
+            type_name="care_plan",
+            fields={
+                "service_type": "personal care",
+                "diagnosis_codes": ["I10"],
+                "goals_summary": fake.sentence(),
+                "plan_text": s["plan"],
+            },
+        ).id
         rec["note"] = service.do_create_record(
-            unit, person_id=patient.id, type_name="clinical_note",
-            fields={"note_date": "2026-01-02", "assessment_summary": fake.sentence(),
-                    "text": s["note"]}).id
+            unit,
+            person_id=patient.id,
+            type_name="clinical_note",
+            fields={
+                "note_date": "2026-01-02",
+                "assessment_summary": fake.sentence(),
+                "text": s["note"],
+            },
+        ).id
         rec["sensitive_note"] = service.do_create_record(
-            unit, person_id=patient.id, type_name="clinical_note",
+            unit,
+            person_id=patient.id,
+            type_name="clinical_note",
             fields={"note_date": "2026-01-03", "text": fake.sentence()},
-            sensitivity=["mental_health"]).id
+            sensitivity=["mental_health"],
+        ).id
         rec["credential"] = service.do_create_record(
-            unit, person_id=caregiver.id, type_name="credential",
-            fields={"credential_type": "cpr", "expires_on": "2026-03-01", "number": "CR-1"}).id
+            unit,
+            person_id=caregiver.id,
+            type_name="credential",
+            fields={"credential_type": "cpr", "expires_on": "2026-03-01", "number": "CR-1"},
+        ).id
     with vault.unit(world.tenant_b, officer, PurposeOfUse.OPERATIONS) as unit:
         world.patient_b = service.do_create_person(
-            unit, kind="patient", given_name=fake.first_name(), family_name=fake.last_name(),
-            date_of_birth=fake.date_of_birth().isoformat()).id
+            unit,
+            kind="patient",
+            given_name=fake.first_name(),
+            family_name=fake.last_name(),
+            date_of_birth=fake.date_of_birth().isoformat(),
+        ).id

@@ -36,27 +36,33 @@ def do_break_glass(
     settings = unit.vault.settings
     minutes = settings.break_glass_default_minutes if minutes is None else minutes
     if not 1 <= minutes <= settings.break_glass_max_minutes:
-        raise InvalidInput(
-            f"'minutes' must be 1 to {settings.break_glass_max_minutes}"
-        )
+        raise InvalidInput(f"'minutes' must be 1 to {settings.break_glass_max_minutes}")
     reason = reason.strip()
     if len(reason) < 10 or len(reason) > 1000:
         raise InvalidInput("give a reason of 10 to 1000 characters for emergency access")
     if unit.session.get(Person, (unit.tenant_id, person_id)) is None:
         raise unit.guard.not_found(
-            Permission.BREAK_GLASS_INVOKE, action="break_glass.start", resource_type="person",
+            Permission.BREAK_GLASS_INVOKE,
+            action="break_glass.start",
+            resource_type="person",
             resource_id=person_id,
         )
     grant_id = uuid.uuid4()
     decision = unit.guard.check(
-        Permission.BREAK_GLASS_INVOKE, action="break_glass.start", resource_type="break_glass",
-        resource_id=grant_id, person_id=person_id,
+        Permission.BREAK_GLASS_INVOKE,
+        action="break_glass.start",
+        resource_type="break_glass",
+        resource_id=grant_id,
+        person_id=person_id,
     )
     grant = BreakGlassGrant(
-        tenant_id=unit.tenant_id, id=grant_id, member_id=unit.actor.member_id,
+        tenant_id=unit.tenant_id,
+        id=grant_id,
+        member_id=unit.actor.member_id,
         person_id=person_id,
         reason_ct=unit.cipher.encrypt_text("break_glass", "reason", grant_id, reason),
-        started_at=unit.now, expires_at=unit.now + timedelta(minutes=minutes),
+        started_at=unit.now,
+        expires_at=unit.now + timedelta(minutes=minutes),
         review_status="pending",
     )
     unit.session.add(grant)
@@ -70,12 +76,18 @@ def do_end_break_glass(unit: Unit, grant_id: uuid.UUID) -> BreakGlassView:
     grant = unit.session.get(BreakGlassGrant, (unit.tenant_id, grant_id))
     if grant is None or grant.member_id != unit.actor.member_id:
         raise unit.guard.not_found(
-            Permission.BREAK_GLASS_INVOKE, action="break_glass.end",
-            resource_type="break_glass", resource_id=grant_id,
+            Permission.BREAK_GLASS_INVOKE,
+            action="break_glass.end",
+            resource_type="break_glass",
+            resource_id=grant_id,
         )
     unit.guard.allow(
-        Permission.BREAK_GLASS_INVOKE, action="break_glass.end", resource_type="break_glass",
-        resource_id=grant_id, person_id=grant.person_id, fields=("ended_at",),
+        Permission.BREAK_GLASS_INVOKE,
+        action="break_glass.end",
+        resource_type="break_glass",
+        resource_id=grant_id,
+        person_id=grant.person_id,
+        fields=("ended_at",),
     )
     grant.ended_at = grant.ended_at or unit.now
     unit.session.flush()
@@ -84,7 +96,9 @@ def do_end_break_glass(unit: Unit, grant_id: uuid.UUID) -> BreakGlassView:
 
 def list_break_glass(unit: Unit, *, status: str | None = "pending") -> list[BreakGlassView]:
     unit.guard.allow(
-        Permission.BREAK_GLASS_REVIEW, action="break_glass.list", resource_type="break_glass",
+        Permission.BREAK_GLASS_REVIEW,
+        action="break_glass.list",
+        resource_type="break_glass",
         fields=("reason",),
     )
     query = select(BreakGlassGrant).where(BreakGlassGrant.tenant_id == unit.tenant_id)
@@ -104,20 +118,27 @@ def do_review_break_glass(
     grant = unit.session.get(BreakGlassGrant, (unit.tenant_id, grant_id))
     if grant is None:
         raise unit.guard.not_found(
-            Permission.BREAK_GLASS_REVIEW, action="break_glass.review",
-            resource_type="break_glass", resource_id=grant_id,
+            Permission.BREAK_GLASS_REVIEW,
+            action="break_glass.review",
+            resource_type="break_glass",
+            resource_id=grant_id,
         )
     if grant.member_id == unit.actor.member_id:
         raise Conflict("nobody reviews their own emergency access")
     unit.guard.allow(
-        Permission.BREAK_GLASS_REVIEW, action="break_glass.review", resource_type="break_glass",
-        resource_id=grant_id, fields=("review_status", "review_note"),
+        Permission.BREAK_GLASS_REVIEW,
+        action="break_glass.review",
+        resource_type="break_glass",
+        resource_id=grant_id,
+        fields=("review_status", "review_note"),
     )
     grant.review_status = disposition
     grant.reviewed_by = unit.actor.member_id
     grant.reviewed_at = unit.now
     if note:
-        grant.review_note_ct = unit.cipher.encrypt_text("break_glass", "review_note", grant_id, note)
+        grant.review_note_ct = unit.cipher.encrypt_text(
+            "break_glass", "review_note", grant_id, note
+        )
     unit.session.flush()
     return _view(unit, grant, with_reason=True)
 
@@ -125,9 +146,16 @@ def do_review_break_glass(
 def _view(unit: Unit, grant: BreakGlassGrant, *, with_reason: bool) -> BreakGlassView:
     reason = (
         unit.cipher.decrypt_text("break_glass", "reason", grant.id, grant.reason_ct)
-        if with_reason else None
+        if with_reason
+        else None
     )
     return BreakGlassView(
-        grant.id, grant.member_id, grant.person_id, grant.started_at, grant.expires_at,
-        grant.ended_at, grant.review_status, reason,
+        grant.id,
+        grant.member_id,
+        grant.person_id,
+        grant.started_at,
+        grant.expires_at,
+        grant.ended_at,
+        grant.review_status,
+        reason,
     )

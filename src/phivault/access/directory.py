@@ -70,8 +70,11 @@ def install_preset(session: Session, tenant_id: uuid.UUID) -> dict[str, uuid.UUI
     positions: dict[str, uuid.UUID] = {}
     for name, (category, description, titles) in WELD_PRESET.items():
         role = RoleCategory(
-            tenant_id=tenant_id, id=uuid.uuid4(), name=name,
-            access_category=category.value, description=description,
+            tenant_id=tenant_id,
+            id=uuid.uuid4(),
+            name=name,
+            access_category=category.value,
+            description=description,
         )
         session.add(role)
         session.flush()
@@ -116,12 +119,20 @@ def do_add_role_category(unit: Unit, *, name: str, access_category: str) -> uuid
         raise InvalidInput("'name' must be 1 to 120 characters")
     role_id = uuid.uuid4()
     unit.guard.allow(
-        Permission.DIRECTORY_MANAGE, action="directory.role_category.add",
-        resource_type="role_category", resource_id=role_id, fields=("name", "access_category"),
+        Permission.DIRECTORY_MANAGE,
+        action="directory.role_category.add",
+        resource_type="role_category",
+        resource_id=role_id,
+        fields=("name", "access_category"),
     )
-    unit.session.add(RoleCategory(
-        tenant_id=unit.tenant_id, id=role_id, name=name.strip(), access_category=category.value,
-    ))
+    unit.session.add(
+        RoleCategory(
+            tenant_id=unit.tenant_id,
+            id=role_id,
+            name=name.strip(),
+            access_category=category.value,
+        )
+    )
     unit.session.flush()
     return role_id
 
@@ -131,17 +142,26 @@ def do_add_position(unit: Unit, *, title: str, role_category_id: uuid.UUID) -> u
         raise InvalidInput("'title' must be 1 to 120 characters")
     if unit.session.get(RoleCategory, (unit.tenant_id, role_category_id)) is None:
         raise unit.guard.not_found(
-            Permission.DIRECTORY_MANAGE, action="directory.position.add",
-            resource_type="role_category", resource_id=role_category_id,
+            Permission.DIRECTORY_MANAGE,
+            action="directory.position.add",
+            resource_type="role_category",
+            resource_id=role_category_id,
         )
     position_id = uuid.uuid4()
     unit.guard.allow(
-        Permission.DIRECTORY_MANAGE, action="directory.position.add", resource_type="position",
-        resource_id=position_id, fields=("title", "role_category_id"),
+        Permission.DIRECTORY_MANAGE,
+        action="directory.position.add",
+        resource_type="position",
+        resource_id=position_id,
+        fields=("title", "role_category_id"),
     )
-    unit.session.add(Position(
-        tenant_id=unit.tenant_id, id=position_id, title=title.strip(),
-        role_category_id=role_category_id,
-    ))
+    unit.session.add(
+        Position(
+            tenant_id=unit.tenant_id,
+            id=position_id,
+            title=title.strip(),
+            role_category_id=role_category_id,
+        )
+    )
     unit.session.flush()
     return position_id

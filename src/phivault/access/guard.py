@@ -139,9 +139,7 @@ class Guard:
         category = AccessCategory(row[4])
         return Standing(
             category=category,
-            permissions=grant_permissions(
-                category, privacy_officer=row[2], administrator=row[3]
-            ),
+            permissions=grant_permissions(category, privacy_officer=row[2], administrator=row[3]),
             privacy_officer=row[2],
         )
 
@@ -167,16 +165,25 @@ class Guard:
 
         def refuse(reason: str, error: PhivaultError | None = None) -> AccessRefused:
             return self.refuse(
-                permission, action=action, resource_type=resource_type,
-                resource_id=resource_id, person_id=person_id, reason=reason, error=error,
+                permission,
+                action=action,
+                resource_type=resource_type,
+                resource_id=resource_id,
+                person_id=person_id,
+                reason=reason,
+                error=error,
                 named=named,
             )
 
         if standing is None:
             # No standing in this tenant: the tenant and everything in it look absent.
             raise self.refuse(
-                permission, action=action, resource_type=resource_type,
-                resource_id=resource_id, person_id=person_id, reason="no-grant",
+                permission,
+                action=action,
+                resource_type=resource_type,
+                resource_id=resource_id,
+                person_id=person_id,
+                reason="no-grant",
                 error=NotFound(),
             )
         if permission not in standing.permissions:
@@ -184,13 +191,16 @@ class Guard:
         unit = self._unit
         if permission in PHI_PERMISSIONS:
             if unit.purpose is None:
-                raise refuse("purpose-missing", PurposeRequired(
-                    "state the purpose of use: treatment, payment, operations or other"
-                ))
+                raise refuse(
+                    "purpose-missing",
+                    PurposeRequired(
+                        "state the purpose of use: treatment, payment, operations or other"
+                    ),
+                )
             if unit.purpose is PurposeOfUse.OTHER and unit.reason_ref is None:
-                raise refuse("purpose-reason-missing", PurposeRequired(
-                    "purpose 'other' needs a reason"
-                ))
+                raise refuse(
+                    "purpose-reason-missing", PurposeRequired("purpose 'other' needs a reason")
+                )
         tiers = VISIBLE_TIERS[standing.category]
         break_glass = False
         ref = unit.reason_ref
@@ -204,8 +214,14 @@ class Guard:
         if min_tier is not None and min_tier not in tiers:
             raise refuse("category")
         request = AccessRequest(
-            unit.tenant_id, unit.actor.member_id, permission, action, person_id,
-            unit.purpose, break_glass, tags,
+            unit.tenant_id,
+            unit.actor.member_id,
+            permission,
+            action,
+            person_id,
+            unit.purpose,
+            break_glass,
+            tags,
         )
         for hook in unit.vault.hooks:
             reason = hook(unit, request)
@@ -222,37 +238,63 @@ class Guard:
         unit = self._unit
         unit.append_event(
             self._draft(
-                decision.action, ALLOWED, resource_type=decision.resource_type,
-                resource_id=decision.resource_id, person_id=decision.person_id,
-                break_glass=decision.break_glass, fields=tuple(sorted(set(fields))),
+                decision.action,
+                ALLOWED,
+                resource_type=decision.resource_type,
+                resource_id=decision.resource_id,
+                person_id=decision.person_id,
+                break_glass=decision.break_glass,
+                fields=tuple(sorted(set(fields))),
                 ref=decision.ref,
             )
         )
         decision.recorded = True
 
     def allow(
-        self, permission: Permission, *, action: str, resource_type: str,
-        resource_id: uuid.UUID | str | None = None, person_id: uuid.UUID | None = None,
-        fields: Iterable[str] = (), min_tier: Tier | None = None,
+        self,
+        permission: Permission,
+        *,
+        action: str,
+        resource_type: str,
+        resource_id: uuid.UUID | str | None = None,
+        person_id: uuid.UUID | None = None,
+        fields: Iterable[str] = (),
+        min_tier: Tier | None = None,
     ) -> Decision:
         """check + record, for accesses whose fields are known up front."""
         decision = self.check(
-            permission, action=action, resource_type=resource_type, resource_id=resource_id,
-            person_id=person_id, min_tier=min_tier,
+            permission,
+            action=action,
+            resource_type=resource_type,
+            resource_id=resource_id,
+            person_id=person_id,
+            min_tier=min_tier,
         )
         self.record(decision, fields)
         return decision
 
     def refuse(
-        self, permission: Permission, *, action: str, resource_type: str,
-        resource_id: uuid.UUID | str | None, person_id: uuid.UUID | None, reason: str,
-        error: PhivaultError | None = None, named: bool = True,
+        self,
+        permission: Permission,
+        *,
+        action: str,
+        resource_type: str,
+        resource_id: uuid.UUID | str | None,
+        person_id: uuid.UUID | None,
+        reason: str,
+        error: PhivaultError | None = None,
+        named: bool = True,
     ) -> AccessRefused:
         """Queue an audited refusal and return the exception for the caller to raise."""
         self._unit.refusals.append(
             self._draft(
-                action, REFUSED, resource_type=resource_type, resource_id=resource_id,
-                person_id=person_id, reason=reason, fields=(str(permission),),
+                action,
+                REFUSED,
+                resource_type=resource_type,
+                resource_id=resource_id,
+                person_id=person_id,
+                reason=reason,
+                fields=(str(permission),),
             )
         )
         if error is None:
@@ -260,12 +302,20 @@ class Guard:
         return AccessRefused(error)
 
     def not_found(
-        self, permission: Permission, *, action: str, resource_type: str,
+        self,
+        permission: Permission,
+        *,
+        action: str,
+        resource_type: str,
         resource_id: uuid.UUID | str | None,
     ) -> AccessRefused:
         return self.refuse(
-            permission, action=action, resource_type=resource_type,
-            resource_id=resource_id, person_id=None, reason="not-found",
+            permission,
+            action=action,
+            resource_type=resource_type,
+            resource_id=resource_id,
+            person_id=None,
+            reason="not-found",
         )
 
     def _active_break_glass(self, person_id: uuid.UUID) -> uuid.UUID | None:

@@ -169,7 +169,9 @@ class Unit:
                 tenant_id=self.tenant_id,
                 id=reason_id,
                 member_id=self.actor.member_id,
-                reason_ct=self.cipher.encrypt_text("access_reasons", "reason_ct", reason_id, reason),
+                reason_ct=self.cipher.encrypt_text(
+                    "access_reasons", "reason_ct", reason_id, reason
+                ),
                 created_at=self.now,
             )
         )

@@ -43,7 +43,10 @@ def create_app(vault: Vault) -> FastAPI:
         length = request.headers.get("content-length")
         if not is_upload and length is not None and (not length.isdigit() or int(length) > limit):
             response: Response = problems.problem(
-                request, 413, "payload-too-large", "Payload too large",
+                request,
+                413,
+                "payload-too-large",
+                "Payload too large",
                 f"request bodies may be at most {limit} bytes",
             )
         else:

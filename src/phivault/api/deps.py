@@ -56,11 +56,17 @@ def authenticate(request: Request, vault: Annotated[Vault, Depends(get_vault)]) 
         with vault.db.transaction(Scope.platform()) as session:
             return authenticate_token(session, token.strip(), vault.clock())
     except Unauthenticated:
-        vault.append_system_event(EventDraft(
-            tenant_id=SYSTEM_TENANT, action="auth.token", outcome=REFUSED,
-            occurred_at=vault.clock(), reason="invalid-credentials", source=source,
-            request_id=request_id,
-        ))
+        vault.append_system_event(
+            EventDraft(
+                tenant_id=SYSTEM_TENANT,
+                action="auth.token",
+                outcome=REFUSED,
+                occurred_at=vault.clock(),
+                reason="invalid-credentials",
+                source=source,
+                request_id=request_id,
+            )
+        )
         raise
 
 
@@ -95,12 +101,19 @@ class RequestContext:
 
     def require_platform_admin(self) -> None:
         if not self.identity.is_platform_admin:
-            self.vault.append_system_event(EventDraft(
-                tenant_id=SYSTEM_TENANT, action="platform.admin", outcome=REFUSED,
-                occurred_at=self.vault.clock(), actor_id=self.actor.member_id,
-                session_id=self.actor.session_id, reason="permission",
-                source=self.actor.source, request_id=self.actor.request_id,
-            ))
+            self.vault.append_system_event(
+                EventDraft(
+                    tenant_id=SYSTEM_TENANT,
+                    action="platform.admin",
+                    outcome=REFUSED,
+                    occurred_at=self.vault.clock(),
+                    actor_id=self.actor.member_id,
+                    session_id=self.actor.session_id,
+                    reason="permission",
+                    source=self.actor.source,
+                    request_id=self.actor.request_id,
+                )
+            )
             raise Forbidden("platform administrators only")
 
 
@@ -112,7 +125,9 @@ def request_context(
     purpose, reason = _purpose(request)
     source, request_id = _actor_meta(request)
     actor = Actor(
-        member_id=identity.member_id, session_id=f"token:{identity.token_id}", source=source,
+        member_id=identity.member_id,
+        session_id=f"token:{identity.token_id}",
+        source=source,
         request_id=request_id,
     )
     return RequestContext(vault, identity, actor, purpose, reason, declared_permissions(request))

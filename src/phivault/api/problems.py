@@ -60,8 +60,12 @@ def install(app: FastAPI) -> None:
             for err in exc.errors()
         ]
         return problem(
-            request, 422, "invalid-input", "The request is not valid",
-            "some fields are missing or malformed", errors=errors,
+            request,
+            422,
+            "invalid-input",
+            "The request is not valid",
+            "some fields are missing or malformed",
+            errors=errors,
         )
 
     @app.exception_handler(StarletteHTTPException)
@@ -72,8 +76,15 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
         log.error(
-            "unhandled %s on %s (request %s)", type(exc).__name__, request.url.path,
+            "unhandled %s on %s (request %s)",
+            type(exc).__name__,
+            request.url.path,
             getattr(request.state, "request_id", ""),
         )
-        return problem(request, 500, "internal-error", "Internal error",
-                       "the request failed; the event was logged without its data")
+        return problem(
+            request,
+            500,
+            "internal-error",
+            "Internal error",
+            "the request failed; the event was logged without its data",
+        )

@@ -11,7 +11,7 @@ from fastapi import APIRouter, Query, status
 
 from phivault.access import breakglass
 from phivault.access import directory as directory_service
-from phivault.access.policy import Permission as P
+from phivault.access.policy import Permission
 from phivault.api.deps import Ctx, declare
 from phivault.api.schemas import (
     BreakGlassIn,
@@ -37,40 +37,56 @@ router = APIRouter(prefix="/api/v1", tags=["administration"])
 T = "/tenants/{tenant_id}"
 
 
-@router.post("/tenants", status_code=status.HTTP_201_CREATED,
-             openapi_extra=declare(P.TENANTS_CREATE))
+@router.post(
+    "/tenants",
+    status_code=status.HTTP_201_CREATED,
+    openapi_extra=declare(Permission.TENANTS_CREATE),
+)
 def create_tenant(body: TenantIn, ctx: Ctx) -> TenantOut:
     ctx.require_platform_admin()
     tenant = do_create_tenant(ctx.vault, name=body.name, slug=body.slug, actor=ctx.actor)
     return TenantOut(id=tenant.id, name=tenant.name, slug=tenant.slug)
 
 
-@router.get(T + "/directory", openapi_extra=declare(P.DIRECTORY_READ))
+@router.get(T + "/directory", openapi_extra=declare(Permission.DIRECTORY_READ))
 def read_directory(tenant_id: uuid.UUID, ctx: Ctx) -> list[DirectoryEntryOut]:
     with ctx.unit(tenant_id) as unit:
         return [DirectoryEntryOut(**asdict(e)) for e in directory_service.read_directory(unit)]
 
 
-@router.post(T + "/directory/role-categories", status_code=status.HTTP_201_CREATED,
-             openapi_extra=declare(P.DIRECTORY_MANAGE))
+@router.post(
+    T + "/directory/role-categories",
+    status_code=status.HTTP_201_CREATED,
+    openapi_extra=declare(Permission.DIRECTORY_MANAGE),
+)
 def add_role_category(tenant_id: uuid.UUID, body: RoleCategoryIn, ctx: Ctx) -> IdOut:
     with ctx.unit(tenant_id) as unit:
-        return IdOut(id=directory_service.do_add_role_category(
-            unit, name=body.name, access_category=body.access_category
-        ))
+        return IdOut(
+            id=directory_service.do_add_role_category(
+                unit, name=body.name, access_category=body.access_category
+            )
+        )
 
 
-@router.post(T + "/directory/positions", status_code=status.HTTP_201_CREATED,
-             openapi_extra=declare(P.DIRECTORY_MANAGE))
+@router.post(
+    T + "/directory/positions",
+    status_code=status.HTTP_201_CREATED,
+    openapi_extra=declare(Permission.DIRECTORY_MANAGE),
+)
 def add_position(tenant_id: uuid.UUID, body: PositionIn, ctx: Ctx) -> IdOut:
     with ctx.unit(tenant_id) as unit:
-        return IdOut(id=directory_service.do_add_position(
-            unit, title=body.title, role_category_id=body.role_category_id
-        ))
+        return IdOut(
+            id=directory_service.do_add_position(
+                unit, title=body.title, role_category_id=body.role_category_id
+            )
+        )
 
 
-@router.post(T + "/members", status_code=status.HTTP_201_CREATED,
-             openapi_extra=declare(P.WORKFORCE_MANAGE))
+@router.post(
+    T + "/members",
+    status_code=status.HTTP_201_CREATED,
+    openapi_extra=declare(Permission.WORKFORCE_MANAGE),
+)
 def add_member(tenant_id: uuid.UUID, body: MemberIn, ctx: Ctx) -> CreatedMember:
     """Create a workforce member with standing in this tenant and an API token (shown once)."""
     with ctx.unit(tenant_id) as unit:
@@ -78,8 +94,11 @@ def add_member(tenant_id: uuid.UUID, body: MemberIn, ctx: Ctx) -> CreatedMember:
             unit.session, username=body.username, display_name=body.display_name, now=unit.now
         )
         identity.do_grant(
-            unit, member_id=member.id, position_id=body.position_id,
-            privacy_officer=body.privacy_officer, administrator=body.administrator,
+            unit,
+            member_id=member.id,
+            position_id=body.position_id,
+            privacy_officer=body.privacy_officer,
+            administrator=body.administrator,
         )
         token = identity.issue_token(
             unit.session, member_id=member.id, label="created by administrator", now=unit.now
@@ -87,25 +106,34 @@ def add_member(tenant_id: uuid.UUID, body: MemberIn, ctx: Ctx) -> CreatedMember:
         return CreatedMember(id=member.id, username=member.username, token=token)
 
 
-@router.put(T + "/members/{member_id}/grant", openapi_extra=declare(P.WORKFORCE_MANAGE))
+@router.put(T + "/members/{member_id}/grant", openapi_extra=declare(Permission.WORKFORCE_MANAGE))
 def grant(tenant_id: uuid.UUID, member_id: uuid.UUID, body: GrantIn, ctx: Ctx) -> IdOut:
     with ctx.unit(tenant_id) as unit:
         identity.do_grant(
-            unit, member_id=member_id, position_id=body.position_id,
-            privacy_officer=body.privacy_officer, administrator=body.administrator,
+            unit,
+            member_id=member_id,
+            position_id=body.position_id,
+            privacy_officer=body.privacy_officer,
+            administrator=body.administrator,
         )
     return IdOut(id=member_id)
 
 
-@router.delete(T + "/members/{member_id}/grant", status_code=status.HTTP_204_NO_CONTENT,
-               openapi_extra=declare(P.WORKFORCE_MANAGE))
+@router.delete(
+    T + "/members/{member_id}/grant",
+    status_code=status.HTTP_204_NO_CONTENT,
+    openapi_extra=declare(Permission.WORKFORCE_MANAGE),
+)
 def revoke(tenant_id: uuid.UUID, member_id: uuid.UUID, ctx: Ctx) -> None:
     with ctx.unit(tenant_id) as unit:
         identity.do_revoke_grant(unit, member_id=member_id)
 
 
-@router.post(T + "/break-glass", status_code=status.HTTP_201_CREATED,
-             openapi_extra=declare(P.BREAK_GLASS_INVOKE))
+@router.post(
+    T + "/break-glass",
+    status_code=status.HTTP_201_CREATED,
+    openapi_extra=declare(Permission.BREAK_GLASS_INVOKE),
+)
 def start_break_glass(tenant_id: uuid.UUID, body: BreakGlassIn, ctx: Ctx) -> BreakGlassOut:
     with ctx.unit(tenant_id) as unit:
         view = breakglass.do_break_glass(
@@ -114,13 +142,15 @@ def start_break_glass(tenant_id: uuid.UUID, body: BreakGlassIn, ctx: Ctx) -> Bre
     return BreakGlassOut(**asdict(view))
 
 
-@router.post(T + "/break-glass/{grant_id}/end", openapi_extra=declare(P.BREAK_GLASS_INVOKE))
+@router.post(
+    T + "/break-glass/{grant_id}/end", openapi_extra=declare(Permission.BREAK_GLASS_INVOKE)
+)
 def end_break_glass(tenant_id: uuid.UUID, grant_id: uuid.UUID, ctx: Ctx) -> BreakGlassOut:
     with ctx.unit(tenant_id) as unit:
         return BreakGlassOut(**asdict(breakglass.do_end_break_glass(unit, grant_id)))
 
 
-@router.get(T + "/break-glass", openapi_extra=declare(P.BREAK_GLASS_REVIEW))
+@router.get(T + "/break-glass", openapi_extra=declare(Permission.BREAK_GLASS_REVIEW))
 def list_break_glass(
     tenant_id: uuid.UUID, ctx: Ctx, review_status: str | None = "pending"
 ) -> list[BreakGlassOut]:
@@ -129,7 +159,9 @@ def list_break_glass(
         return [BreakGlassOut(**asdict(v)) for v in views]
 
 
-@router.post(T + "/break-glass/{grant_id}/review", openapi_extra=declare(P.BREAK_GLASS_REVIEW))
+@router.post(
+    T + "/break-glass/{grant_id}/review", openapi_extra=declare(Permission.BREAK_GLASS_REVIEW)
+)
 def review_break_glass(
     tenant_id: uuid.UUID, grant_id: uuid.UUID, body: ReviewIn, ctx: Ctx
 ) -> BreakGlassOut:
@@ -140,12 +172,16 @@ def review_break_glass(
         return BreakGlassOut(**asdict(view))
 
 
-@router.get(T + "/audit/events", openapi_extra=declare(P.AUDIT_READ))
+@router.get(T + "/audit/events", openapi_extra=declare(Permission.AUDIT_READ))
 def audit_events(
-    tenant_id: uuid.UUID, ctx: Ctx,
-    person_id: uuid.UUID | None = None, actor_id: uuid.UUID | None = None,
-    action: str | None = None, outcome: str | None = None,
-    since: datetime | None = None, until: datetime | None = None,
+    tenant_id: uuid.UUID,
+    ctx: Ctx,
+    person_id: uuid.UUID | None = None,
+    actor_id: uuid.UUID | None = None,
+    action: str | None = None,
+    outcome: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
     break_glass: bool | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
     offset: Annotated[int, Query(ge=0)] = 0,
@@ -157,14 +193,17 @@ def audit_events(
         return audit_service.query_events(unit, flt)
 
 
-@router.get(T + "/audit/verify", openapi_extra=declare(P.AUDIT_VERIFY))
+@router.get(T + "/audit/verify", openapi_extra=declare(Permission.AUDIT_VERIFY))
 def audit_verify(tenant_id: uuid.UUID, ctx: Ctx) -> ChainOut:
     with ctx.unit(tenant_id) as unit:
         report = audit_service.verify_tenant_chain(unit)
     problem = report.problem
     return ChainOut(
-        tenant_id=report.tenant_id, intact=report.ok, events=report.events,
-        last_seq=report.last_seq, first_bad_event=problem.seq if problem else None,
+        tenant_id=report.tenant_id,
+        intact=report.ok,
+        events=report.events,
+        last_seq=report.last_seq,
+        first_bad_event=problem.seq if problem else None,
         problem=problem.detail if problem else None,
     )
 
@@ -186,6 +225,8 @@ def me(ctx: Ctx) -> dict[str, object]:
         ).all()
     assert member is not None
     return {
-        "id": str(member.id), "username": member.username, "display_name": member.display_name,
+        "id": str(member.id),
+        "username": member.username,
+        "display_name": member.display_name,
         "tenants": [{"id": str(r[0]), "name": r[1], "privacy_officer": r[2]} for r in rows],
     }

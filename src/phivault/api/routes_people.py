@@ -5,14 +5,13 @@ from __future__ import annotations
 import uuid
 from dataclasses import asdict
 from typing import Annotated
-
 from urllib.parse import unquote
 
 from fastapi import APIRouter, Header, Query, Request, status
 from fastapi.responses import StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
-from phivault.access.policy import Permission as P
+from phivault.access.policy import Permission
 from phivault.api.deps import Ctx, declare
 from phivault.api.schemas import (
     DocumentOut,
@@ -38,22 +37,29 @@ def _record(view: service.RecordView) -> RecordOut:
     return RecordOut(**asdict(view))
 
 
-@router.post("/people", status_code=status.HTTP_201_CREATED, openapi_extra=declare(P.PEOPLE_WRITE))
+@router.post(
+    "/people", status_code=status.HTTP_201_CREATED, openapi_extra=declare(Permission.PEOPLE_WRITE)
+)
 def create_person(tenant_id: uuid.UUID, body: PersonIn, ctx: Ctx) -> PersonOut:
     with ctx.unit(tenant_id) as unit:
         return _person(service.do_create_person(unit, **body.model_dump()))
 
 
-@router.get("/people", openapi_extra=declare(P.PEOPLE_READ))
+@router.get("/people", openapi_extra=declare(Permission.PEOPLE_READ))
 def list_people(
-    tenant_id: uuid.UUID, ctx: Ctx, kind: str | None = None,
-    offset: Annotated[int, Query(ge=0)] = 0, limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    tenant_id: uuid.UUID,
+    ctx: Ctx,
+    kind: str | None = None,
+    offset: Annotated[int, Query(ge=0)] = 0,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> list[PersonOut]:
     with ctx.unit(tenant_id) as unit:
-        return [_person(v) for v in service.list_people(unit, kind=kind, offset=offset, limit=limit)]
+        return [
+            _person(v) for v in service.list_people(unit, kind=kind, offset=offset, limit=limit)
+        ]
 
 
-@router.post("/people/search", openapi_extra=declare(P.PEOPLE_READ))
+@router.post("/people/search", openapi_extra=declare(Permission.PEOPLE_READ))
 def search_people(tenant_id: uuid.UUID, body: PersonSearch, ctx: Ctx) -> list[PersonOut]:
     """Exact match on name + date of birth, or on MRN. A POST, so that no name or date of
     birth ever appears in a URL, a proxy log or browser history (I-4)."""
@@ -61,13 +67,13 @@ def search_people(tenant_id: uuid.UUID, body: PersonSearch, ctx: Ctx) -> list[Pe
         return [_person(v) for v in service.search_people(unit, **body.model_dump())]
 
 
-@router.get("/people/{person_id}", openapi_extra=declare(P.PEOPLE_READ))
+@router.get("/people/{person_id}", openapi_extra=declare(Permission.PEOPLE_READ))
 def read_person(tenant_id: uuid.UUID, person_id: uuid.UUID, ctx: Ctx) -> PersonOut:
     with ctx.unit(tenant_id) as unit:
         return _person(service.read_person(unit, person_id))
 
 
-@router.get("/people/{person_id}/records", openapi_extra=declare(P.RECORDS_READ))
+@router.get("/people/{person_id}/records", openapi_extra=declare(Permission.RECORDS_READ))
 def list_records(
     tenant_id: uuid.UUID, person_id: uuid.UUID, ctx: Ctx, record_type: str | None = None
 ) -> list[RecordOut]:
@@ -76,53 +82,71 @@ def list_records(
 
 
 @router.post(
-    "/people/{person_id}/records", status_code=status.HTTP_201_CREATED,
-    openapi_extra=declare(P.RECORDS_WRITE),
+    "/people/{person_id}/records",
+    status_code=status.HTTP_201_CREATED,
+    openapi_extra=declare(Permission.RECORDS_WRITE),
 )
 def create_record(
     tenant_id: uuid.UUID, person_id: uuid.UUID, body: RecordIn, ctx: Ctx
 ) -> RecordOut:
     with ctx.unit(tenant_id) as unit:
-        return _record(service.do_create_record(
-            unit, person_id=person_id, type_name=body.record_type, fields=body.fields,
-            sensitivity=body.sensitivity,
-        ))
+        return _record(
+            service.do_create_record(
+                unit,
+                person_id=person_id,
+                type_name=body.record_type,
+                fields=body.fields,
+                sensitivity=body.sensitivity,
+            )
+        )
 
 
-@router.get("/records/{record_id}", openapi_extra=declare(P.RECORDS_READ))
+@router.get("/records/{record_id}", openapi_extra=declare(Permission.RECORDS_READ))
 def read_record(tenant_id: uuid.UUID, record_id: uuid.UUID, ctx: Ctx) -> RecordOut:
     with ctx.unit(tenant_id) as unit:
         return _record(service.read_record(unit, record_id))
 
 
-@router.patch("/records/{record_id}", openapi_extra=declare(P.RECORDS_WRITE))
+@router.patch("/records/{record_id}", openapi_extra=declare(Permission.RECORDS_WRITE))
 def update_record(
     tenant_id: uuid.UUID, record_id: uuid.UUID, body: RecordPatch, ctx: Ctx
 ) -> RecordOut:
     with ctx.unit(tenant_id) as unit:
-        return _record(service.do_update_record(
-            unit, record_id, fields=body.fields, expected_version=body.expected_version
-        ))
+        return _record(
+            service.do_update_record(
+                unit, record_id, fields=body.fields, expected_version=body.expected_version
+            )
+        )
 
 
-@router.get("/people/{person_id}/documents", openapi_extra=declare(P.DOCUMENTS_READ))
+@router.get("/people/{person_id}/documents", openapi_extra=declare(Permission.DOCUMENTS_READ))
 def list_documents(tenant_id: uuid.UUID, person_id: uuid.UUID, ctx: Ctx) -> list[DocumentOut]:
     with ctx.unit(tenant_id) as unit:
         return [DocumentOut(**asdict(v)) for v in documents.list_documents(unit, person_id)]
 
 
 @router.post(
-    "/people/{person_id}/documents", status_code=status.HTTP_201_CREATED,
-    openapi_extra=declare(P.DOCUMENTS_WRITE) | {
-        "requestBody": {"content": {t: {"schema": {"type": "string", "format": "binary"}}
-                                    for t in sorted(documents.CONTENT_TYPES)}}
+    "/people/{person_id}/documents",
+    status_code=status.HTTP_201_CREATED,
+    openapi_extra=declare(Permission.DOCUMENTS_WRITE)
+    | {
+        "requestBody": {
+            "content": {
+                t: {"schema": {"type": "string", "format": "binary"}}
+                for t in sorted(documents.CONTENT_TYPES)
+            }
+        }
     },
 )
 async def upload_document(
-    request: Request, tenant_id: uuid.UUID, person_id: uuid.UUID, ctx: Ctx,
+    request: Request,
+    tenant_id: uuid.UUID,
+    person_id: uuid.UUID,
+    ctx: Ctx,
     x_filename: Annotated[str, Header(min_length=1, max_length=600)],
     x_sensitivity: Annotated[str, Header(max_length=200)] = "",
-    kind: str = "pdf", tier: str = "full",
+    kind: str = "pdf",
+    tier: str = "full",
 ) -> DocumentOut:
     """Upload a document as the raw request body, streamed and encrypted as it arrives.
 
@@ -159,7 +183,10 @@ async def upload_document(
         def finish() -> documents.DocumentView:
             with ctx.unit(tenant_id) as unit:
                 return documents.finish_upload(
-                    unit, ticket, filename=filename, size_bytes=encryptor.plaintext_bytes,
+                    unit,
+                    ticket,
+                    filename=filename,
+                    size_bytes=encryptor.plaintext_bytes,
                     sensitivity=sensitivity,
                 )
 
@@ -172,14 +199,17 @@ async def upload_document(
 
 
 @router.get(
-    "/documents/{document_id}/content", openapi_extra=declare(P.DOCUMENTS_READ),
+    "/documents/{document_id}/content",
+    openapi_extra=declare(Permission.DOCUMENTS_READ),
     response_class=StreamingResponse,
 )
 def download_document(tenant_id: uuid.UUID, document_id: uuid.UUID, ctx: Ctx) -> StreamingResponse:
     with ctx.unit(tenant_id) as unit:
         opened = documents.open_document(unit, document_id)
     blobs = BlobStore(ctx.vault.settings.blob_dir)
-    safe_name = "".join(ch for ch in (opened.view.filename or "document") if ch.isalnum() or ch in "._-")
+    safe_name = "".join(
+        ch for ch in (opened.view.filename or "document") if ch.isalnum() or ch in "._-"
+    )
     return StreamingResponse(
         documents.stream_document(blobs, tenant_id, opened),
         media_type=opened.view.content_type,

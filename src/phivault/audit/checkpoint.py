@@ -41,7 +41,9 @@ def _payload(created_at: str, heads: dict[str, tuple[int, str]]) -> bytes:
 
 
 def write_checkpoint(
-    path: Path, private: Ed25519PrivateKey, created_at: datetime,
+    path: Path,
+    private: Ed25519PrivateKey,
+    created_at: datetime,
     heads: dict[str, tuple[int, str]],
 ) -> None:
     stamp = created_at.isoformat()
@@ -56,9 +58,7 @@ def read_checkpoint(path: Path, public: Ed25519PublicKey) -> Checkpoint:
     """Parse and authenticate a checkpoint against this installation's public key."""
     try:
         document = json.loads(path.read_text())
-        heads = {
-            str(h["tenant_id"]): (int(h["seq"]), str(h["hash"])) for h in document["heads"]
-        }
+        heads = {str(h["tenant_id"]): (int(h["seq"]), str(h["hash"])) for h in document["heads"]}
         created_at = str(document["created_at"])
         signature = base64.b64decode(document["signature"])
         if document.get("format") != FORMAT:

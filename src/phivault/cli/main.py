@@ -40,7 +40,9 @@ def fail(message: str, code: int = 1) -> typer.Exit:
 def init(
     tenant_name: Annotated[str, typer.Option(help="The first tenant (agency) name")] = "My Agency",
     tenant_slug: Annotated[str, typer.Option(help="Short unique tenant name")] = "my-agency",
-    username: Annotated[str, typer.Option(help="The first privacy officer's login")] = "privacy.officer",
+    username: Annotated[
+        str, typer.Option(help="The first privacy officer's login")
+    ] = "privacy.officer",
     display_name: Annotated[str, typer.Option(help="Their name")] = "Privacy Officer",
 ) -> None:
     """Create the database, keys, the first tenant and its privacy officer."""
@@ -49,7 +51,10 @@ def init(
     settings = load_settings()
     try:
         _, first = initialize(
-            settings, tenant_name=tenant_name, tenant_slug=tenant_slug, username=username,
+            settings,
+            tenant_name=tenant_name,
+            tenant_slug=tenant_slug,
+            username=username,
             display_name=display_name,
         )
     except PhivaultError as exc:
@@ -63,7 +68,9 @@ def init(
 
 @app.command()
 def demo(
-    serve_after: Annotated[bool, typer.Option("--serve/--no-serve", help="Serve when built")] = True,
+    serve_after: Annotated[
+        bool, typer.Option("--serve/--no-serve", help="Serve when built")
+    ] = True,
     patients: Annotated[int, typer.Option(help="Fabricated patients per tenant")] = 100,
     host: str = "127.0.0.1",
     port: int = 8000,
@@ -80,8 +87,10 @@ def demo(
     for line in summary.login_lines():
         out.print(line, soft_wrap=True, highlight=False)
     if serve_after:
-        out.print(f"\nServing on [bold]http://{host}:{port}[/] — API docs at /docs, "
-                  "OpenAPI at /openapi.json. Ctrl-C stops.")
+        out.print(
+            f"\nServing on [bold]http://{host}:{port}[/] — API docs at /docs, "
+            "OpenAPI at /openapi.json. Ctrl-C stops."
+        )
         _serve(host, port)
 
 
@@ -131,8 +140,10 @@ def audit_verify(
     bad = [r for r in reports if not r.ok]
     for report in reports:
         if report.problem:
-            out.print(f"[red]FAIL[/] tenant {report.tenant_id}: first bad event "
-                      f"{report.problem.seq} ({report.problem.kind}): {report.problem.detail}")
+            out.print(
+                f"[red]FAIL[/] tenant {report.tenant_id}: first bad event "
+                f"{report.problem.seq} ({report.problem.kind}): {report.problem.detail}"
+            )
         else:
             out.print(f"[green]ok[/]   tenant {report.tenant_id}: {report.events} events intact")
     if bad:
@@ -175,7 +186,9 @@ def audit_export(
 @keys_app.command("rotate")
 def keys_rotate(
     tenant: Annotated[str | None, typer.Option(help="Only this tenant (id)")] = None,
-    master: Annotated[bool, typer.Option(help="Also move every wrapped key to a new master key")] = False,
+    master: Annotated[
+        bool, typer.Option(help="Also move every wrapped key to a new master key")
+    ] = False,
     batch: Annotated[int, typer.Option(min=1, max=10_000, help="Rows per transaction")] = 500,
 ) -> None:
     """New data-key version per tenant; re-encrypt every value and file in batches.

@@ -165,7 +165,11 @@ class TenantCipher:
         return self._keyring.active_version(self._session, self.tenant_id, DATA)
 
     def encrypt(
-        self, table: str, column: str, row_id: uuid.UUID | str, plaintext: bytes,
+        self,
+        table: str,
+        column: str,
+        row_id: uuid.UUID | str,
+        plaintext: bytes,
         version: int | None = None,
     ) -> bytes:
         version = self.active_version if version is None else version

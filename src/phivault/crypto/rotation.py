@@ -22,7 +22,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, cast
 
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -58,7 +58,7 @@ DONE = "done"
 ACTIVE, RETIRING, RETIRED = "active", "retiring", "retired"
 
 # KeyRotation.table_name once every table has been scanned to its end.
-END_OF_PASS = "(end)"
+SCAN_COMPLETE = "(end)"
 # Other processes cache the active key version for ACTIVE_TTL_SECONDS and may keep sealing
 # with the old version that long; the last (verifying) pass starts only after that.
 SETTLE_SECONDS = ACTIVE_TTL_SECONDS + 1.0
@@ -299,7 +299,7 @@ def _at_start(vault: Vault, tenant_id: uuid.UUID, rotation_id: uuid.UUID) -> boo
 def _at_end(vault: Vault, tenant_id: uuid.UUID, rotation_id: uuid.UUID) -> bool:
     with vault.db.transaction(Scope.tenant(tenant_id)) as session:
         rotation = session.get(KeyRotation, (tenant_id, rotation_id))
-        return rotation is not None and rotation.table_name == END_OF_PASS
+        return rotation is not None and rotation.table_name == SCAN_COMPLETE
 
 
 def _restart_pass(vault: Vault, tenant_id: uuid.UUID, rotation_id: uuid.UUID) -> None:
@@ -378,7 +378,7 @@ def _process_batch(
             if rotation is None:
                 outcome.stopped = outcome.end_of_pass = True
                 return outcome
-            if rotation.table_name == END_OF_PASS:
+            if rotation.table_name == SCAN_COMPLETE:
                 outcome.end_of_pass = True
                 return outcome
             names = [t.name for t in TABLES]
@@ -388,7 +388,10 @@ def _process_batch(
             query = select(table.model).where(table.model.tenant_id == tenant_id)
             if after is not None:
                 query = query.where(table.model.id > after)
-            rows = list(session.scalars(query.order_by(table.model.id).limit(batch)))
+            rows = cast(
+                list[Sealed],
+                list(session.scalars(query.order_by(table.model.id).limit(batch))),
+            )
             seal = vault.keyring.for_tenant(session, tenant_id)
             to_version = rotation.to_version
             size = 0
@@ -407,7 +410,7 @@ def _process_batch(
             if outcome.scanned == len(rows) and len(rows) < batch:
                 # This table is done: on to the next one, or the end of the pass.
                 nxt = index + 1
-                rotation.table_name = names[nxt] if nxt < len(TABLES) else END_OF_PASS
+                rotation.table_name = names[nxt] if nxt < len(TABLES) else SCAN_COMPLETE
                 rotation.cursor_id = ""
                 outcome.end_of_pass = nxt >= len(TABLES)
             else:
@@ -420,9 +423,13 @@ def _process_batch(
             temporary.unlink(missing_ok=True)
         raise
     for temporary, final in replacements:
-        os.replace(temporary, final)
-        _fsync_dir(final.parent)
+        _publish(temporary, final)
     return outcome
+
+
+def _publish(temporary: Path, final: Path) -> None:
+    os.replace(temporary, final)
+    _fsync_dir(final.parent)
 
 
 def _reseal_columns(seal: TenantCipher, table: _Table, row: Sealed, to_version: int) -> bool:

@@ -29,9 +29,7 @@ class TenantGrant(Base):
 
     __tablename__ = "tenant_grants"
     __table_args__ = (
-        ForeignKeyConstraint(
-            ["tenant_id", "position_id"], ["positions.tenant_id", "positions.id"]
-        ),
+        ForeignKeyConstraint(["tenant_id", "position_id"], ["positions.tenant_id", "positions.id"]),
     )
 
     tenant_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("tenants.id"), primary_key=True)

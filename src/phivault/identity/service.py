@@ -23,7 +23,7 @@ from phivault.access.unit import Unit
 from phivault.errors import Conflict, InvalidInput, Unauthenticated
 from phivault.identity.models import ApiToken, Member, TenantGrant
 
-TOKEN_PREFIX = "pvt_"
+TOKEN_PREFIX = "pvt_"  # noqa: S105 - a public prefix, not a secret
 _USERNAME = re.compile(r"^[a-z0-9][a-z0-9._@-]{1,119}$")
 
 
@@ -39,7 +39,11 @@ def hash_token(token: str) -> bytes:
 
 
 def create_member(
-    session: Session, *, username: str, display_name: str, now: datetime,
+    session: Session,
+    *,
+    username: str,
+    display_name: str,
+    now: datetime,
     platform_admin: bool = False,
 ) -> Member:
     username = username.strip().lower()
@@ -50,8 +54,12 @@ def create_member(
     if session.scalar(select(Member.id).where(Member.username == username)) is not None:
         raise Conflict("that username is taken")
     member = Member(
-        id=uuid.uuid4(), username=username, display_name=display_name.strip(), status="active",
-        is_platform_admin=platform_admin, created_at=now,
+        id=uuid.uuid4(),
+        username=username,
+        display_name=display_name.strip(),
+        status="active",
+        is_platform_admin=platform_admin,
+        created_at=now,
     )
     session.add(member)
     session.flush()
@@ -59,15 +67,26 @@ def create_member(
 
 
 def issue_token(
-    session: Session, *, member_id: uuid.UUID, label: str, now: datetime,
+    session: Session,
+    *,
+    member_id: uuid.UUID,
+    label: str,
+    now: datetime,
     lifetime: timedelta | None = timedelta(days=90),
 ) -> str:
     """Create an API token and return its secret: the only time it is ever visible."""
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
-    session.add(ApiToken(
-        id=uuid.uuid4(), member_id=member_id, secret_hash=hash_token(token), label=label[:120],
-        created_at=now, expires_at=now + lifetime if lifetime else None, revoked_at=None,
-    ))
+    session.add(
+        ApiToken(
+            id=uuid.uuid4(),
+            member_id=member_id,
+            secret_hash=hash_token(token),
+            label=label[:120],
+            created_at=now,
+            expires_at=now + lifetime if lifetime else None,
+            revoked_at=None,
+        )
+    )
     session.flush()
     return token
 
@@ -77,8 +96,14 @@ def authenticate_token(session: Session, token: str, now: datetime) -> TokenIden
     if not token.startswith(TOKEN_PREFIX) or len(token) > 200:
         raise Unauthenticated("invalid or expired credentials")
     row = session.execute(
-        select(ApiToken.id, ApiToken.expires_at, ApiToken.revoked_at, Member.id,
-               Member.status, Member.is_platform_admin)
+        select(
+            ApiToken.id,
+            ApiToken.expires_at,
+            ApiToken.revoked_at,
+            Member.id,
+            Member.status,
+            Member.is_platform_admin,
+        )
         .join(Member, Member.id == ApiToken.member_id)
         .where(ApiToken.secret_hash == hash_token(token))
     ).first()
@@ -90,35 +115,58 @@ def authenticate_token(session: Session, token: str, now: datetime) -> TokenIden
 
 
 def grant_access(
-    session: Session, *, tenant_id: uuid.UUID, member_id: uuid.UUID, position_id: uuid.UUID,
-    now: datetime, privacy_officer: bool = False, administrator: bool = False,
+    session: Session,
+    *,
+    tenant_id: uuid.UUID,
+    member_id: uuid.UUID,
+    position_id: uuid.UUID,
+    now: datetime,
+    privacy_officer: bool = False,
+    administrator: bool = False,
 ) -> None:
-    session.add(TenantGrant(
-        tenant_id=tenant_id, member_id=member_id, position_id=position_id,
-        is_privacy_officer=privacy_officer, is_administrator=administrator, status="active",
-        granted_at=now,
-    ))
+    session.add(
+        TenantGrant(
+            tenant_id=tenant_id,
+            member_id=member_id,
+            position_id=position_id,
+            is_privacy_officer=privacy_officer,
+            is_administrator=administrator,
+            status="active",
+            granted_at=now,
+        )
+    )
     session.flush()
 
 
 def do_grant(
-    unit: Unit, *, member_id: uuid.UUID, position_id: uuid.UUID, privacy_officer: bool = False,
+    unit: Unit,
+    *,
+    member_id: uuid.UUID,
+    position_id: uuid.UUID,
+    privacy_officer: bool = False,
     administrator: bool = False,
 ) -> None:
     """Give a workforce member standing in the unit's tenant (privacy officer or admin)."""
     if unit.session.get(Member, member_id) is None:
         raise unit.guard.not_found(
-            Permission.WORKFORCE_MANAGE, action="workforce.grant", resource_type="member",
+            Permission.WORKFORCE_MANAGE,
+            action="workforce.grant",
+            resource_type="member",
             resource_id=member_id,
         )
     if unit.session.get(Position, (unit.tenant_id, position_id)) is None:
         raise unit.guard.not_found(
-            Permission.WORKFORCE_MANAGE, action="workforce.grant", resource_type="position",
+            Permission.WORKFORCE_MANAGE,
+            action="workforce.grant",
+            resource_type="position",
             resource_id=position_id,
         )
     unit.guard.allow(
-        Permission.WORKFORCE_MANAGE, action="workforce.grant", resource_type="member",
-        resource_id=member_id, fields=("position_id", "is_privacy_officer", "is_administrator"),
+        Permission.WORKFORCE_MANAGE,
+        action="workforce.grant",
+        resource_type="member",
+        resource_id=member_id,
+        fields=("position_id", "is_privacy_officer", "is_administrator"),
     )
     existing = unit.session.get(TenantGrant, (unit.tenant_id, member_id))
     if existing is not None:
@@ -129,8 +177,13 @@ def do_grant(
         unit.session.flush()
         return
     grant_access(
-        unit.session, tenant_id=unit.tenant_id, member_id=member_id, position_id=position_id,
-        now=unit.now, privacy_officer=privacy_officer, administrator=administrator,
+        unit.session,
+        tenant_id=unit.tenant_id,
+        member_id=member_id,
+        position_id=position_id,
+        now=unit.now,
+        privacy_officer=privacy_officer,
+        administrator=administrator,
     )
 
 
@@ -138,12 +191,17 @@ def do_revoke_grant(unit: Unit, *, member_id: uuid.UUID) -> None:
     grant = unit.session.get(TenantGrant, (unit.tenant_id, member_id))
     if grant is None:
         raise unit.guard.not_found(
-            Permission.WORKFORCE_MANAGE, action="workforce.revoke", resource_type="member",
+            Permission.WORKFORCE_MANAGE,
+            action="workforce.revoke",
+            resource_type="member",
             resource_id=member_id,
         )
     unit.guard.allow(
-        Permission.WORKFORCE_MANAGE, action="workforce.revoke", resource_type="member",
-        resource_id=member_id, fields=("status",),
+        Permission.WORKFORCE_MANAGE,
+        action="workforce.revoke",
+        resource_type="member",
+        resource_id=member_id,
+        fields=("status",),
     )
     grant.status = "revoked"
     unit.session.flush()

@@ -98,19 +98,23 @@ def begin_upload(
     level = _tier(tier)
     if unit.session.get(Person, (unit.tenant_id, person_id)) is None:
         raise unit.guard.not_found(
-            Permission.DOCUMENTS_WRITE, action="document.upload", resource_type="person",
+            Permission.DOCUMENTS_WRITE,
+            action="document.upload",
+            resource_type="person",
             resource_id=person_id,
         )
     document_id = uuid.uuid4()
     decision = unit.guard.check(
-        Permission.DOCUMENTS_WRITE, action="document.upload.begin", resource_type="document",
-        resource_id=document_id, person_id=person_id, min_tier=level,
+        Permission.DOCUMENTS_WRITE,
+        action="document.upload.begin",
+        resource_type="document",
+        resource_id=document_id,
+        person_id=person_id,
+        min_tier=level,
     )
     unit.guard.record(decision)
     version, aead = unit.cipher.file_key()
-    return UploadTicket(
-        unit.tenant_id, person_id, document_id, kind, level, media, version, aead
-    )
+    return UploadTicket(unit.tenant_id, person_id, document_id, kind, level, media, version, aead)
 
 
 def encrypt_body(ticket: UploadTicket, sink: BinaryIO) -> stream.StreamEncryptor:
@@ -118,23 +122,37 @@ def encrypt_body(ticket: UploadTicket, sink: BinaryIO) -> stream.StreamEncryptor
 
 
 def finish_upload(
-    unit: Unit, ticket: UploadTicket, *, filename: str, size_bytes: int,
+    unit: Unit,
+    ticket: UploadTicket,
+    *,
+    filename: str,
+    size_bytes: int,
     sensitivity: Iterable[str] = (),
 ) -> DocumentView:
     name = filename.strip()[:MAX_FILENAME] or "document"
     tags = _clean_tags(sensitivity)
     decision = unit.guard.check(
-        Permission.DOCUMENTS_WRITE, action="document.upload", resource_type="document",
-        resource_id=ticket.document_id, person_id=ticket.person_id, min_tier=ticket.tier,
+        Permission.DOCUMENTS_WRITE,
+        action="document.upload",
+        resource_type="document",
+        resource_id=ticket.document_id,
+        person_id=ticket.person_id,
+        min_tier=ticket.tier,
     )
     c = unit.cipher
     doc = Document(
-        tenant_id=unit.tenant_id, id=ticket.document_id, person_id=ticket.person_id,
-        kind=ticket.kind, tier=ticket.tier.value, content_type=ticket.content_type,
+        tenant_id=unit.tenant_id,
+        id=ticket.document_id,
+        person_id=ticket.person_id,
+        kind=ticket.kind,
+        tier=ticket.tier.value,
+        content_type=ticket.content_type,
         filename_ct=c.encrypt_text("documents", "filename", ticket.document_id, name),
         tags_ct=c.encrypt_json("documents", "tags", ticket.document_id, tags),
-        size_bytes=size_bytes, key_version=ticket.key_version,
-        created_by=unit.actor.member_id, created_at=unit.now,
+        size_bytes=size_bytes,
+        key_version=ticket.key_version,
+        created_by=unit.actor.member_id,
+        created_at=unit.now,
     )
     unit.session.add(doc)
     unit.session.flush()
@@ -145,11 +163,19 @@ def finish_upload(
 def _view(unit: Unit, doc: Document, tags: list[str], *, show_name: bool) -> DocumentView:
     filename = (
         unit.cipher.decrypt_text("documents", "filename", doc.id, doc.filename_ct)
-        if show_name else None
+        if show_name
+        else None
     )
     return DocumentView(
-        doc.id, doc.person_id, doc.kind, doc.tier, doc.content_type, filename, doc.size_bytes,
-        tags, doc.created_at,
+        doc.id,
+        doc.person_id,
+        doc.kind,
+        doc.tier,
+        doc.content_type,
+        filename,
+        doc.size_bytes,
+        tags,
+        doc.created_at,
     )
 
 
@@ -161,12 +187,18 @@ def _tags(unit: Unit, doc: Document) -> list[str]:
 def list_documents(unit: Unit, person_id: uuid.UUID) -> list[DocumentView]:
     if unit.session.get(Person, (unit.tenant_id, person_id)) is None:
         raise unit.guard.not_found(
-            Permission.DOCUMENTS_READ, action="document.list", resource_type="person",
+            Permission.DOCUMENTS_READ,
+            action="document.list",
+            resource_type="person",
             resource_id=person_id,
         )
     decision = unit.guard.check(
-        Permission.DOCUMENTS_READ, action="document.list", resource_type="person",
-        resource_id=person_id, person_id=person_id, min_tier=Tier.MINIMUM,
+        Permission.DOCUMENTS_READ,
+        action="document.list",
+        resource_type="person",
+        resource_id=person_id,
+        person_id=person_id,
+        min_tier=Tier.MINIMUM,
     )
     docs = unit.session.scalars(
         select(Document)
@@ -188,13 +220,19 @@ def open_document(unit: Unit, document_id: uuid.UUID) -> OpenDocument:
     doc = unit.session.get(Document, (unit.tenant_id, document_id))
     if doc is None:
         raise unit.guard.not_found(
-            Permission.DOCUMENTS_READ, action="document.download", resource_type="document",
+            Permission.DOCUMENTS_READ,
+            action="document.download",
+            resource_type="document",
             resource_id=document_id,
         )
     tags = _tags(unit, doc)
     decision = unit.guard.check(
-        Permission.DOCUMENTS_READ, action="document.download", resource_type="document",
-        resource_id=doc.id, person_id=doc.person_id, sensitivity=tags,
+        Permission.DOCUMENTS_READ,
+        action="document.download",
+        resource_type="document",
+        resource_id=doc.id,
+        person_id=doc.person_id,
+        sensitivity=tags,
         min_tier=Tier(doc.tier),
     )
     unit.guard.record(decision, _FIELDS)
@@ -204,9 +242,9 @@ def open_document(unit: Unit, document_id: uuid.UUID) -> OpenDocument:
     return OpenDocument(view, doc.key_version, aead, aad)
 
 
-def stream_document(blobs: BlobStore, tenant_id: uuid.UUID, opened: OpenDocument) -> Iterator[bytes]:
+def stream_document(
+    blobs: BlobStore, tenant_id: uuid.UUID, opened: OpenDocument
+) -> Iterator[bytes]:
     with blobs.open(tenant_id, opened.view.id) as source:
         _, prefix = stream.read_header(source)
         yield from stream.decrypt_chunks(opened.aead, opened.aad, prefix, source)
-
-

@@ -68,7 +68,12 @@ def _clean_tags(tags: Iterable[str]) -> list[str]:
 
 # -- people -------------------------------------------------------------------------------
 def do_create_person(
-    unit: Unit, *, kind: str, given_name: str, family_name: str, date_of_birth: str,
+    unit: Unit,
+    *,
+    kind: str,
+    given_name: str,
+    family_name: str,
+    date_of_birth: str,
     mrn: str | None = None,
 ) -> PersonView:
     if kind not in PERSON_KINDS:
@@ -79,19 +84,26 @@ def do_create_person(
         raise InvalidInput("'mrn' must be 1 to 40 characters")
     person_id = uuid.uuid4()
     decision = unit.guard.check(
-        Permission.PEOPLE_WRITE, action="person.create", resource_type="person",
-        resource_id=person_id, person_id=person_id, min_tier=Tier.MINIMUM,
+        Permission.PEOPLE_WRITE,
+        action="person.create",
+        resource_type="person",
+        resource_id=person_id,
+        person_id=person_id,
+        min_tier=Tier.MINIMUM,
     )
     c = unit.cipher
     person = Person(
-        tenant_id=unit.tenant_id, id=person_id, kind=kind,
+        tenant_id=unit.tenant_id,
+        id=person_id,
+        kind=kind,
         given_name_ct=c.encrypt_text("people", "given_name", person_id, given),
         family_name_ct=c.encrypt_text("people", "family_name", person_id, family),
         date_of_birth_ct=c.encrypt_text("people", "date_of_birth", person_id, dob),
         mrn_ct=c.encrypt_text("people", "mrn", person_id, mrn.strip()) if mrn else None,
         bidx_name_dob=c.blind_index("name_dob", family, given, dob),
         bidx_mrn=c.blind_index("mrn", mrn) if mrn else None,
-        created_at=unit.now, updated_at=unit.now,
+        created_at=unit.now,
+        updated_at=unit.now,
     )
     unit.session.add(person)
     unit.session.flush()
@@ -110,7 +122,9 @@ def _person_view(unit: Unit, person: Person, decision: Decision) -> PersonView:
         {
             "given_name": c.decrypt_text("people", "given_name", pid, person.given_name_ct),
             "family_name": c.decrypt_text("people", "family_name", pid, person.family_name_ct),
-            "date_of_birth": c.decrypt_text("people", "date_of_birth", pid, person.date_of_birth_ct),
+            "date_of_birth": c.decrypt_text(
+                "people", "date_of_birth", pid, person.date_of_birth_ct
+            ),
             "mrn": c.decrypt_text("people", "mrn", pid, person.mrn_ct) if person.mrn_ct else None,
         },
     )
@@ -128,8 +142,12 @@ def _load_person(unit: Unit, person_id: uuid.UUID, permission: Permission, actio
 def read_person(unit: Unit, person_id: uuid.UUID) -> PersonView:
     person = _load_person(unit, person_id, Permission.PEOPLE_READ, "person.read")
     decision = unit.guard.check(
-        Permission.PEOPLE_READ, action="person.read", resource_type="person",
-        resource_id=person_id, person_id=person_id, min_tier=Tier.MINIMUM,
+        Permission.PEOPLE_READ,
+        action="person.read",
+        resource_type="person",
+        resource_id=person_id,
+        person_id=person_id,
+        min_tier=Tier.MINIMUM,
     )
     view = _person_view(unit, person, decision)
     unit.guard.record(decision, [k for k, v in view.fields.items() if v is not None])
@@ -137,8 +155,12 @@ def read_person(unit: Unit, person_id: uuid.UUID) -> PersonView:
 
 
 def search_people(
-    unit: Unit, *, family_name: str | None = None, given_name: str | None = None,
-    date_of_birth: str | None = None, mrn: str | None = None,
+    unit: Unit,
+    *,
+    family_name: str | None = None,
+    given_name: str | None = None,
+    date_of_birth: str | None = None,
+    mrn: str | None = None,
 ) -> list[PersonView]:
     """Exact-match search by name + date of birth, or by MRN, through the blind indexes.
 
@@ -166,19 +188,25 @@ def search_people(
     return views
 
 
-def list_people(unit: Unit, *, kind: str | None, offset: int = 0, limit: int = 50) -> list[PersonView]:
+def list_people(
+    unit: Unit, *, kind: str | None, offset: int = 0, limit: int = 50
+) -> list[PersonView]:
     if kind is not None and kind not in PERSON_KINDS:
         raise InvalidInput("'kind' must be 'patient' or 'caregiver'")
     if not 0 < limit <= MAX_LIST or offset < 0:
         raise InvalidInput(f"'limit' must be 1 to {MAX_LIST} and 'offset' not negative")
     decision = unit.guard.check(
-        Permission.PEOPLE_READ, action="person.list", resource_type="person",
+        Permission.PEOPLE_READ,
+        action="person.list",
+        resource_type="person",
         min_tier=Tier.MINIMUM,
     )
     query = select(Person).where(Person.tenant_id == unit.tenant_id)
     if kind:
         query = query.where(Person.kind == kind)
-    people = unit.session.scalars(query.order_by(Person.created_at, Person.id).offset(offset).limit(limit)).all()
+    people = unit.session.scalars(
+        query.order_by(Person.created_at, Person.id).offset(offset).limit(limit)
+    ).all()
     views = [_person_view(unit, p, decision) for p in people]
     unit.guard.record(decision, PERSON_FIELDS)
     return views
@@ -210,7 +238,11 @@ def _tags(unit: Unit, record: Record) -> list[str]:
 
 
 def do_create_record(
-    unit: Unit, *, person_id: uuid.UUID, type_name: str, fields: Mapping[str, Any],
+    unit: Unit,
+    *,
+    person_id: uuid.UUID,
+    type_name: str,
+    fields: Mapping[str, Any],
     sensitivity: Iterable[str] = (),
 ) -> RecordView:
     rt = record_type(type_name)
@@ -224,14 +256,24 @@ def do_create_record(
         raise InvalidInput(f"missing required field(s): {', '.join(missing)}")
     record_id = uuid.uuid4()
     decision = unit.guard.check(
-        Permission.RECORDS_WRITE, action="record.create", resource_type="record",
-        resource_id=record_id, person_id=person_id, min_tier=max(grouped, key=TIER_ORDER.index),
+        Permission.RECORDS_WRITE,
+        action="record.create",
+        resource_type="record",
+        resource_id=record_id,
+        person_id=person_id,
+        min_tier=max(grouped, key=TIER_ORDER.index),
     )
     c = unit.cipher
     record = Record(
-        tenant_id=unit.tenant_id, id=record_id, person_id=person_id, record_type=rt.name,
+        tenant_id=unit.tenant_id,
+        id=record_id,
+        person_id=person_id,
+        record_type=rt.name,
         tags_ct=c.encrypt_json("records", "tags_ct", record_id, tags),
-        version=1, created_by=unit.actor.member_id, created_at=unit.now, updated_at=unit.now,
+        version=1,
+        created_by=unit.actor.member_id,
+        created_at=unit.now,
+        updated_at=unit.now,
     )
     for tier, values in grouped.items():
         column = _TIER_COLUMN[tier]
@@ -246,13 +288,21 @@ def do_create_record(
 def _decide_record(unit: Unit, record: Record, permission: Permission, action: str) -> Decision:
     rt = record_type(record.record_type)
     decision = unit.guard.check(
-        permission, action=action, resource_type="record", resource_id=record.id,
-        person_id=record.person_id, sensitivity=_tags(unit, record),
+        permission,
+        action=action,
+        resource_type="record",
+        resource_id=record.id,
+        person_id=record.person_id,
+        sensitivity=_tags(unit, record),
     )
     if not rt.names_in(decision.tiers):
         raise unit.guard.refuse(
-            permission, action=action, resource_type="record", resource_id=record.id,
-            person_id=record.person_id, reason="category",
+            permission,
+            action=action,
+            resource_type="record",
+            resource_id=record.id,
+            person_id=record.person_id,
+            reason="category",
         )
     return decision
 
@@ -272,8 +322,13 @@ def read_record(unit: Unit, record_id: uuid.UUID) -> RecordView:
     data, names = _visible(unit, record, decision)
     unit.guard.record(decision, names)
     return RecordView(
-        record.id, record.person_id, record.record_type, record.version, _tags(unit, record),
-        data, decision.break_glass,
+        record.id,
+        record.person_id,
+        record.record_type,
+        record.version,
+        _tags(unit, record),
+        data,
+        decision.break_glass,
     )
 
 
@@ -285,8 +340,12 @@ def list_records(
         record_type(type_name)
     _load_person(unit, person_id, Permission.RECORDS_READ, "record.list")
     decision = unit.guard.check(
-        Permission.RECORDS_READ, action="record.list", resource_type="person",
-        resource_id=person_id, person_id=person_id, min_tier=Tier.MINIMUM,
+        Permission.RECORDS_READ,
+        action="record.list",
+        resource_type="person",
+        resource_id=person_id,
+        person_id=person_id,
+        min_tier=Tier.MINIMUM,
     )
     query = select(Record).where(Record.tenant_id == unit.tenant_id, Record.person_id == person_id)
     if type_name:
@@ -301,16 +360,27 @@ def list_records(
             continue
         data, names = _visible(unit, record, decision)
         shown.update(names)
-        views.append(RecordView(
-            record.id, person_id, record.record_type, record.version, tags, data,
-            decision.break_glass,
-        ))
+        views.append(
+            RecordView(
+                record.id,
+                person_id,
+                record.record_type,
+                record.version,
+                tags,
+                data,
+                decision.break_glass,
+            )
+        )
     unit.guard.record(decision, shown)
     return views
 
 
 def do_update_record(
-    unit: Unit, record_id: uuid.UUID, *, fields: Mapping[str, Any], expected_version: int | None,
+    unit: Unit,
+    record_id: uuid.UUID,
+    *,
+    fields: Mapping[str, Any],
+    expected_version: int | None,
 ) -> RecordView:
     """Correct a record: the given fields replace the stored ones; others stay as they are.
 
@@ -324,8 +394,12 @@ def do_update_record(
     forbidden = [t for t in grouped if t not in decision.tiers]
     if forbidden:
         raise unit.guard.refuse(
-            Permission.RECORDS_WRITE, action="record.update", resource_type="record",
-            resource_id=record.id, person_id=record.person_id, reason="category",
+            Permission.RECORDS_WRITE,
+            action="record.update",
+            resource_type="record",
+            resource_id=record.id,
+            person_id=record.person_id,
+            reason="category",
         )
     if expected_version is not None and expected_version != record.version:
         raise Conflict("the record was changed by someone else; reload it and try again")
@@ -336,13 +410,22 @@ def do_update_record(
         current = c.decrypt_json("records", column, record.id, blob) if blob else {}
         current.update(values)
         current = {k: v for k, v in current.items() if v is not None}
-        setattr(record, column, c.encrypt_json("records", column, record.id, current) if current else None)
+        setattr(
+            record,
+            column,
+            c.encrypt_json("records", column, record.id, current) if current else None,
+        )
     record.version += 1
     record.updated_at = unit.now
     unit.session.flush()
     unit.guard.record(decision, fields)
     data, _ = _visible(unit, record, decision)
     return RecordView(
-        record.id, record.person_id, record.record_type, record.version, _tags(unit, record),
-        data, decision.break_glass,
+        record.id,
+        record.person_id,
+        record.record_type,
+        record.version,
+        _tags(unit, record),
+        data,
+        decision.break_glass,
     )

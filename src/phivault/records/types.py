@@ -51,41 +51,105 @@ def _t(name: str, tier: Tier, kind: str = "text", **kw: Any) -> FieldSpec:
 RECORD_TYPES: dict[str, RecordType] = {
     rt.name: rt
     for rt in (
-        RecordType("demographics", "Demographics", ANYONE, (
-            _t("address", M), _t("city", M), _t("state", M), _t("postal_code", M),
-            _t("phone", M), _t("email", M), _t("sex", M), _t("preferred_language", M),
-            _t("emergency_contact_name", F), _t("emergency_contact_phone", F),
-            _t("ssn", F, max_length=11),
-        )),
-        RecordType("care_plan", "Care plan", PATIENT, (
-            _t("service_type", M, required=True), _t("start_date", M, "date"),
-            _t("diagnosis_codes", S, "codes"), _t("goals_summary", S),
-            _t("plan_text", F), _t("medications", F), _t("allergies", F),
-        )),
-        RecordType("clinical_note", "Clinical / caregiver note", ANYONE, (
-            _t("note_date", M, "date", required=True), _t("service_type", M),
-            _t("diagnosis_codes", S, "codes"), _t("assessment_summary", S),
-            _t("text", F, max_length=20000),
-        )),
-        RecordType("visit_schedule", "Visit schedule", ANYONE, (
-            _t("visit_date", M, "date", required=True), _t("start_time", M),
-            _t("end_time", M), _t("caregiver_id", M, "id"), _t("service_type", M),
-            _t("tasks", S), _t("visit_notes", F),
-        )),
-        RecordType("billing_claim", "Billing / claim", PATIENT, (
-            _t("claim_date", M, "date", required=True), _t("payer", M), _t("status", M),
-            _t("procedure_codes", S, "codes"), _t("diagnosis_codes", S, "codes"),
-            _t("amount", S, "number"), _t("member_number", F), _t("notes", F),
-        )),
-        RecordType("payroll_entry", "Payroll entry", CAREGIVER, (
-            _t("period_start", M, "date", required=True), _t("period_end", M, "date"),
-            _t("hours", S, "number"), _t("rate", F, "number"), _t("gross_pay", F, "number"),
-            _t("notes", F),
-        )),
-        RecordType("credential", "Credential", CAREGIVER, (
-            _t("credential_type", M, required=True), _t("expires_on", M, "date"),
-            _t("status", M), _t("issuer", S), _t("number", S), _t("notes", F),
-        )),
+        RecordType(
+            "demographics",
+            "Demographics",
+            ANYONE,
+            (
+                _t("address", M),
+                _t("city", M),
+                _t("state", M),
+                _t("postal_code", M),
+                _t("phone", M),
+                _t("email", M),
+                _t("sex", M),
+                _t("preferred_language", M),
+                _t("emergency_contact_name", F),
+                _t("emergency_contact_phone", F),
+                _t("ssn", F, max_length=11),
+            ),
+        ),
+        RecordType(
+            "care_plan",
+            "Care plan",
+            PATIENT,
+            (
+                _t("service_type", M, required=True),
+                _t("start_date", M, "date"),
+                _t("diagnosis_codes", S, "codes"),
+                _t("goals_summary", S),
+                _t("plan_text", F),
+                _t("medications", F),
+                _t("allergies", F),
+            ),
+        ),
+        RecordType(
+            "clinical_note",
+            "Clinical / caregiver note",
+            ANYONE,
+            (
+                _t("note_date", M, "date", required=True),
+                _t("service_type", M),
+                _t("diagnosis_codes", S, "codes"),
+                _t("assessment_summary", S),
+                _t("text", F, max_length=20000),
+            ),
+        ),
+        RecordType(
+            "visit_schedule",
+            "Visit schedule",
+            ANYONE,
+            (
+                _t("visit_date", M, "date", required=True),
+                _t("start_time", M),
+                _t("end_time", M),
+                _t("caregiver_id", M, "id"),
+                _t("service_type", M),
+                _t("tasks", S),
+                _t("visit_notes", F),
+            ),
+        ),
+        RecordType(
+            "billing_claim",
+            "Billing / claim",
+            PATIENT,
+            (
+                _t("claim_date", M, "date", required=True),
+                _t("payer", M),
+                _t("status", M),
+                _t("procedure_codes", S, "codes"),
+                _t("diagnosis_codes", S, "codes"),
+                _t("amount", S, "number"),
+                _t("member_number", F),
+                _t("notes", F),
+            ),
+        ),
+        RecordType(
+            "payroll_entry",
+            "Payroll entry",
+            CAREGIVER,
+            (
+                _t("period_start", M, "date", required=True),
+                _t("period_end", M, "date"),
+                _t("hours", S, "number"),
+                _t("rate", F, "number"),
+                _t("gross_pay", F, "number"),
+                _t("notes", F),
+            ),
+        ),
+        RecordType(
+            "credential",
+            "Credential",
+            CAREGIVER,
+            (
+                _t("credential_type", M, required=True),
+                _t("expires_on", M, "date"),
+                _t("status", M),
+                _t("issuer", S),
+                _t("number", S),
+                _t("notes", F),
+            ),
+        ),
     )
 }
 

@@ -51,15 +51,36 @@ def do_create_tenant(vault: Vault, *, name: str, slug: str, actor: Actor) -> New
         events.start_chain(session, tenant_id)
         positions = install_preset(session, tenant_id)
         key = vault.keyring.system_key(session, AUDIT_KEY_NAME)
-        events.append(session, key, EventDraft(
-            tenant_id=tenant_id, action="tenant.create", outcome=ALLOWED, occurred_at=now,
-            actor_id=actor.member_id, session_id=actor.session_id, resource_type="tenant",
-            resource_id=tenant_id, source=actor.source, request_id=actor.request_id,
-            fields=("name", "slug"),
-        ), lock=vault.db.is_postgres)
-    vault.append_system_event(EventDraft(
-        tenant_id=tenant_id, action="tenant.create", outcome=ALLOWED, occurred_at=now,
-        actor_id=actor.member_id, session_id=actor.session_id, resource_type="tenant",
-        resource_id=tenant_id, source=actor.source, request_id=actor.request_id,
-    ))
+        events.append(
+            session,
+            key,
+            EventDraft(
+                tenant_id=tenant_id,
+                action="tenant.create",
+                outcome=ALLOWED,
+                occurred_at=now,
+                actor_id=actor.member_id,
+                session_id=actor.session_id,
+                resource_type="tenant",
+                resource_id=tenant_id,
+                source=actor.source,
+                request_id=actor.request_id,
+                fields=("name", "slug"),
+            ),
+            lock=vault.db.is_postgres,
+        )
+    vault.append_system_event(
+        EventDraft(
+            tenant_id=tenant_id,
+            action="tenant.create",
+            outcome=ALLOWED,
+            occurred_at=now,
+            actor_id=actor.member_id,
+            session_id=actor.session_id,
+            resource_type="tenant",
+            resource_id=tenant_id,
+            source=actor.source,
+            request_id=actor.request_id,
+        )
+    )
     return NewTenant(tenant_id, name, slug, positions)

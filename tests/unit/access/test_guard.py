@@ -80,7 +80,8 @@ def test_break_glass_opens_full_view_for_a_limited_time(env) -> None:
     actor = w["it_support"].actor
     with env.vault.unit(w.tenant_a, actor, T) as unit:
         grant = breakglass.do_break_glass(
-            unit, person_id=w.patient, reason="unconscious patient, needs allergy list", minutes=30)
+            unit, person_id=w.patient, reason="unconscious patient, needs allergy list", minutes=30
+        )
     assert grant.review_status == "pending"
     view = read(env, "it_support", "sensitive_note")
     assert view.break_glass
@@ -111,7 +112,9 @@ def test_break_glass_needs_a_real_reason(env) -> None:
 def test_privacy_officer_reviews_break_glass(env) -> None:
     w = env.world
     with env.vault.unit(w.tenant_a, w["it_support"].actor, T) as unit:
-        grant = breakglass.do_break_glass(unit, person_id=w.patient, reason="overdose, airway compromised")
+        grant = breakglass.do_break_glass(
+            unit, person_id=w.patient, reason="overdose, airway compromised"
+        )
     with env.vault.unit(w.tenant_a, w["officer"].actor) as unit:
         pending = breakglass.list_break_glass(unit)
         assert [g.id for g in pending] == [grant.id]
@@ -149,7 +152,10 @@ def test_absent_and_forbidden_look_the_same(env) -> None:
     w = env.world
     with pytest.raises(NotFound) as forbidden:
         read(env, "outsider", "note")
-    with pytest.raises(NotFound) as absent, env.vault.unit(w.tenant_a, w["clinician"].actor, T) as unit:
+    with (
+        pytest.raises(NotFound) as absent,
+        env.vault.unit(w.tenant_a, w["clinician"].actor, T) as unit,
+    ):
         service.read_record(unit, uuid.uuid4())
     assert str(forbidden.value) == str(absent.value)
 
@@ -164,8 +170,12 @@ def test_other_purpose_needs_a_reason_which_is_stored_encrypted(env) -> None:
     with pytest.raises(PurposeRequired):
         read(env, "clinician", "note", purpose=PurposeOfUse.OTHER)
     w = env.world
-    with env.vault.unit(w.tenant_a, w["clinician"].actor, PurposeOfUse.OTHER,
-                        reason="quality review requested by medical director") as unit:
+    with env.vault.unit(
+        w.tenant_a,
+        w["clinician"].actor,
+        PurposeOfUse.OTHER,
+        reason="quality review requested by medical director",
+    ) as unit:
         service.read_record(unit, w.records["note"])
     event = last_event(env.vault, w.tenant_a, action="record.read")
     assert event.purpose == "other"
@@ -175,8 +185,12 @@ def test_other_purpose_needs_a_reason_which_is_stored_encrypted(env) -> None:
 def test_refused_write_leaves_nothing_behind(env) -> None:
     w = env.world
     with pytest.raises(NotFound), env.vault.unit(w.tenant_a, w["it_support"].actor, T) as unit:
-        service.do_create_record(unit, person_id=w.patient, type_name="clinical_note",
-                                 fields={"note_date": "2026-01-05", "text": "x"})
+        service.do_create_record(
+            unit,
+            person_id=w.patient,
+            type_name="clinical_note",
+            fields={"note_date": "2026-01-05", "text": "x"},
+        )
     with env.vault.unit(w.tenant_a, w["clinician"].actor, T) as unit:
         notes = service.list_records(unit, w.patient, "clinical_note")
     assert len(notes) == 2
@@ -193,9 +207,16 @@ def test_audit_failure_returns_nothing_and_writes_nothing(env, monkeypatch) -> N
     monkeypatch.setattr(audit_events, "append", broken)
     with pytest.raises(AuditUnavailable):
         read(env, "clinician", "note")
-    with pytest.raises(AuditUnavailable), env.vault.unit(w.tenant_a, w["clinician"].actor, T) as unit:
-        service.do_create_record(unit, person_id=w.patient, type_name="clinical_note",
-                                 fields={"note_date": "2026-01-05", "text": "fabricated"})
+    with (
+        pytest.raises(AuditUnavailable),
+        env.vault.unit(w.tenant_a, w["clinician"].actor, T) as unit,
+    ):
+        service.do_create_record(
+            unit,
+            person_id=w.patient,
+            type_name="clinical_note",
+            fields={"note_date": "2026-01-05", "text": "fabricated"},
+        )
     monkeypatch.undo()
     with env.vault.unit(w.tenant_a, w["clinician"].actor, T) as unit:
         assert len(service.list_records(unit, w.patient, "clinical_note")) == 2
@@ -203,9 +224,17 @@ def test_audit_failure_returns_nothing_and_writes_nothing(env, monkeypatch) -> N
 
 def test_a_decision_that_is_never_audited_cannot_commit(env) -> None:
     w = env.world
-    with pytest.raises(AuditUnavailable, match="unaudited"), env.vault.unit(w.tenant_a, w["clinician"].actor, T) as unit:
-        unit.guard.check(Permission.RECORDS_READ, action="record.read", resource_type="record",
-                         resource_id=w.records["note"], person_id=w.patient)
+    with (
+        pytest.raises(AuditUnavailable, match="unaudited"),
+        env.vault.unit(w.tenant_a, w["clinician"].actor, T) as unit,
+    ):
+        unit.guard.check(
+            Permission.RECORDS_READ,
+            action="record.read",
+            resource_type="record",
+            resource_id=w.records["note"],
+            person_id=w.patient,
+        )
 
 
 def test_policy_hooks_can_refuse(env) -> None:
@@ -217,8 +246,12 @@ def test_policy_hooks_can_refuse(env) -> None:
 
 def test_undeclared_permission_is_refused(env) -> None:
     w = env.world
-    with pytest.raises(UndeclaredPermission), env.vault.unit(
-        w.tenant_a, w["clinician"].actor, T, declared=frozenset({Permission.RECORDS_READ})
-    ) as unit:
-        service.do_create_record(unit, person_id=w.patient, type_name="clinical_note",
-                                 fields={"note_date": "2026-01-05"})
+    with (
+        pytest.raises(UndeclaredPermission),
+        env.vault.unit(
+            w.tenant_a, w["clinician"].actor, T, declared=frozenset({Permission.RECORDS_READ})
+        ) as unit,
+    ):
+        service.do_create_record(
+            unit, person_id=w.patient, type_name="clinical_note", fields={"note_date": "2026-01-05"}
+        )

@@ -29,8 +29,10 @@ def test_untouched_chains_verify(env) -> None:
 
 def test_altered_event_is_named(env) -> None:
     with raw_sql(env) as cur:
-        cur.run("UPDATE audit_events SET actor_id = ? WHERE tenant_id = ? AND seq = 3",
-                ("00000000-0000-0000-0000-0000000000ff", _tenant(env)))
+        cur.run(
+            "UPDATE audit_events SET actor_id = ? WHERE tenant_id = ? AND seq = 3",
+            ("00000000-0000-0000-0000-0000000000ff", _tenant(env)),
+        )
     report = _report(env)
     assert not report.ok
     assert (report.problem.seq, report.problem.kind) == (3, "altered")
@@ -38,8 +40,10 @@ def test_altered_event_is_named(env) -> None:
 
 def test_altered_outcome_is_named(env) -> None:
     with raw_sql(env) as cur:
-        cur.run("UPDATE audit_events SET outcome = 'refused' WHERE tenant_id = ? AND seq = 4",
-                (_tenant(env),))
+        cur.run(
+            "UPDATE audit_events SET outcome = 'refused' WHERE tenant_id = ? AND seq = 4",
+            (_tenant(env),),
+        )
     assert (_report(env).problem.seq, _report(env).problem.kind) == (4, "altered")
 
 
@@ -54,11 +58,16 @@ def test_inserted_event_is_named(env) -> None:
     tenant = _tenant(env)
     columns = ", ".join([*CHAINED_COLUMNS, "prev_hash", "hash"])
     with raw_sql(env) as cur:
-        row = cur.run(f"SELECT {columns} FROM audit_events WHERE tenant_id = ? AND seq = 3", (tenant,))[0]
+        row = cur.run(
+            f"SELECT {columns} FROM audit_events WHERE tenant_id = ? AND seq = 3", (tenant,)
+        )[0]
         # Make room at 3 by moving every later event up one, then slip a forged event in.
         last = cur.run("SELECT max(seq) FROM audit_events WHERE tenant_id = ?", (tenant,))[0][0]
         for seq in range(last, 2, -1):
-            cur.run("UPDATE audit_events SET seq = seq + 1 WHERE tenant_id = ? AND seq = ?", (tenant, seq))
+            cur.run(
+                "UPDATE audit_events SET seq = seq + 1 WHERE tenant_id = ? AND seq = ?",
+                (tenant, seq),
+            )
         forged = list(row)
         forged[CHAINED_COLUMNS.index("event_id")] = "forged-event"
         forged[CHAINED_COLUMNS.index("action")] = "record.read"
@@ -74,12 +83,24 @@ def test_event_appended_without_the_key_is_named(env) -> None:
     columns = ", ".join([*CHAINED_COLUMNS, "prev_hash", "hash"])
     with raw_sql(env) as cur:
         last_seq, last_hash = cur.run(
-            "SELECT seq, hash FROM audit_events WHERE tenant_id = ? ORDER BY seq DESC LIMIT 1", (tenant,))[0]
-        row = list(cur.run(f"SELECT {columns} FROM audit_events WHERE tenant_id = ? AND seq = 1", (tenant,))[0])
+            "SELECT seq, hash FROM audit_events WHERE tenant_id = ? ORDER BY seq DESC LIMIT 1",
+            (tenant,),
+        )[0]
+        row = list(
+            cur.run(
+                f"SELECT {columns} FROM audit_events WHERE tenant_id = ? AND seq = 1", (tenant,)
+            )[0]
+        )
         row[1], row[2] = last_seq + 1, "appended-event"
         row[-2], row[-1] = last_hash, "0" * 64
-        cur.run(f"INSERT INTO audit_events ({columns}) VALUES ({', '.join('?' for _ in row)})", tuple(row))
-        cur.run("UPDATE audit_heads SET seq = ?, hash = ? WHERE tenant_id = ?", (last_seq + 1, "0" * 64, tenant))
+        cur.run(
+            f"INSERT INTO audit_events ({columns}) VALUES ({', '.join('?' for _ in row)})",
+            tuple(row),
+        )
+        cur.run(
+            "UPDATE audit_heads SET seq = ?, hash = ? WHERE tenant_id = ?",
+            (last_seq + 1, "0" * 64, tenant),
+        )
     report = _report(env)
     assert (report.problem.seq, report.problem.kind) == (last_seq + 1, "altered")
 
@@ -90,10 +111,16 @@ def test_reordered_events_are_named(env) -> None:
     movable += ["prev_hash", "hash"]
     with raw_sql(env) as cur:
         cols = ", ".join(movable)
-        two = cur.run(f"SELECT {cols} FROM audit_events WHERE tenant_id = ? AND seq = 2", (tenant,))[0]
-        three = cur.run(f"SELECT {cols} FROM audit_events WHERE tenant_id = ? AND seq = 3", (tenant,))[0]
+        two = cur.run(
+            f"SELECT {cols} FROM audit_events WHERE tenant_id = ? AND seq = 2", (tenant,)
+        )[0]
+        three = cur.run(
+            f"SELECT {cols} FROM audit_events WHERE tenant_id = ? AND seq = 3", (tenant,)
+        )[0]
         assign = ", ".join(f"{c} = ?" for c in movable)
-        cur.run(f"UPDATE audit_events SET {assign} WHERE tenant_id = ? AND seq = 2", (*three, tenant))
+        cur.run(
+            f"UPDATE audit_events SET {assign} WHERE tenant_id = ? AND seq = 2", (*three, tenant)
+        )
         cur.run(f"UPDATE audit_events SET {assign} WHERE tenant_id = ? AND seq = 3", (*two, tenant))
     report = _report(env)
     assert report.problem.seq == 2
@@ -116,9 +143,12 @@ def test_cut_tail_with_forged_head_is_caught_by_a_checkpoint(env, tmp_path: Path
     with raw_sql(env) as cur:
         last = cur.run("SELECT max(seq) FROM audit_events WHERE tenant_id = ?", (tenant,))[0][0]
         cur.run("DELETE FROM audit_events WHERE tenant_id = ? AND seq > ?", (tenant, last - 2))
-        seq, digest = cur.run("SELECT seq, hash FROM audit_events WHERE tenant_id = ? AND seq = ?",
-                              (tenant, last - 2))[0]
-        cur.run("UPDATE audit_heads SET seq = ?, hash = ? WHERE tenant_id = ?", (seq, digest, tenant))
+        seq, digest = cur.run(
+            "SELECT seq, hash FROM audit_events WHERE tenant_id = ? AND seq = ?", (tenant, last - 2)
+        )[0]
+        cur.run(
+            "UPDATE audit_heads SET seq = ?, hash = ? WHERE tenant_id = ?", (seq, digest, tenant)
+        )
     assert _report(env).ok  # the head was forged consistently: only the checkpoint can tell
     checkpoint = service.load_checkpoint(env.vault, path)
     report = _report(env, checkpoint)
@@ -147,9 +177,11 @@ def test_postgres_application_role_cannot_rewrite_the_log(pg_env, statement: str
 
     from phivault.db.engine import Scope
 
-    with pytest.raises(sqlalchemy.exc.DBAPIError, match="permission denied|append-only"):  # noqa: PT012
-        with pg_env.vault.db.transaction(Scope.everything()) as session:
-            session.execute(text(statement))
+    with (
+        pytest.raises(sqlalchemy.exc.DBAPIError, match=r"permission denied|append-only"),
+        pg_env.vault.db.transaction(Scope.everything()) as session,
+    ):
+        session.execute(text(statement))
     assert service.verify_all(pg_env.vault)[1].ok
 
 
@@ -162,6 +194,8 @@ def test_postgres_triggers_stop_even_the_table_owner(pg_env, statement: str) -> 
 
     from tests.support import pg
 
-    with psycopg.connect(pg.url_for(pg_env.database)) as conn:
-        with pytest.raises(psycopg.errors.InsufficientPrivilege, match="append-only"):
-            conn.execute(statement)
+    with (
+        psycopg.connect(pg.url_for(pg_env.database)) as conn,
+        pytest.raises(psycopg.errors.InsufficientPrivilege, match="append-only"),
+    ):
+        conn.execute(statement)

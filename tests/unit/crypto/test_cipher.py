@@ -22,8 +22,10 @@ KEY = AESGCM(secrets.token_bytes(32))
 TENANT = uuid.uuid4()
 
 places = st.tuples(
-    st.uuids(), st.sampled_from(["people", "records", "documents"]),
-    st.sampled_from(["given_name", "full_ct", "tags_ct"]), st.uuids().map(str),
+    st.uuids(),
+    st.sampled_from(["people", "records", "documents"]),
+    st.sampled_from(["given_name", "full_ct", "tags_ct"]),
+    st.uuids().map(str),
 )
 
 
@@ -36,7 +38,9 @@ def test_round_trip(plaintext: bytes, version: int, place: tuple) -> None:
 
 
 @given(plaintext=st.binary(min_size=1, max_size=256), here=places, there=places)
-def test_ciphertext_moved_elsewhere_does_not_decrypt(plaintext: bytes, here: tuple, there: tuple) -> None:
+def test_ciphertext_moved_elsewhere_does_not_decrypt(
+    plaintext: bytes, here: tuple, there: tuple
+) -> None:
     if here == there:
         return
     blob = seal(KEY, 1, plaintext, associated_data(*here))

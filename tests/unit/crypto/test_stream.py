@@ -55,7 +55,12 @@ def test_reordered_chunks_are_detected() -> None:
     data = secrets.token_bytes(3 * CHUNK_BYTES)
     blob = _encrypt(data)
     size = 4 + CHUNK_BYTES + 16
-    header, c1, c2, rest = blob[:13], blob[13 : 13 + size], blob[13 + size : 13 + 2 * size], blob[13 + 2 * size :]
+    header, c1, c2, rest = (
+        blob[:13],
+        blob[13 : 13 + size],
+        blob[13 + size : 13 + 2 * size],
+        blob[13 + 2 * size :],
+    )
     with pytest.raises(DecryptionFailed):
         _decrypt(header + c2 + c1 + rest)
 

@@ -47,29 +47,37 @@ def test_rls_shows_only_the_transactions_tenant(pg_env) -> None:
 
 def test_rls_refuses_writing_into_another_tenant(pg_env) -> None:
     w = pg_env.world
-    with pytest.raises(sqlalchemy.exc.DBAPIError, match="row-level security"):  # noqa: PT012
-        with pg_env.vault.db.transaction(Scope.tenant(w.tenant_a)) as session:
-            session.execute(
-                text("UPDATE people SET kind = 'patient' WHERE tenant_id = :b"), {"b": w.tenant_b}
-            )
-            session.execute(
-                text("INSERT INTO access_reasons (tenant_id, id, member_id, reason_ct, created_at)"
-                     " VALUES (:b, :id, :m, :ct, now())"),
-                {"b": w.tenant_b, "id": uuid.uuid4(), "m": w["officer"].member_id, "ct": b"x"},
-            )
+    with pg_env.vault.db.transaction(Scope.tenant(w.tenant_a)) as session:
+        moved = session.execute(
+            text("UPDATE people SET kind = 'patient' WHERE tenant_id = :b"), {"b": w.tenant_b}
+        )
+        assert moved.rowcount == 0  # tenant B's rows are invisible, so nothing matches
+    with (
+        pytest.raises(sqlalchemy.exc.DBAPIError, match="row-level security"),
+        pg_env.vault.db.transaction(Scope.tenant(w.tenant_a)) as session,
+    ):
+        session.execute(
+            text(
+                "INSERT INTO access_reasons (tenant_id, id, member_id, reason_ct, created_at)"
+                " VALUES (:b, :id, :m, :ct, now())"
+            ),
+            {"b": w.tenant_b, "id": uuid.uuid4(), "m": w["officer"].member_id, "ct": b"x"},
+        )
 
 
 def test_application_role_is_not_the_owner_and_rls_is_forced(pg_env) -> None:
     with pg_env.vault.db.transaction(Scope.platform()) as session:
         me = session.execute(text("SELECT current_user")).scalar_one()
-        rows = session.execute(text(
-            "SELECT c.relname, pg_get_userbyid(c.relowner), c.relrowsecurity, c.relforcerowsecurity"
-            " FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
-            " WHERE n.nspname = 'public' AND c.relkind = 'r' AND c.relname <> 'alembic_version'"
-        )).all()
-        bypass = session.execute(text(
-            "SELECT rolbypassrls OR rolsuper FROM pg_roles WHERE rolname = current_user"
-        )).scalar_one()
+        rows = session.execute(
+            text(
+                "SELECT c.relname, pg_get_userbyid(c.relowner), c.relrowsecurity, c.relforcerowsecurity"
+                " FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
+                " WHERE n.nspname = 'public' AND c.relkind = 'r' AND c.relname <> 'alembic_version'"
+            )
+        ).all()
+        bypass = session.execute(
+            text("SELECT rolbypassrls OR rolsuper FROM pg_roles WHERE rolname = current_user")
+        ).scalar_one()
     assert me == "phivault_app"
     assert not bypass
     for name, owner, enabled, forced in rows:

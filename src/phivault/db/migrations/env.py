@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from alembic import context
-from sqlalchemy import pool
 
 from phivault.db.engine import make_engine
 from phivault.db.models import Base
@@ -21,12 +20,14 @@ def run_migrations_online() -> None:
         return
     url = config.get_main_option("sqlalchemy.url")
     assert url, "no database URL given to alembic"
-    engine = make_engine(url, app_role=None)
-    engine.pool = pool.NullPool(engine.pool._creator)  # type: ignore[attr-defined]
-    with engine.connect() as conn:
-        context.configure(connection=conn, target_metadata=target_metadata)
-        with context.begin_transaction():
-            context.run_migrations()
+    engine = make_engine(url, app_role=None, pooled=False)
+    try:
+        with engine.connect() as conn:
+            context.configure(connection=conn, target_metadata=target_metadata)
+            with context.begin_transaction():
+                context.run_migrations()
+    finally:
+        engine.dispose()
 
 
 run_migrations_online()

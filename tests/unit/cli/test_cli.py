@@ -1,0 +1,121 @@
+"""The command line: init, demo, audit verify / checkpoint / export, readable errors."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from phivault.cli.main import app
+from tests.support import pg
+from tests.support.tamper import raw_sql
+
+runner = CliRunner()
+
+
+def _env_vars(env) -> dict[str, str]:
+    variables = {"PHIVAULT_HOME": str(env.settings.home)}
+    variables["PHIVAULT_DATABASE_URL"] = pg.url_for(env.database) if env.database else ""
+    return variables
+
+
+def invoke(args: list[str], variables: dict[str, str]):
+    env = {k: v for k, v in variables.items() if v}
+    if not variables.get("PHIVAULT_DATABASE_URL"):
+        env["PHIVAULT_DATABASE_URL"] = ""
+    return runner.invoke(app, args, env=env)
+
+
+@pytest.fixture
+def fresh(backend: str, tmp_path: Path):
+    database = pg.create_database() if backend == "postgres" else None
+    variables = {"PHIVAULT_HOME": str(tmp_path / "home"),
+                 "PHIVAULT_DATABASE_URL": pg.url_for(database) if database else ""}
+    yield variables
+    if database:
+        pg.drop_database(database)
+
+
+def test_init_creates_a_private_installation_and_prints_credentials_once(fresh) -> None:
+    result = invoke(["init", "--tenant-name", "Gamma Care", "--tenant-slug", "gamma"], fresh)
+    assert result.exit_code == 0, result.output
+    assert "pvt_" in result.output and "privacy.officer" in result.output
+    home = Path(fresh["PHIVAULT_HOME"])
+    assert oct(home.stat().st_mode & 0o777) == "0o700"
+    assert oct((home / "keys").stat().st_mode & 0o777) == "0o700"
+    again = invoke(["init"], fresh)
+    assert again.exit_code == 1
+    assert "already initialised" in again.output
+    assert "Traceback" not in again.output
+
+
+def test_demo_builds_fabricated_data_without_serving(fresh) -> None:
+    result = invoke(["demo", "--no-serve", "--patients", "4"], fresh)
+    assert result.exit_code == 0, result.output
+    assert "Valley Paramedic Service (demo)" in result.output
+    assert "scheduler@sunrise-demo" in result.output
+    verify = invoke(["audit", "verify"], fresh)
+    assert verify.exit_code == 0, verify.output
+    assert verify.output.count("intact") == 3
+
+
+def test_verify_names_the_first_bad_event(env) -> None:
+    variables = _env_vars(env)
+    assert invoke(["audit", "verify"], variables).exit_code == 0
+    with raw_sql(env) as cur:
+        cur.run("UPDATE audit_events SET action = 'record.list' WHERE tenant_id = ? AND seq = 5",
+                (str(env.world.tenant_a),))
+    result = invoke(["audit", "verify"], variables)
+    assert result.exit_code == 1
+    assert f"tenant {env.world.tenant_a}: first bad event 5 (altered)" in result.output.replace("\n", " ")
+    only_b = invoke(["audit", "verify", "--tenant", str(env.world.tenant_b)], variables)
+    assert only_b.exit_code == 0
+
+
+def test_checkpoint_then_verify_against_it(env, tmp_path: Path) -> None:
+    variables = _env_vars(env)
+    checkpoint = tmp_path / "cp.json"
+    made = invoke(["audit", "checkpoint", str(checkpoint)], variables)
+    assert made.exit_code == 0, made.output
+    assert invoke(["audit", "verify", "--against", str(checkpoint)], variables).exit_code == 0
+    tenant = str(env.world.tenant_a)
+    with raw_sql(env) as cur:
+        last = cur.run("SELECT max(seq) FROM audit_events WHERE tenant_id = ?", (tenant,))[0][0]
+        cur.run("DELETE FROM audit_events WHERE tenant_id = ? AND seq = ?", (tenant, last))
+        prev = cur.run("SELECT seq, hash FROM audit_events WHERE tenant_id = ? AND seq = ?",
+                       (tenant, last - 1))[0]
+        cur.run("UPDATE audit_heads SET seq = ?, hash = ? WHERE tenant_id = ?", (*prev, tenant))
+    assert invoke(["audit", "verify"], variables).exit_code == 0
+    result = invoke(["audit", "verify", "--against", str(checkpoint)], variables)
+    assert result.exit_code == 1
+    assert "tail-cut" in result.output
+
+
+def test_unreadable_checkpoint_is_a_clear_error(env, tmp_path: Path) -> None:
+    bogus = tmp_path / "bogus.json"
+    bogus.write_text("{not json")
+    result = invoke(["audit", "verify", "--against", str(bogus)], _env_vars(env))
+    assert result.exit_code == 2
+    assert "not a readable phivault checkpoint" in result.output
+
+
+def test_export_writes_json_lines_without_phi(env, tmp_path: Path) -> None:
+    out = tmp_path / "audit.jsonl"
+    result = invoke(["audit", "export", "--output", str(out)], _env_vars(env))
+    assert result.exit_code == 0, result.output
+    lines = out.read_text().splitlines()
+    assert len(lines) > 10
+    first = json.loads(lines[0])
+    assert {"tenant_id", "seq", "actor_id", "action", "outcome", "hash", "occurred_at"} <= set(first)
+    text = out.read_text()
+    for value in env.world.secrets.values():
+        assert value not in text
+
+
+def test_missing_installation_is_a_readable_error(tmp_path: Path) -> None:
+    result = invoke(["audit", "verify"], {"PHIVAULT_HOME": str(tmp_path / "none")})
+    assert result.exit_code == 2
+    assert "phivault init" in result.output
+    assert "Traceback" not in result.output
