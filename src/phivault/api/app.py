@@ -9,7 +9,7 @@ from fastapi import FastAPI, Request, Response
 
 from phivault import __version__
 from phivault.access.unit import Vault
-from phivault.api import problems, routes_admin, routes_people
+from phivault.api import docs, problems, routes_admin, routes_people
 from phivault.api.deps import declare
 
 SECURITY_HEADERS = {
@@ -24,6 +24,8 @@ UPLOAD_SUFFIX = "/documents"
 
 def create_app(vault: Vault) -> FastAPI:
     app = FastAPI(
+        docs_url=None,
+        redoc_url=None,
         title="phivault",
         version=__version__,
         description="Guarded, encrypted PHI vault. Every PHI route needs a bearer token and "
@@ -60,6 +62,7 @@ def create_app(vault: Vault) -> FastAPI:
     def health() -> dict[str, str]:
         return {"status": "ok", "version": __version__}
 
+    docs.install(app)
     app.include_router(routes_people.router)
     app.include_router(routes_admin.router)
     return app

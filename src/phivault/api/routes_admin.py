@@ -44,7 +44,9 @@ T = "/tenants/{tenant_id}"
 )
 def create_tenant(body: TenantIn, ctx: Ctx) -> TenantOut:
     ctx.require_platform_admin()
-    tenant = do_create_tenant(ctx.vault, name=body.name, slug=body.slug, actor=ctx.actor)
+    tenant = do_create_tenant(
+        ctx.vault, name=body.name, slug=body.slug, actor=ctx.actor, administer=True
+    )
     return TenantOut(id=tenant.id, name=tenant.name, slug=tenant.slug)
 
 

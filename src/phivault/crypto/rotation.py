@@ -16,6 +16,7 @@ import contextlib
 import fcntl
 import logging
 import os
+import struct
 import time
 import uuid
 from collections.abc import Iterator
@@ -46,7 +47,7 @@ from phivault.crypto.keyring import (
 from phivault.crypto.master import LocalMasterKeys, create_master_key, load_master_keys
 from phivault.crypto.models import KeyRotation, SystemKey, TenantKey
 from phivault.db.engine import SYSTEM_TENANT, Scope
-from phivault.errors import InvalidInput, KeyUnavailable, NotFound, PhivaultError
+from phivault.errors import Conflict, InvalidInput, KeyUnavailable, NotFound, PhivaultError
 from phivault.records.blobs import BlobStore
 from phivault.records.models import Document, Person, Record
 from phivault.tenancy.models import Tenant
@@ -75,6 +76,14 @@ _LOCK_FILE = ".rotation.lock"
 # under: (model, attribute, AAD table, AAD column). They must match what the services use
 # (grep "encrypt_" in src/phivault). Adding an encrypted column is one line here.
 Sealed = Person | Record | Document | BreakGlassGrant | AccessReason
+
+
+class RotationFailed(PhivaultError):
+    """The rotation stopped; it stays running and continues when run again."""
+
+    status = 500
+    slug = "rotation-failed"
+    title = "The key rotation stopped"
 
 
 @dataclass(frozen=True)
@@ -218,7 +227,7 @@ def _rotate_tenant(
             if clean:
                 break
             if result.passes >= MAX_PASSES:
-                raise PhivaultError(
+                raise RotationFailed(
                     "ciphertexts under an old key version keep appearing; the rotation is "
                     "left running: run it again when the vault is quieter"
                 )
@@ -396,13 +405,19 @@ def _process_batch(
             to_version = rotation.to_version
             size = 0
             for row in rows:
-                changed = _reseal_columns(seal, table, row, to_version)
-                if table.has_files and isinstance(row, Document):
-                    file_changed = _reseal_document(
-                        blobs, seal, row, to_version, replacements, outcome
-                    )
-                    changed = changed or file_changed
-                    size += row.size_bytes
+                try:
+                    changed = _reseal_columns(seal, table, row, to_version)
+                    if table.has_files and isinstance(row, Document):
+                        file_changed = _reseal_document(
+                            blobs, seal, row, to_version, replacements, outcome
+                        )
+                        changed = changed or file_changed
+                        size += row.size_bytes
+                except (cipher.DecryptionFailed, struct.error) as exc:
+                    raise RotationFailed(
+                        f"{table.name} row {row.id} of tenant {tenant_id} does not decrypt "
+                        f"({exc}); its batch was not committed and the rotation stays running"
+                    ) from exc
                 outcome.scanned += 1
                 outcome.rows_changed += int(changed)
                 if size >= DOCUMENT_BATCH_BYTES:
@@ -505,9 +520,7 @@ def _tenant_lock(blobs: BlobStore, tenant_id: uuid.UUID) -> Iterator[None]:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            raise PhivaultError(
-                f"a key rotation of tenant {tenant_id} is already running"
-            ) from None
+            raise Conflict(f"a key rotation of tenant {tenant_id} is already running") from None
         yield
     finally:
         os.close(fd)

@@ -15,6 +15,7 @@ from phivault.audit.events import ALLOWED, EventDraft
 from phivault.crypto.keyring import AUDIT_KEY_NAME
 from phivault.db.engine import Scope
 from phivault.errors import Conflict, InvalidInput
+from phivault.identity.service import grant_access
 from phivault.tenancy.models import Tenant
 
 _SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{1,62}$")
@@ -28,11 +29,18 @@ class NewTenant:
     positions: dict[str, uuid.UUID]
 
 
-def do_create_tenant(vault: Vault, *, name: str, slug: str, actor: Actor) -> NewTenant:
+ADMIN_POSITION = "IT Support Technician"
+
+
+def do_create_tenant(
+    vault: Vault, *, name: str, slug: str, actor: Actor, administer: bool = False
+) -> NewTenant:
     """Create a tenant with its data and index keys, its audit chain and the WELD directory.
 
     The caller must already be authorized as a platform administrator; the event is chained in
-    both the new tenant's log and the system log.
+    both the new tenant's log and the system log. With ``administer`` the creator gets
+    administrator standing (workforce and directory) in an Emergency-only position: enough to
+    appoint the tenant's privacy officer and staff, no routine access to its PHI.
     """
     name, slug = name.strip(), slug.strip().lower()
     if not name or len(name) > 200:
@@ -50,6 +58,15 @@ def do_create_tenant(vault: Vault, *, name: str, slug: str, actor: Actor) -> New
         vault.keyring.create_tenant_keys(session, tenant_id, now)
         events.start_chain(session, tenant_id)
         positions = install_preset(session, tenant_id)
+        if administer:
+            grant_access(
+                session,
+                tenant_id=tenant_id,
+                member_id=actor.member_id,
+                position_id=positions[ADMIN_POSITION],
+                now=now,
+                administrator=True,
+            )
         key = vault.keyring.system_key(session, AUDIT_KEY_NAME)
         events.append(
             session,
@@ -65,7 +82,7 @@ def do_create_tenant(vault: Vault, *, name: str, slug: str, actor: Actor) -> New
                 resource_id=tenant_id,
                 source=actor.source,
                 request_id=actor.request_id,
-                fields=("name", "slug"),
+                fields=("name", "slug", "administrator") if administer else ("name", "slug"),
             ),
             lock=vault.db.is_postgres,
         )

@@ -1,0 +1,32 @@
+"""Interactive API documentation served entirely by phivault (no CDN, strict CSP)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi import FastAPI
+from fastapi.responses import HTMLResponse
+from fastapi.staticfiles import StaticFiles
+from swagger_ui_bundle import swagger_ui_path
+
+from phivault.api.deps import declare
+
+DOCS_CSP = (
+    "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
+    "img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'"
+)
+PAGE = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>phivault API</title>
+<link rel="stylesheet" href="/static/swagger/swagger-ui.css"></head>
+<body><div id="swagger-ui"></div>
+<script src="/static/swagger/swagger-ui-bundle.js"></script>
+<script src="/static/api/docs-init.js"></script></body></html>"""
+
+
+def install(app: FastAPI) -> None:
+    app.mount("/static/swagger", StaticFiles(directory=swagger_ui_path), name="swagger")
+    app.mount("/static/api", StaticFiles(directory=Path(__file__).parent / "static"), name="api")
+
+    @app.get("/docs", include_in_schema=False, openapi_extra=declare("public"))
+    def docs() -> HTMLResponse:
+        return HTMLResponse(PAGE, headers={"Content-Security-Policy": DOCS_CSP})
