@@ -124,6 +124,7 @@ def do_add_role_category(unit: Unit, *, name: str, access_category: str) -> uuid
         resource_type="role_category",
         resource_id=role_id,
         fields=("name", "access_category"),
+        named=False,
     )
     unit.session.add(
         RoleCategory(
@@ -154,6 +155,7 @@ def do_add_position(unit: Unit, *, title: str, role_category_id: uuid.UUID) -> u
         resource_type="position",
         resource_id=position_id,
         fields=("title", "role_category_id"),
+        named=False,
     )
     unit.session.add(
         Position(

@@ -154,9 +154,15 @@ class Guard:
         person_id: uuid.UUID | None = None,
         sensitivity: Iterable[str] = (),
         min_tier: Tier | None = None,
+        named: bool | None = None,
     ) -> Decision:
-        """Decide one access. Refusals raise; an allowed decision must later be recorded."""
-        named = resource_id is not None or person_id is not None
+        """Decide one access. Refusals raise; an allowed decision must later be recorded.
+
+        A refusal is 404 when it concerns an existing resource (``named``, by default when a
+        resource or person is given) — absent and forbidden look alike — and 403 otherwise.
+        """
+        if named is None:
+            named = resource_id is not None or person_id is not None
         declared = self._unit.declared
         if declared is not None and permission not in declared:
             # A route reached PHI with a permission it never declared: a bug, fail closed.
@@ -260,6 +266,7 @@ class Guard:
         person_id: uuid.UUID | None = None,
         fields: Iterable[str] = (),
         min_tier: Tier | None = None,
+        named: bool | None = None,
     ) -> Decision:
         """check + record, for accesses whose fields are known up front."""
         decision = self.check(
@@ -269,6 +276,7 @@ class Guard:
             resource_id=resource_id,
             person_id=person_id,
             min_tier=min_tier,
+            named=named,
         )
         self.record(decision, fields)
         return decision

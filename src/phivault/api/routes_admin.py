@@ -92,18 +92,13 @@ def add_position(tenant_id: uuid.UUID, body: PositionIn, ctx: Ctx) -> IdOut:
 def add_member(tenant_id: uuid.UUID, body: MemberIn, ctx: Ctx) -> CreatedMember:
     """Create a workforce member with standing in this tenant and an API token (shown once)."""
     with ctx.unit(tenant_id) as unit:
-        member = identity.create_member(
-            unit.session, username=body.username, display_name=body.display_name, now=unit.now
-        )
-        identity.do_grant(
+        member, token = identity.do_add_member(
             unit,
-            member_id=member.id,
+            username=body.username,
+            display_name=body.display_name,
             position_id=body.position_id,
             privacy_officer=body.privacy_officer,
             administrator=body.administrator,
-        )
-        token = identity.issue_token(
-            unit.session, member_id=member.id, label="created by administrator", now=unit.now
         )
         return CreatedMember(id=member.id, username=member.username, token=token)
 

@@ -6,7 +6,7 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import insert
 from sqlalchemy.orm import Session
 
 from phivault.audit.chain import CHAINED_COLUMNS, GENESIS, link
@@ -52,19 +52,59 @@ def start_chain(session: Session, tenant_id: uuid.UUID) -> None:
     session.execute(insert(_heads).values(tenant_id=str(tenant_id), seq=0, hash=GENESIS))
 
 
+def _statements(dialect: str, lock: bool) -> tuple[str, tuple[str, ...]]:
+    """The driver-level SQL of one append, built once per (dialect, lock).
+
+    Appends sit on every guarded request, so they skip SQLAlchemy's statement construction and
+    cache-key generation (most of their cost) and go straight to the driver through
+    ``exec_driver_sql``, which still runs SQLAlchemy's events and wraps driver errors.
+    Returns the head query and the statements that write the event and advance the head;
+    on PostgreSQL both writes travel in one statement (one round trip).
+    """
+    key = (dialect, lock)
+    cached = _SQL.get(key)
+    if cached is not None:
+        return cached
+    # Placeholders in the driver's own style: sqlite3 named, psycopg pyformat.
+    mark = ":{}".format if dialect == "sqlite" else "%({})s".format
+    columns = [*CHAINED_COLUMNS, "prev_hash", "hash"]
+    # Only constant identifiers and placeholders are formatted in; values are always bound.
+    head = f"SELECT seq, hash FROM audit_heads WHERE tenant_id = {mark('tenant_id')}"  # noqa: S608
+    if lock:
+        head += " FOR UPDATE"
+    insert_event = (
+        f"INSERT INTO audit_events ({', '.join(columns)}) "  # noqa: S608
+        f"VALUES ({', '.join(mark(c) for c in columns)})"
+    )
+    advance = (
+        f"UPDATE audit_heads SET seq = {mark('seq')}, hash = {mark('hash')} "  # noqa: S608
+        f"WHERE tenant_id = {mark('tenant_id')}"
+    )
+    if dialect == "postgresql":
+        writes: tuple[str, ...] = (f"WITH inserted AS ({insert_event}) {advance}",)
+    else:
+        writes = (insert_event, advance)
+    _SQL[key] = (head, writes)
+    return head, writes
+
+
+_SQL: dict[tuple[str, bool], tuple[str, tuple[str, ...]]] = {}
+
+
 def append(session: Session, key: bytes, draft: EventDraft, *, lock: bool) -> int:
     """Chain and insert one event in the session's transaction. Returns its sequence number.
 
     ``lock`` takes a row lock on the chain head (PostgreSQL), serialising appends per tenant;
     SQLite transactions already hold the database write lock.
     """
+    if session.autoflush:
+        session.flush()  # as session.execute() would: pending changes reach the database first
+    conn = session.connection()
+    head_sql, writes = _statements(conn.dialect.name, lock)
     tenant = str(draft.tenant_id)
-    head_query = select(_heads.c.seq, _heads.c.hash).where(_heads.c.tenant_id == tenant)
-    if lock:
-        head_query = head_query.with_for_update()
-    head = session.execute(head_query).one()
-    seq = head.seq + 1
-    row = {
+    prev_seq, prev_hash = conn.exec_driver_sql(head_sql, {"tenant_id": tenant}).one()
+    seq = int(prev_seq) + 1
+    row: dict[str, object] = {
         "tenant_id": tenant,
         "seq": seq,
         "event_id": str(uuid.uuid4()),
@@ -84,11 +124,8 @@ def append(session: Session, key: bytes, draft: EventDraft, *, lock: bool) -> in
         "request_id": draft.request_id,
         "ref": _text(draft.ref),
     }
-    row["prev_hash"] = head.hash
-    row["hash"] = link(key, head.hash, [row[c] for c in CHAINED_COLUMNS])
-    session.execute(insert(_events).values(row))
-    session.execute(
-        update(_heads).where(_heads.c.tenant_id == tenant).values(seq=seq, hash=row["hash"])
-    )
+    row["prev_hash"] = prev_hash
+    row["hash"] = link(key, prev_hash, [row[c] for c in CHAINED_COLUMNS])
+    for statement in writes:
+        conn.exec_driver_sql(statement, row)
     return seq
-

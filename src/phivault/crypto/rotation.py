@@ -331,7 +331,9 @@ def _count_rows(vault: Vault, tenant_id: uuid.UUID) -> int:
 def _progress(console: Console | None) -> Progress:
     return Progress(
         TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-        TimeElapsedColumn(), console=console, transient=True, disable=console is None,
+        TimeElapsedColumn(), console=console, transient=True,
+        # A bar is for a terminal; in a log or pipe it would only leave blank lines.
+        disable=console is None or not console.is_terminal,
     )
 
 

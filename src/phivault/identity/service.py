@@ -205,3 +205,40 @@ def do_revoke_grant(unit: Unit, *, member_id: uuid.UUID) -> None:
     )
     grant.status = "revoked"
     unit.session.flush()
+
+
+def do_add_member(
+    unit: Unit,
+    *,
+    username: str,
+    display_name: str,
+    position_id: uuid.UUID,
+    privacy_officer: bool = False,
+    administrator: bool = False,
+) -> tuple[Member, str]:
+    """Create a workforce member with standing in the unit's tenant and a first API token.
+
+    The permission is checked before anything else, so that refused callers cannot probe
+    which usernames exist.
+    """
+    unit.guard.allow(
+        Permission.WORKFORCE_MANAGE,
+        action="workforce.member.add",
+        resource_type="member",
+        fields=("username", "display_name"),
+        named=False,
+    )
+    member = create_member(
+        unit.session, username=username, display_name=display_name, now=unit.now
+    )
+    do_grant(
+        unit,
+        member_id=member.id,
+        position_id=position_id,
+        privacy_officer=privacy_officer,
+        administrator=administrator,
+    )
+    token = issue_token(
+        unit.session, member_id=member.id, label="created by administrator", now=unit.now
+    )
+    return member, token

@@ -255,3 +255,12 @@ def test_undeclared_permission_is_refused(env) -> None:
         service.do_create_record(
             unit, person_id=w.patient, type_name="clinical_note", fields={"note_date": "2026-01-05"}
         )
+
+
+def test_refusal_that_cannot_be_audited_is_a_503_not_a_quiet_404(env, monkeypatch) -> None:
+    def broken(*args, **kwargs):
+        raise OSError("audit disk gone")
+
+    monkeypatch.setattr(audit_events, "append", broken)
+    with pytest.raises(AuditUnavailable):
+        read(env, "outsider", "note")

@@ -1,0 +1,67 @@
+"""Role directory and workforce grants over HTTP."""
+
+from __future__ import annotations
+
+
+def base(world) -> str:
+    return f"/api/v1/tenants/{world.tenant_a}"
+
+
+def test_directory_is_the_weld_preset(client, world) -> None:
+    entries = client.get(f"{base(world)}/directory", headers=world["scheduler"].headers).json()
+    by_title = {e["title"]: e for e in entries}
+    assert by_title["Emergency Medical Technician Paramedic"]["role_category"] == "Direct Health Care Provider"
+    assert by_title["Emergency Medical Technician Paramedic"]["access_category"] == "full"
+    assert by_title["Office Technician"]["role_category"] == "Direct Support Staff"
+    assert by_title["Medical Coder"]["access_category"] == "summary"
+    assert by_title["Scheduler"]["access_category"] == "minimum"
+    assert by_title["IT Support Technician"]["access_category"] == "emergency"
+
+
+def test_officer_adds_a_role_category_position_and_member(client, world) -> None:
+    officer = world["officer"].headers
+    role = client.post(f"{base(world)}/directory/role-categories", headers=officer,
+                       json={"name": "Transport Drivers", "access_category": "minimum"})
+    assert role.status_code == 201
+    position = client.post(f"{base(world)}/directory/positions", headers=officer,
+                           json={"title": "Wheelchair Van Driver", "role_category_id": role.json()["id"]})
+    assert position.status_code == 201
+    member = client.post(f"{base(world)}/members", headers=officer,
+                         json={"username": "driver1", "display_name": "Driver One",
+                               "position_id": position.json()["id"]})
+    assert member.status_code == 201
+    token = member.json()["token"]
+    headers = {"Authorization": f"Bearer {token}", "X-Purpose-Of-Use": "operations"}
+    plan = client.get(f"{base(world)}/records/{world.records['care_plan']}", headers=headers)
+    assert plan.status_code == 200
+    assert set(plan.json()["fields"]) == {"service_type"}
+
+
+def test_bad_access_category_is_refused(client, world) -> None:
+    response = client.post(f"{base(world)}/directory/role-categories", headers=world["officer"].headers,
+                           json={"name": "Oddballs", "access_category": "everything"})
+    assert response.status_code == 422
+    assert "access_category" in response.json()["detail"]
+
+
+def test_staff_cannot_manage_the_directory_or_workforce(client, world) -> None:
+    headers = world["clinician"].headers
+    assert client.post(f"{base(world)}/directory/role-categories", headers=headers,
+                       json={"name": "X", "access_category": "full"}).status_code == 403
+    assert client.post(f"{base(world)}/members", headers=headers,
+                       json={"username": "sneaky", "display_name": "S",
+                             "position_id": str(world.positions_a["Director"])}).status_code == 403
+    # A refused caller cannot probe usernames: an existing one gets the same answer.
+    assert client.post(f"{base(world)}/members", headers=headers,
+                       json={"username": "officer", "display_name": "S",
+                             "position_id": str(world.positions_a["Director"])}).status_code == 403
+
+
+def test_promotion_changes_the_view_immediately(client, world) -> None:
+    url = f"{base(world)}/records/{world.records['care_plan']}"
+    assert "plan_text" not in client.get(url, headers=world["scheduler"].headers).json()["fields"]
+    promoted = client.put(f"{base(world)}/members/{world['scheduler'].member_id}/grant",
+                          headers=world["officer"].headers,
+                          json={"position_id": str(world.positions_a["Office Manager"])})
+    assert promoted.status_code == 200
+    assert "plan_text" in client.get(url, headers=world["scheduler"].headers).json()["fields"]
