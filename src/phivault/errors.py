@@ -79,3 +79,11 @@ class KeyUnavailable(PhivaultError):
     status = 500
     slug = "key-unavailable"
     title = "A key needed for this request is unavailable"
+
+
+class DocumentUnavailable(PhivaultError):
+    """The document's row exists but its encrypted content cannot be read (I/O or integrity)."""
+
+    status = 503
+    slug = "document-unavailable"
+    title = "The document's content is unavailable"

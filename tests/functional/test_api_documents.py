@@ -125,3 +125,31 @@ def test_sensitive_document_needs_full_access(client, world) -> None:
     doc = upload(client, world, tier="minimum", headers={"X-Sensitivity": "hiv"}).json()
     assert doc["sensitivity"] == ["hiv"]
     assert client.get(docs_url(world), headers=world["scheduler"].headers).json() == []
+
+
+def test_download_uses_the_key_named_by_the_file_even_if_the_row_lags(client, env, world) -> None:
+    """A crash during key rotation can leave the row's key version behind the file's."""
+    import uuid
+
+    from sqlalchemy import update
+
+    from phivault.db.engine import Scope
+    from phivault.records.models import Document
+
+    doc = upload(client, world, data=b"%PDF-1.4 rotation-safe").json()
+    with env.vault.db.transaction(Scope.tenant(world.tenant_a)) as session:
+        session.execute(update(Document).where(Document.id == uuid.UUID(doc["id"])).values(key_version=99))
+    down = client.get(f"/api/v1/tenants/{world.tenant_a}/documents/{doc['id']}/content",
+                      headers=world["clinician"].headers)
+    assert down.status_code == 200 and down.content == b"%PDF-1.4 rotation-safe"
+
+
+def test_missing_content_is_a_clear_503(client, env, world) -> None:
+    import uuid
+
+    doc = upload(client, world).json()
+    BlobStore(env.settings.blob_dir).path(world.tenant_a, uuid.UUID(doc["id"])).unlink()
+    down = client.get(f"/api/v1/tenants/{world.tenant_a}/documents/{doc['id']}/content",
+                      headers=world["clinician"].headers)
+    assert down.status_code == 503
+    assert down.json()["type"].endswith("/document-unavailable")

@@ -231,3 +231,21 @@ def test_errors_never_carry_a_stack_trace(client, world, env, monkeypatch) -> No
     )
     assert response.status_code == 500
     assert "Traceback" not in response.text and world.secrets["given"] not in response.text
+
+
+def test_correcting_a_name_moves_the_blind_index(client, world) -> None:
+    headers = world["clinician"].headers
+    person = f"/api/v1/tenants/{world.tenant_a}/people/{world.patient}"
+    fixed = client.patch(person, headers=headers, json={"family_name": "Correctedson"})
+    assert fixed.status_code == 200
+    assert fixed.json()["fields"]["family_name"] == "Correctedson"
+    search = f"/api/v1/tenants/{world.tenant_a}/people/search"
+    new = {"family_name": "correctedson", "given_name": world.secrets["given"],
+           "date_of_birth": world.secrets["dob"]}
+    assert [p["id"] for p in client.post(search, json=new, headers=headers).json()] == [str(world.patient)]
+    old = new | {"family_name": world.secrets["family"]}
+    assert client.post(search, json=old, headers=headers).json() == []
+    bad = client.patch(person, headers=headers, json={"date_of_birth": "2999-01-01"})
+    assert bad.status_code == 422
+    assert client.patch(person, headers=world["it_support"].headers,
+                        json={"family_name": "X"}).status_code == 404

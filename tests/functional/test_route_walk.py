@@ -26,6 +26,7 @@ EXAMPLE_BODIES = {
         "date_of_birth": "1970-01-01",
     },
     ("POST", "/api/v1/tenants/{tenant_id}/people/search"): {"mrn": "MRN-0"},
+    ("PATCH", "/api/v1/tenants/{tenant_id}/people/{person_id}"): {"family_name": "Walked"},
     ("POST", "/api/v1/tenants/{tenant_id}/people/{person_id}/records"): {
         "record_type": "clinical_note",
         "fields": {"note_date": "2026-01-01"},

@@ -17,6 +17,7 @@ from phivault.api.schemas import (
     DocumentOut,
     PersonIn,
     PersonOut,
+    PersonPatch,
     PersonSearch,
     RecordIn,
     RecordOut,
@@ -71,6 +72,15 @@ def search_people(tenant_id: uuid.UUID, body: PersonSearch, ctx: Ctx) -> list[Pe
 def read_person(tenant_id: uuid.UUID, person_id: uuid.UUID, ctx: Ctx) -> PersonOut:
     with ctx.unit(tenant_id) as unit:
         return _person(service.read_person(unit, person_id))
+
+
+@router.patch("/people/{person_id}", openapi_extra=declare(Permission.PEOPLE_WRITE))
+def update_person(
+    tenant_id: uuid.UUID, person_id: uuid.UUID, body: PersonPatch, ctx: Ctx
+) -> PersonOut:
+    with ctx.unit(tenant_id) as unit:
+        changes = body.model_dump(exclude_unset=True)
+        return _person(service.do_update_person(unit, person_id, changes))
 
 
 @router.get("/people/{person_id}/records", openapi_extra=declare(Permission.RECORDS_READ))
@@ -204,14 +214,14 @@ async def upload_document(
     response_class=StreamingResponse,
 )
 def download_document(tenant_id: uuid.UUID, document_id: uuid.UUID, ctx: Ctx) -> StreamingResponse:
-    with ctx.unit(tenant_id) as unit:
-        opened = documents.open_document(unit, document_id)
     blobs = BlobStore(ctx.vault.settings.blob_dir)
+    with ctx.unit(tenant_id) as unit:
+        opened = documents.open_document(unit, blobs, document_id)
     safe_name = "".join(
         ch for ch in (opened.view.filename or "document") if ch.isalnum() or ch in "._-"
     )
     return StreamingResponse(
-        documents.stream_document(blobs, tenant_id, opened),
+        documents.stream_document(opened),
         media_type=opened.view.content_type,
         headers={
             "Content-Disposition": f'attachment; filename="{safe_name or "document"}"',

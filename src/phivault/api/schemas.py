@@ -32,6 +32,13 @@ class PersonIn(Strict):
     mrn: str | None = Field(default=None, max_length=40)
 
 
+class PersonPatch(Strict):
+    given_name: str | None = Field(default=None, min_length=1, max_length=100)
+    family_name: str | None = Field(default=None, min_length=1, max_length=100)
+    date_of_birth: str | None = Field(default=None, max_length=10)
+    mrn: str | None = Field(default=None, max_length=40)
+
+
 class PersonSearch(Strict):
     family_name: str | None = Field(default=None, max_length=100)
     given_name: str | None = Field(default=None, max_length=100)

@@ -211,7 +211,6 @@ def _rotate_tenant(
         _say(console, f"Tenant {tenant_id}: {verb} data key v{result.from_version} -> "
                       f"v{result.to_version}")
         log.info("tenant %s: %s data key to version %d", tenant_id, verb, result.to_version)
-        clean = False
         while True:
             at_start, began = _at_start(vault, tenant_id, rotation_id), time.monotonic()
             if not at_start and _at_end(vault, tenant_id, rotation_id):

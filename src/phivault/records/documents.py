@@ -8,6 +8,7 @@ have been revoked meanwhile) records the document, and the file is published aft
 
 from __future__ import annotations
 
+import logging
 import uuid
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -21,10 +22,12 @@ from phivault.access.policy import Permission, Tier
 from phivault.access.unit import Unit
 from phivault.crypto import stream
 from phivault.crypto.cipher import associated_data
-from phivault.errors import InvalidInput, UnsupportedMediaType
+from phivault.errors import DocumentUnavailable, InvalidInput, UnsupportedMediaType
 from phivault.records.blobs import BlobStore
 from phivault.records.models import Document, Person
 from phivault.records.service import _clean_tags
+
+log = logging.getLogger("phivault.records")
 
 CONTENT_TYPES = {
     "application/pdf",
@@ -72,10 +75,15 @@ class DocumentView:
 
 @dataclass(frozen=True)
 class OpenDocument:
+    """An authorized download: the file is already open, so a key rotation that swaps the
+    file afterwards cannot break the stream, and its key is the one the file header names."""
+
     view: DocumentView
     key_version: int
     aead: AESGCM
     aad: bytes
+    prefix: bytes
+    source: BinaryIO
 
 
 def _tier(value: str) -> Tier:
@@ -215,7 +223,7 @@ def list_documents(unit: Unit, person_id: uuid.UUID) -> list[DocumentView]:
     return views
 
 
-def open_document(unit: Unit, document_id: uuid.UUID) -> OpenDocument:
+def open_document(unit: Unit, blobs: BlobStore, document_id: uuid.UUID) -> OpenDocument:
     """Authorize and audit a download; the caller streams it after the transaction."""
     doc = unit.session.get(Document, (unit.tenant_id, document_id))
     if doc is None:
@@ -237,14 +245,24 @@ def open_document(unit: Unit, document_id: uuid.UUID) -> OpenDocument:
     )
     unit.guard.record(decision, _FIELDS)
     view = _view(unit, doc, tags, show_name=True)
-    _, aead = unit.cipher.file_key(doc.key_version)
+    try:
+        source = blobs.open(unit.tenant_id, doc.id)
+    except FileNotFoundError:
+        log.error("document %s has no stored content", doc.id)
+        raise DocumentUnavailable() from None
+    try:
+        # The file header, not the row, names the key: rotation rewrites files one by one.
+        version, prefix = stream.read_header(source)
+        _, aead = unit.cipher.file_key(version)
+    except BaseException:
+        source.close()
+        raise
     aad = associated_data(unit.tenant_id, "documents", "content", str(doc.id))
-    return OpenDocument(view, doc.key_version, aead, aad)
+    return OpenDocument(view, version, aead, aad, prefix, source)
 
 
-def stream_document(
-    blobs: BlobStore, tenant_id: uuid.UUID, opened: OpenDocument
-) -> Iterator[bytes]:
-    with blobs.open(tenant_id, opened.view.id) as source:
-        _, prefix = stream.read_header(source)
-        yield from stream.decrypt_chunks(opened.aead, opened.aad, prefix, source)
+def stream_document(opened: OpenDocument) -> Iterator[bytes]:
+    try:
+        yield from stream.decrypt_chunks(opened.aead, opened.aad, opened.prefix, opened.source)
+    finally:
+        opened.source.close()

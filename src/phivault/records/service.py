@@ -91,23 +91,59 @@ def do_create_person(
         person_id=person_id,
         min_tier=Tier.MINIMUM,
     )
-    c = unit.cipher
     person = Person(
-        tenant_id=unit.tenant_id,
-        id=person_id,
-        kind=kind,
-        given_name_ct=c.encrypt_text("people", "given_name", person_id, given),
-        family_name_ct=c.encrypt_text("people", "family_name", person_id, family),
-        date_of_birth_ct=c.encrypt_text("people", "date_of_birth", person_id, dob),
-        mrn_ct=c.encrypt_text("people", "mrn", person_id, mrn.strip()) if mrn else None,
-        bidx_name_dob=c.blind_index("name_dob", family, given, dob),
-        bidx_mrn=c.blind_index("mrn", mrn) if mrn else None,
-        created_at=unit.now,
-        updated_at=unit.now,
+        tenant_id=unit.tenant_id, id=person_id, kind=kind, created_at=unit.now, updated_at=unit.now
     )
+    _seal_identity(unit, person, given, family, dob, mrn.strip() if mrn else None)
     unit.session.add(person)
     unit.session.flush()
     unit.guard.record(decision, PERSON_FIELDS if mrn else PERSON_FIELDS[:3])
+    return _person_view(unit, person, decision)
+
+
+def _seal_identity(
+    unit: Unit, person: Person, given: str, family: str, dob: str, mrn: str | None
+) -> None:
+    """Encrypt the identifying fields and refresh the blind indexes that find them."""
+    c, pid = unit.cipher, person.id
+    person.given_name_ct = c.encrypt_text("people", "given_name", pid, given)
+    person.family_name_ct = c.encrypt_text("people", "family_name", pid, family)
+    person.date_of_birth_ct = c.encrypt_text("people", "date_of_birth", pid, dob)
+    person.mrn_ct = c.encrypt_text("people", "mrn", pid, mrn) if mrn else None
+    person.bidx_name_dob = c.blind_index("name_dob", family, given, dob)
+    person.bidx_mrn = c.blind_index("mrn", mrn) if mrn else None
+
+
+def do_update_person(unit: Unit, person_id: uuid.UUID, changes: Mapping[str, Any]) -> PersonView:
+    """Correct a person's identifying fields (names, date of birth, MRN)."""
+    unknown = [k for k in changes if k not in PERSON_FIELDS]
+    if unknown:
+        raise InvalidInput(f"people have no field '{unknown[0][:40]}'")
+    person = _load_person(unit, person_id, Permission.PEOPLE_WRITE, "person.update")
+    decision = unit.guard.check(
+        Permission.PEOPLE_WRITE,
+        action="person.update",
+        resource_type="person",
+        resource_id=person_id,
+        person_id=person_id,
+        min_tier=Tier.MINIMUM,
+    )
+    current = _person_view(unit, person, decision).fields
+    merged = {**current, **changes}
+    mrn = merged.get("mrn")
+    if mrn is not None and (not isinstance(mrn, str) or not mrn.strip() or len(mrn) > 40):
+        raise InvalidInput("'mrn' must be 1 to 40 characters")
+    _seal_identity(
+        unit,
+        person,
+        _clean_name(merged["given_name"], "given_name"),
+        _clean_name(merged["family_name"], "family_name"),
+        _clean_dob(merged["date_of_birth"]),
+        mrn.strip() if mrn else None,
+    )
+    person.updated_at = unit.now
+    unit.session.flush()
+    unit.guard.record(decision, changes)
     return _person_view(unit, person, decision)
 
 

@@ -135,10 +135,10 @@ def rotations(env, tenant_id: uuid.UUID) -> list[KeyRotation]:
 
 
 def download(vault, tenant_id: uuid.UUID, member, doc_id: uuid.UUID) -> bytes:
-    with vault.unit(tenant_id, member.actor, T) as unit:
-        opened = documents.open_document(unit, doc_id)
     blobs = BlobStore(vault.settings.blob_dir)
-    return b"".join(documents.stream_document(blobs, tenant_id, opened))
+    with vault.unit(tenant_id, member.actor, T) as unit:
+        opened = documents.open_document(unit, blobs, doc_id)
+    return b"".join(documents.stream_document(opened))
 
 
 def assert_readable(env, vault, seeded: dict[str, object]) -> None:
