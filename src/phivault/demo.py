@@ -13,16 +13,20 @@ from typing import Any
 from faker import Faker
 from rich.console import Console
 from rich.progress import Progress
+from sqlalchemy import select, update
 
 from phivault.access.policy import PurposeOfUse
 from phivault.access.unit import Actor, Vault
-from phivault.bootstrap import ensure_system, initialize
+from phivault.bootstrap import ensure_system, initialize, open_vault
 from phivault.config import Settings
 from phivault.crypto import stream
 from phivault.db.engine import Scope
+from phivault.errors import Conflict
+from phivault.identity.models import ApiToken, Member
 from phivault.identity.service import create_member, grant_access, issue_token
 from phivault.records import documents, service
 from phivault.records.blobs import BlobStore
+from phivault.tenancy.models import Tenant
 from phivault.tenancy.service import do_create_tenant
 
 STAFF = (
@@ -222,10 +226,51 @@ def _populate(
         progress.advance(task)
 
 
+DEMO_SLUGS = ("sunrise-demo", "valley-demo")
+
+
+def _existing_demo(settings: Settings) -> DemoSummary | None:
+    """On a demo vault built before, hand out fresh tokens for its accounts (old ones are
+    revoked); on any other installation refuse, so a real vault is never touched."""
+    if not (settings.key_dir / "master" / "CURRENT").exists() and settings.master_key is None:
+        return None
+    vault = open_vault(settings)
+    try:
+        with vault.db.transaction(Scope.everything()) as session:
+            if session.scalar(select(Member.id).limit(1)) is None:
+                return None
+            tenants = session.execute(
+                select(Tenant.name, Tenant.slug).where(Tenant.slug.in_(DEMO_SLUGS))
+            ).all()
+            if len(tenants) != len(DEMO_SLUGS):
+                raise Conflict(
+                    f"{settings.home} holds a vault that is not the demo; "
+                    "set PHIVAULT_HOME to another directory for the demo"
+                )
+            summary = DemoSummary()
+            now = vault.clock()
+            members = session.scalars(select(Member).order_by(Member.created_at, Member.username))
+            for member in members:
+                session.execute(
+                    update(ApiToken)
+                    .where(ApiToken.member_id == member.id, ApiToken.revoked_at.is_(None))
+                    .values(revoked_at=now)
+                )
+                token = issue_token(session, member_id=member.id, label="demo", now=now)
+                summary.logins.append(("(existing demo)", member.username, "", token))
+        return summary
+    finally:
+        vault.db.dispose()
+
+
 def build_demo(
     settings: Settings, *, patients_per_tenant: int = 100, progress: Console | None = None
 ) -> DemoSummary:
-    """Initialise (if new) and fill a vault with two tenants of fabricated data."""
+    """Initialise and fill a vault with two tenants of fabricated data; on an existing demo
+    vault, only issue fresh tokens."""
+    existing = _existing_demo(settings)
+    if existing is not None:
+        return existing
     fake = Faker()
     Faker.seed(20031125)
     random.seed(20031125)

@@ -119,3 +119,21 @@ def test_missing_installation_is_a_readable_error(tmp_path: Path) -> None:
     assert result.exit_code == 2
     assert "phivault init" in result.output
     assert "Traceback" not in result.output
+
+
+def test_demo_again_reissues_tokens_and_revokes_the_old(fresh) -> None:
+    first = invoke(["demo", "--no-serve", "--patients", "2"], fresh)
+    assert first.exit_code == 0, first.output
+    old_tokens = {w for w in first.output.split() if w.startswith("pvt_")}
+    again = invoke(["demo", "--no-serve"], fresh)
+    assert again.exit_code == 0, again.output
+    new_tokens = {w for w in again.output.split() if w.startswith("pvt_")}
+    assert len(new_tokens) == len(old_tokens) == 9
+    assert not new_tokens & old_tokens
+
+
+def test_demo_refuses_a_home_that_holds_a_real_vault(fresh) -> None:
+    assert invoke(["init"], fresh).exit_code == 0
+    result = invoke(["demo", "--no-serve"], fresh)
+    assert result.exit_code == 1
+    assert "not the demo" in result.output
