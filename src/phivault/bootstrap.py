@@ -100,7 +100,10 @@ def initialize(
         member = create_member(
             session, username=username, display_name=display_name, now=now, platform_admin=True
         )
-    actor = Actor(member_id=member.id, source="cli", request_id="init")
+        actor = Actor(member_id=member.id, source="cli", request_id="init")
+        vault.setup_event(
+            session, SYSTEM_TENANT, "member.create", actor, member.id, ("platform_admin",)
+        )
     tenant = do_create_tenant(vault, name=tenant_name, slug=tenant_slug, actor=actor)
     with vault.db.transaction(Scope.tenant(tenant.id)) as session:
         grant_access(
@@ -113,4 +116,12 @@ def initialize(
             administrator=True,
         )
         token = issue_token(session, member_id=member.id, label="initial", now=now)
+        vault.setup_event(
+            session,
+            tenant.id,
+            "workforce.grant",
+            actor,
+            member.id,
+            ("position_id", "is_privacy_officer", "is_administrator", "api_token"),
+        )
     return vault, FirstRun(tenant, member.username, member.id, token)

@@ -20,7 +20,7 @@ from phivault.access.unit import Actor, Vault
 from phivault.bootstrap import ensure_system, initialize, open_vault
 from phivault.config import Settings
 from phivault.crypto import stream
-from phivault.db.engine import Scope
+from phivault.db.engine import SYSTEM_TENANT, Scope
 from phivault.errors import Conflict
 from phivault.identity.models import ApiToken, Member
 from phivault.identity.service import create_member, grant_access, issue_token
@@ -216,7 +216,7 @@ def _populate(
             payload = _pdf(fake, "Intake form")
             with blobs.writer(tenant_id, ticket.document_id) as sink:
                 stream.encrypt_iterable(
-                    ticket.aead, ticket.key_version, ticket.aad, [payload], sink
+                    ticket.data_key, ticket.key_version, ticket.aad, [payload], sink
                 )
             with vault.unit(tenant_id, actor, PurposeOfUse.OPERATIONS) as unit:
                 documents.finish_upload(
@@ -257,6 +257,10 @@ def _existing_demo(settings: Settings) -> DemoSummary | None:
                     .values(revoked_at=now)
                 )
                 token = issue_token(session, member_id=member.id, label="demo", now=now)
+                vault.setup_event(
+                    session, SYSTEM_TENANT, "token.reissue", Actor(member.id, source="demo"),
+                    member.id,
+                )
                 summary.logins.append(("(existing demo)", member.username, "", token))
         return summary
     finally:
@@ -299,6 +303,7 @@ def build_demo(
             privacy_officer=True,
             administrator=True,
         )
+        vault.setup_event(session, second.id, "workforce.grant", officer, first.member_id)
     for tenant in tenants:
         for title, username, _ in STAFF:
             login = f"{username}@{tenant.slug}"
@@ -312,6 +317,7 @@ def build_demo(
                     now=now,
                 )
                 token = issue_token(session, member_id=member.id, label="demo", now=now)
+                vault.setup_event(session, tenant.id, "workforce.grant", officer, member.id)
             summary.logins.append((tenant.name, login, title, token))
     with Progress(console=progress, transient=True) as bar:
         for tenant in tenants:

@@ -153,3 +153,28 @@ def test_missing_content_is_a_clear_503(client, env, world) -> None:
                       headers=world["clinician"].headers)
     assert down.status_code == 503
     assert down.json()["type"].endswith("/document-unavailable")
+
+
+def test_stored_files_are_private_to_the_service_account(client, env, world) -> None:
+    import stat
+    import uuid
+
+    doc = upload(client, world).json()
+    path = BlobStore(env.settings.blob_dir).path(world.tenant_a, uuid.UUID(doc["id"]))
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert stat.S_IMODE(path.parent.stat().st_mode) == 0o700
+    assert stat.S_IMODE(path.parent.parent.stat().st_mode) == 0o700
+
+
+def test_any_file_name_survives_the_round_trip(client, world) -> None:
+    from urllib.parse import quote
+
+    name = "résumé 日本 \"quoted\";.pdf"
+    doc = upload(client, world, filename=quote(name)).json()
+    assert doc["filename"] == name
+    down = client.get(f"/api/v1/tenants/{world.tenant_a}/documents/{doc['id']}/content",
+                      headers=world["clinician"].headers)
+    assert down.status_code == 200
+    disposition = down.headers["content-disposition"]
+    assert disposition.startswith('attachment; filename="r_sum')
+    assert f"filename*=UTF-8''{quote(name)}" in disposition

@@ -249,3 +249,27 @@ def test_correcting_a_name_moves_the_blind_index(client, world) -> None:
     assert bad.status_code == 422
     assert client.patch(person, headers=world["it_support"].headers,
                         json={"family_name": "X"}).status_code == 404
+
+
+def test_oversized_chunked_body_without_length_is_413(client, world) -> None:
+    def body():
+        yield b'{"kind": "patient", "given_name": "'
+        for _ in range(40):
+            yield b"a" * 65536
+        yield b'"}'
+
+    response = client.post(url(world, "/people"), headers=world["clinician"].headers, content=body())
+    assert response.status_code == 413
+    assert response.headers["content-type"] == PROBLEM
+
+
+def test_unexpected_errors_still_carry_security_headers(client, world, monkeypatch) -> None:
+    from phivault.records import service
+
+    monkeypatch.setattr(service, "read_record", lambda *a, **k: 1 / 0)
+    response = client.get(url(world, f"/records/{world.records['note']}"), headers=world["clinician"].headers)
+    assert response.status_code == 500
+    assert response.headers["content-type"] == PROBLEM
+    assert response.headers["cache-control"] == "no-store"
+    assert response.headers["x-frame-options"] == "DENY"
+    assert response.json()["request_id"] == response.headers["x-request-id"]

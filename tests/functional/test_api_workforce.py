@@ -65,3 +65,12 @@ def test_promotion_changes_the_view_immediately(client, world) -> None:
                           json={"position_id": str(world.positions_a["Office Manager"])})
     assert promoted.status_code == 200
     assert "plan_text" in client.get(url, headers=world["scheduler"].headers).json()["fields"]
+
+
+def test_nobody_changes_their_own_standing(client, world) -> None:
+    officer = world["officer"]
+    response = client.put(f"{base(world)}/members/{officer.member_id}/grant", headers=officer.headers,
+                          json={"position_id": str(world.positions_a["Scheduler"]), "privacy_officer": True})
+    assert response.status_code == 409
+    assert client.delete(f"{base(world)}/members/{officer.member_id}/grant",
+                         headers=officer.headers).status_code == 409

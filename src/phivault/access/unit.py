@@ -120,6 +120,38 @@ class Vault:
             exists = session.get(AuditHead, str(tenant_id)) is not None
         return tenant_id if exists else SYSTEM_TENANT
 
+    def append_in(self, session: Session, draft: EventDraft) -> None:
+        """Chain an event inside a caller's transaction (setup paths outside a unit)."""
+        key = self.keyring.system_key(session, AUDIT_KEY_NAME)
+        events.append(session, key, draft, lock=self.db.is_postgres)
+
+    def setup_event(
+        self,
+        session: Session,
+        tenant_id: uuid.UUID,
+        action: str,
+        actor: Actor,
+        subject: uuid.UUID,
+        fields: tuple[str, ...] = (),
+    ) -> None:
+        """Audit an account or grant created by ``init``/``demo`` (same transaction)."""
+        self.append_in(
+            session,
+            EventDraft(
+                tenant_id=tenant_id,
+                action=action,
+                outcome=events.ALLOWED,
+                occurred_at=self.clock(),
+                actor_id=actor.member_id,
+                session_id=actor.session_id,
+                resource_type="member",
+                resource_id=subject,
+                source=actor.source,
+                request_id=actor.request_id,
+                fields=fields,
+            ),
+        )
+
     def append_system_event(self, draft: EventDraft) -> None:
         """Record a platform event (no tenant) in the system chain."""
         with self.db.transaction(Scope.tenant(SYSTEM_TENANT)) as session:

@@ -2,23 +2,14 @@
 
 from __future__ import annotations
 
-import secrets
-from collections.abc import Awaitable, Callable
-
-from fastapi import FastAPI, Request, Response
+from fastapi import FastAPI
 
 from phivault import __version__
 from phivault.access.unit import Vault
 from phivault.api import docs, problems, routes_admin, routes_people
 from phivault.api.deps import declare
+from phivault.api.envelope import Envelope
 
-SECURITY_HEADERS = {
-    "Cache-Control": "no-store",
-    "X-Content-Type-Options": "nosniff",
-    "X-Frame-Options": "DENY",
-    "Referrer-Policy": "no-referrer",
-    "Content-Security-Policy": "default-src 'none'; frame-ancestors 'none'",
-}
 UPLOAD_SUFFIX = "/documents"
 
 
@@ -35,28 +26,11 @@ def create_app(vault: Vault) -> FastAPI:
     app.state.vault = vault
     problems.install(app)
 
-    @app.middleware("http")
-    async def _envelope(
-        request: Request, call_next: Callable[[Request], Awaitable[Response]]
-    ) -> Response:
-        request.state.request_id = secrets.token_hex(8)
-        limit = vault.settings.max_request_bytes
-        is_upload = request.method == "POST" and request.url.path.endswith(UPLOAD_SUFFIX)
-        length = request.headers.get("content-length")
-        if not is_upload and length is not None and (not length.isdigit() or int(length) > limit):
-            response: Response = problems.problem(
-                request,
-                413,
-                "payload-too-large",
-                "Payload too large",
-                f"request bodies may be at most {limit} bytes",
-            )
-        else:
-            response = await call_next(request)
-        for name, value in SECURITY_HEADERS.items():
-            response.headers.setdefault(name, value)
-        response.headers["X-Request-Id"] = request.state.request_id
-        return response
+    app.add_middleware(
+        Envelope,
+        limit=lambda: vault.settings.max_request_bytes,
+        is_upload=lambda method, path: method == "POST" and path.endswith(UPLOAD_SUFFIX),
+    )
 
     @app.get("/health", openapi_extra=declare("public"), tags=["operations"])
     def health() -> dict[str, str]:

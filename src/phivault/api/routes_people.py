@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import asdict
 from typing import Annotated
-from urllib.parse import unquote
+from urllib.parse import quote, unquote
 
 from fastapi import APIRouter, Header, Query, Request, status
 from fastapi.responses import StreamingResponse
@@ -28,6 +28,15 @@ from phivault.records import documents, service
 from phivault.records.blobs import BlobStore
 
 router = APIRouter(prefix="/api/v1/tenants/{tenant_id}", tags=["people and records"])
+
+
+def content_disposition(filename: str) -> str:
+    """An attachment header that survives any file name: an ASCII fallback plus the exact
+    UTF-8 name (RFC 6266 / RFC 5987)."""
+    fallback = "".join(
+        ch if ch.isascii() and (ch.isalnum() or ch in "._-") else "_" for ch in filename
+    )
+    return f"attachment; filename=\"{fallback or 'document'}\"; filename*=UTF-8''{quote(filename)}"
 
 
 def _person(view: service.PersonView) -> PersonOut:
@@ -217,14 +226,11 @@ def download_document(tenant_id: uuid.UUID, document_id: uuid.UUID, ctx: Ctx) ->
     blobs = BlobStore(ctx.vault.settings.blob_dir)
     with ctx.unit(tenant_id) as unit:
         opened = documents.open_document(unit, blobs, document_id)
-    safe_name = "".join(
-        ch for ch in (opened.view.filename or "document") if ch.isalnum() or ch in "._-"
-    )
     return StreamingResponse(
         documents.stream_document(opened),
         media_type=opened.view.content_type,
         headers={
-            "Content-Disposition": f'attachment; filename="{safe_name or "document"}"',
+            "Content-Disposition": content_disposition(opened.view.filename or "document"),
             "Content-Length": str(opened.view.size_bytes),
         },
     )

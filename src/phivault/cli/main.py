@@ -7,12 +7,15 @@ credentials of a newly created account.
 
 from __future__ import annotations
 
+import functools
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any, TypeVar, cast
 
 import typer
 from rich.console import Console
+from sqlalchemy.exc import SQLAlchemyError
 
 from phivault.config import load_settings
 from phivault.errors import PhivaultError
@@ -32,11 +35,48 @@ err = Console(stderr=True)
 
 
 def fail(message: str, code: int = 1) -> typer.Exit:
-    err.print(f"[bold red]error:[/] {message}")
+    err.print(f"[bold red]error:[/] {message}", highlight=False)
     return typer.Exit(code)
 
 
+Command = TypeVar("Command", bound=Callable[..., None])
+
+
+def readable_errors(code: int = 1) -> Callable[[Command], Command]:
+    """One readable line instead of a traceback. Database and unexpected errors are named by
+    type only: their messages can quote SQL parameters, i.e. ciphertexts or PHI."""
+
+    def decorate(command: Command) -> Command:
+        @functools.wraps(command)
+        def run(*args: Any, **kwargs: Any) -> None:
+            try:
+                command(*args, **kwargs)
+            except (typer.Exit, typer.Abort, KeyboardInterrupt):
+                raise
+            except PhivaultError as exc:
+                raise fail(exc.detail, code) from None
+            except SQLAlchemyError as exc:
+                raise fail(
+                    f"database error ({type(exc).__name__}): check PHIVAULT_DATABASE_URL, that "
+                    "the server is up and that the schema is current ('phivault db upgrade')",
+                    code,
+                ) from None
+            except OSError as exc:
+                raise fail(
+                    f"{exc.strerror or type(exc).__name__}: {exc.filename or ''}", code
+                ) from None
+            except Exception as exc:
+                raise fail(
+                    f"unexpected {type(exc).__name__}; its details were not printed", code
+                ) from None
+
+        return cast(Command, run)
+
+    return decorate
+
+
 @app.command()
+@readable_errors()
 def init(
     tenant_name: Annotated[str, typer.Option(help="The first tenant (agency) name")] = "My Agency",
     tenant_slug: Annotated[str, typer.Option(help="Short unique tenant name")] = "my-agency",
@@ -49,16 +89,13 @@ def init(
     from phivault.bootstrap import initialize
 
     settings = load_settings()
-    try:
-        _, first = initialize(
-            settings,
-            tenant_name=tenant_name,
-            tenant_slug=tenant_slug,
-            username=username,
-            display_name=display_name,
-        )
-    except PhivaultError as exc:
-        raise fail(exc.detail) from None
+    _, first = initialize(
+        settings,
+        tenant_name=tenant_name,
+        tenant_slug=tenant_slug,
+        username=username,
+        display_name=display_name,
+    )
     out.print(f"Initialised phivault in [bold]{settings.home}[/]")
     out.print(f"Tenant [bold]{first.tenant.name}[/] ({first.tenant.id})")
     out.print(f"Privacy officer login: [bold]{first.username}[/]")
@@ -67,6 +104,7 @@ def init(
 
 
 @app.command()
+@readable_errors()
 def demo(
     serve_after: Annotated[
         bool, typer.Option("--serve/--no-serve", help="Serve when built")
@@ -79,10 +117,7 @@ def demo(
     from phivault.demo import build_demo
 
     settings = load_settings()
-    try:
-        summary = build_demo(settings, patients_per_tenant=patients, progress=out)
-    except PhivaultError as exc:
-        raise fail(exc.detail) from None
+    summary = build_demo(settings, patients_per_tenant=patients, progress=out)
     out.print(f"\nDemo vault ready in [bold]{settings.home}[/] (all data fabricated).")
     for line in summary.login_lines():
         out.print(line, soft_wrap=True, highlight=False)
@@ -105,15 +140,14 @@ def _serve(host: str, port: int) -> None:
 
 
 @app.command()
+@readable_errors()
 def serve(host: str = "127.0.0.1", port: int = 8000) -> None:
     """Serve the API."""
-    try:
-        _serve(host, port)
-    except PhivaultError as exc:
-        raise fail(exc.detail) from None
+    _serve(host, port)
 
 
 @db_app.command("upgrade")
+@readable_errors()
 def db_upgrade() -> None:
     """Apply database migrations."""
     from phivault.bootstrap import migrate_database
@@ -123,6 +157,7 @@ def db_upgrade() -> None:
 
 
 @audit_app.command("verify")
+@readable_errors(2)
 def audit_verify(
     tenant: Annotated[str | None, typer.Option(help="Only this tenant's chain (id)")] = None,
     against: Annotated[Path | None, typer.Option(help="A signed checkpoint file")] = None,
@@ -131,12 +166,9 @@ def audit_verify(
     from phivault.audit import service
     from phivault.bootstrap import open_vault
 
-    try:
-        vault = open_vault(load_settings())
-        checkpoint = service.load_checkpoint(vault, against) if against else None
-        reports = service.verify_all(vault, tenant=tenant, checkpoint=checkpoint)
-    except PhivaultError as exc:
-        raise fail(exc.detail, 2) from None
+    vault = open_vault(load_settings())
+    checkpoint = service.load_checkpoint(vault, against) if against else None
+    reports = service.verify_all(vault, tenant=tenant, checkpoint=checkpoint)
     bad = [r for r in reports if not r.ok]
     for report in reports:
         if report.problem:
@@ -151,6 +183,7 @@ def audit_verify(
 
 
 @audit_app.command("checkpoint")
+@readable_errors()
 def audit_checkpoint(
     output: Annotated[Path, typer.Argument(help="Where to write the signed checkpoint")],
 ) -> None:
@@ -158,14 +191,12 @@ def audit_checkpoint(
     from phivault.audit import service
     from phivault.bootstrap import open_vault
 
-    try:
-        heads = service.create_checkpoint(open_vault(load_settings()), output)
-    except PhivaultError as exc:
-        raise fail(exc.detail) from None
+    heads = service.create_checkpoint(open_vault(load_settings()), output)
     out.print(f"Checkpoint of {len(heads)} chain(s) written to {output}")
 
 
 @audit_app.command("export")
+@readable_errors()
 def audit_export(
     output: Annotated[Path | None, typer.Option(help="File to write (default: stdout)")] = None,
     tenant: Annotated[str | None, typer.Option(help="Only this tenant (id)")] = None,
@@ -184,6 +215,7 @@ def audit_export(
 
 
 @keys_app.command("rotate")
+@readable_errors()
 def keys_rotate(
     tenant: Annotated[str | None, typer.Option(help="Only this tenant (id)")] = None,
     master: Annotated[
@@ -199,13 +231,10 @@ def keys_rotate(
     from phivault.crypto import rotation
 
     settings = load_settings()
-    try:
-        if master:
-            rotation.rotate_master(settings, progress=out)
-        vault = open_vault(settings)
-        rotation.rotate_data_keys(vault, tenant=tenant, batch=batch, console=out)
-    except PhivaultError as exc:
-        raise fail(exc.detail) from None
+    if master:
+        rotation.rotate_master(settings, progress=out)
+    vault = open_vault(settings)
+    rotation.rotate_data_keys(vault, tenant=tenant, batch=batch, console=out)
 
 
 def main() -> None:  # pragma: no cover - console entry point

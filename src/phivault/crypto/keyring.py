@@ -193,9 +193,10 @@ class TenantCipher:
     def decrypt_json(self, table: str, column: str, row_id: uuid.UUID, blob: bytes) -> Any:
         return cipher.loads(self.decrypt(table, column, row_id, blob))
 
-    def file_key(self, version: int | None = None) -> tuple[int, AESGCM]:
+    def file_key(self, version: int | None = None) -> tuple[int, bytes]:
+        """The data key itself: files derive a key of their own from it (crypto.stream)."""
         version = self.active_version if version is None else version
-        return version, self._aead(version)
+        return version, self._keyring.key(self._session, self.tenant_id, DATA, version)
 
     def blind_index(self, kind: str, *parts: str) -> bytes:
         """Keyed HMAC of normalized parts: equal inputs match, the index reveals nothing."""

@@ -208,8 +208,10 @@ def _rotate_tenant(
         rotation_id, result = _start(vault, tenant_id)
         settled_at = time.monotonic() + SETTLE_SECONDS
         verb = "resuming" if result.resumed else "rotating"
-        _say(console, f"Tenant {tenant_id}: {verb} data key v{result.from_version} -> "
-                      f"v{result.to_version}")
+        _say(
+            console,
+            f"Tenant {tenant_id}: {verb} data key v{result.from_version} -> v{result.to_version}",
+        )
         log.info("tenant %s: %s data key to version %d", tenant_id, verb, result.to_version)
         while True:
             at_start, began = _at_start(vault, tenant_id, rotation_id), time.monotonic()
@@ -233,13 +235,19 @@ def _rotate_tenant(
             time.sleep(max(0.0, settled_at - time.monotonic()))
             _restart_pass(vault, tenant_id, rotation_id)
         _finish(vault, tenant_id, rotation_id, result)
-    _say(console, f"Tenant {tenant_id}: data key v{result.to_version} active; "
-                  f"{result.rows_reencrypted} rows and {result.files_reencrypted} files "
-                  f"re-encrypted; older versions retired (kept for backups)")
+    _say(
+        console,
+        f"Tenant {tenant_id}: data key v{result.to_version} active; "
+        f"{result.rows_reencrypted} rows and {result.files_reencrypted} files "
+        f"re-encrypted; older versions retired (kept for backups)",
+    )
     if result.missing_files:
-        _say(console, f"[yellow]warning:[/] {len(result.missing_files)} document file(s) not "
-                      f"found, left under their old key: "
-                      f"{', '.join(str(d) for d in result.missing_files)}")
+        _say(
+            console,
+            f"[yellow]warning:[/] {len(result.missing_files)} document file(s) not "
+            f"found, left under their old key: "
+            f"{', '.join(str(d) for d in result.missing_files)}",
+        )
     return result
 
 
@@ -271,8 +279,15 @@ def _start(vault: Vault, tenant_id: uuid.UUID) -> tuple[uuid.UUID, RotationResul
             if key.state != RETIRED:
                 key.state = RETIRING
         rotation = KeyRotation(
-            tenant_id=tenant_id, id=uuid.uuid4(), from_version=current, to_version=new,
-            status=RUNNING, table_name="", cursor_id="", rows_done=0, started_at=now,
+            tenant_id=tenant_id,
+            id=uuid.uuid4(),
+            from_version=current,
+            to_version=new,
+            status=RUNNING,
+            table_name="",
+            cursor_id="",
+            rows_done=0,
+            started_at=now,
         )
         session.add(rotation)
         _audit(vault, session, tenant_id, "key.rotate.start", now, new)
@@ -281,19 +296,33 @@ def _start(vault: Vault, tenant_id: uuid.UUID) -> tuple[uuid.UUID, RotationResul
 
 
 def _audit(
-    vault: Vault, session: Session, tenant_id: uuid.UUID, action: str, now: datetime,
+    vault: Vault,
+    session: Session,
+    tenant_id: uuid.UUID,
+    action: str,
+    now: datetime,
     version: int,
 ) -> None:
     key = vault.keyring.system_key(session, AUDIT_KEY_NAME)
-    events.append(session, key, EventDraft(
-        tenant_id=tenant_id, action=action, outcome=ALLOWED, occurred_at=now,
-        resource_type="tenant_key", resource_id=f"{DATA}:v{version}", source="key-rotation",
-    ), lock=vault.db.is_postgres)
+    events.append(
+        session,
+        key,
+        EventDraft(
+            tenant_id=tenant_id,
+            action=action,
+            outcome=ALLOWED,
+            occurred_at=now,
+            resource_type="tenant_key",
+            resource_id=f"{DATA}:v{version}",
+            source="key-rotation",
+        ),
+        lock=vault.db.is_postgres,
+    )
 
 
-def _locked_rotation(session: Session, tenant_id: uuid.UUID, rotation_id: uuid.UUID) -> (
-    KeyRotation | None
-):
+def _locked_rotation(
+    session: Session, tenant_id: uuid.UUID, rotation_id: uuid.UUID
+) -> KeyRotation | None:
     rotation = session.get(KeyRotation, (tenant_id, rotation_id), with_for_update=True)
     return rotation if rotation is not None and rotation.status == RUNNING else None
 
@@ -322,23 +351,32 @@ def _count_rows(vault: Vault, tenant_id: uuid.UUID) -> int:
         return sum(
             session.scalar(
                 select(func.count()).select_from(t.model).where(t.model.tenant_id == tenant_id)
-            ) or 0
+            )
+            or 0
             for t in TABLES
         )
 
 
 def _progress(console: Console | None) -> Progress:
     return Progress(
-        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-        TimeElapsedColumn(), console=console, transient=True,
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
         # A bar is for a terminal; in a log or pipe it would only leave blank lines.
         disable=console is None or not console.is_terminal,
     )
 
 
 def _run_pass(
-    vault: Vault, tenant_id: uuid.UUID, rotation_id: uuid.UUID, batch: int,
-    result: RotationResult, console: Console | None,
+    vault: Vault,
+    tenant_id: uuid.UUID,
+    rotation_id: uuid.UUID,
+    batch: int,
+    result: RotationResult,
+    console: Console | None,
 ) -> int | None:
     """Batches until every table is scanned. Returns rows changed (None: rotation ended)."""
     changed = 0
@@ -464,8 +502,12 @@ def _reseal_columns(seal: TenantCipher, table: _Table, row: Sealed, to_version: 
 
 
 def _reseal_document(
-    blobs: BlobStore, seal: TenantCipher, doc: Document, to_version: int,
-    replacements: list[tuple[Path, Path]], outcome: _BatchOutcome,
+    blobs: BlobStore,
+    seal: TenantCipher,
+    doc: Document,
+    to_version: int,
+    replacements: list[tuple[Path, Path]],
+    outcome: _BatchOutcome,
 ) -> bool:
     """Write the document's file under ``to_version`` to a temporary file (see above)."""
     final = blobs.path(doc.tenant_id, doc.id)
@@ -543,7 +585,8 @@ def _finish(
             return
         for key in session.scalars(
             select(TenantKey).where(
-                TenantKey.tenant_id == tenant_id, TenantKey.purpose == DATA,
+                TenantKey.tenant_id == tenant_id,
+                TenantKey.purpose == DATA,
                 TenantKey.version < rotation.to_version,
             )
         ):
@@ -555,7 +598,10 @@ def _finish(
     vault.keyring.forget_active()
     log.info(
         "tenant %s: data key version %d active; %d rows, %d files re-encrypted",
-        tenant_id, result.to_version, result.rows_reencrypted, result.files_reencrypted,
+        tenant_id,
+        result.to_version,
+        result.rows_reencrypted,
+        result.files_reencrypted,
     )
 
 
@@ -599,19 +645,28 @@ def rotate_master(settings: Settings, *, progress: Console | None) -> str:
         if not isinstance(master, LocalMasterKeys) or master.current_key_id != kid:
             raise KeyUnavailable("the new master key did not become current")
         moved = _rewrap_all(vault, master, kid, progress)
-        vault.append_system_event(EventDraft(
-            tenant_id=SYSTEM_TENANT, action="master_key.rotate", outcome=ALLOWED,
-            occurred_at=vault.clock(), resource_type="master_key", resource_id=kid,
-            source="key-rotation",
-        ))
+        vault.append_system_event(
+            EventDraft(
+                tenant_id=SYSTEM_TENANT,
+                action="master_key.rotate",
+                outcome=ALLOWED,
+                occurred_at=vault.clock(),
+                resource_type="master_key",
+                resource_id=kid,
+                source="key-rotation",
+            )
+        )
     finally:
         vault.db.dispose()
     old = [k for k in load_master_keys(settings.key_dir).key_ids if k != kid]
     _say(progress, f"{moved} key(s) re-wrapped; master key {kid} is current.")
     if old:
-        _say(progress, f"Old master key file(s) kept in {settings.key_dir / 'master'}: "
-                       f"{', '.join(old)}. Archive them offline once every backup made while "
-                       f"they were current has expired; restart running servers now.")
+        _say(
+            progress,
+            f"Old master key file(s) kept in {settings.key_dir / 'master'}: "
+            f"{', '.join(old)}. Archive them offline once every backup made while "
+            f"they were current has expired; restart running servers now.",
+        )
     log.info("master key %s current; %d keys re-wrapped", kid, moved)
     return kid
 
@@ -627,9 +682,7 @@ def _count_wrapped_elsewhere(vault: Vault, kid: str) -> int:
     return (tenant_keys or 0) + (system_keys or 0)
 
 
-def _rewrap_all(
-    vault: Vault, master: LocalMasterKeys, kid: str, console: Console | None
-) -> int:
+def _rewrap_all(vault: Vault, master: LocalMasterKeys, kid: str, console: Console | None) -> int:
     with vault.db.transaction(Scope.everything()) as session:
         tenants = list(session.scalars(select(Tenant.id).order_by(Tenant.id)))
     total = _count_wrapped_elsewhere(vault, kid)
@@ -639,13 +692,16 @@ def _rewrap_all(
         while True:  # system keys (audit HMAC): no tenant, no RLS
             with vault.db.transaction(Scope.platform()) as session:
                 system_rows = session.scalars(
-                    select(SystemKey).where(SystemKey.master_key_id != kid)
-                    .order_by(SystemKey.name).limit(MASTER_BATCH)
+                    select(SystemKey)
+                    .where(SystemKey.master_key_id != kid)
+                    .order_by(SystemKey.name)
+                    .limit(MASTER_BATCH)
                 ).all()
                 for system_row in system_rows:
                     context = _system_context(system_row.name)
-                    system_row.wrapped = _rewrap(master, kid, system_row.master_key_id,
-                                                 system_row.wrapped, context)
+                    system_row.wrapped = _rewrap(
+                        master, kid, system_row.master_key_id, system_row.wrapped, context
+                    )
                     system_row.master_key_id = kid
             moved += len(system_rows)
             progress.advance(task, len(system_rows))
@@ -657,12 +713,12 @@ def _rewrap_all(
                     rows = session.scalars(
                         select(TenantKey)
                         .where(TenantKey.tenant_id == tenant_id, TenantKey.master_key_id != kid)
-                        .order_by(TenantKey.purpose, TenantKey.version).limit(MASTER_BATCH)
+                        .order_by(TenantKey.purpose, TenantKey.version)
+                        .limit(MASTER_BATCH)
                     ).all()
                     for row in rows:
                         context = _wrap_context(tenant_id, row.purpose, row.version)
-                        row.wrapped = _rewrap(master, kid, row.master_key_id, row.wrapped,
-                                              context)
+                        row.wrapped = _rewrap(master, kid, row.master_key_id, row.wrapped, context)
                         row.master_key_id = kid
                 moved += len(rows)
                 progress.advance(task, len(rows))

@@ -138,6 +138,11 @@ def grant_access(
     session.flush()
 
 
+def _not_self(unit: Unit, member_id: uuid.UUID) -> None:
+    if member_id == unit.actor.member_id:
+        raise Conflict("nobody changes their own standing; ask another administrator")
+
+
 def do_grant(
     unit: Unit,
     *,
@@ -146,7 +151,12 @@ def do_grant(
     privacy_officer: bool = False,
     administrator: bool = False,
 ) -> None:
-    """Give a workforce member standing in the unit's tenant (privacy officer or admin)."""
+    """Give a workforce member standing in the unit's tenant (privacy officer or admin).
+
+    Nobody changes their own standing: an administrator cannot promote themselves to Full
+    access or privacy-officer duty; a second administrator must do it (separation of duties).
+    """
+    _not_self(unit, member_id)
     if unit.session.get(Member, member_id) is None:
         raise unit.guard.not_found(
             Permission.WORKFORCE_MANAGE,
@@ -188,6 +198,7 @@ def do_grant(
 
 
 def do_revoke_grant(unit: Unit, *, member_id: uuid.UUID) -> None:
+    _not_self(unit, member_id)
     grant = unit.session.get(TenantGrant, (unit.tenant_id, member_id))
     if grant is None:
         raise unit.guard.not_found(
@@ -228,9 +239,7 @@ def do_add_member(
         fields=("username", "display_name"),
         named=False,
     )
-    member = create_member(
-        unit.session, username=username, display_name=display_name, now=unit.now
-    )
+    member = create_member(unit.session, username=username, display_name=display_name, now=unit.now)
     do_grant(
         unit,
         member_id=member.id,

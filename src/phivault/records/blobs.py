@@ -22,9 +22,12 @@ class BlobStore:
     def writer(self, tenant_id: uuid.UUID, document_id: uuid.UUID) -> Iterator[BinaryIO]:
         """Yield a partial file; on success it is synced, on failure removed."""
         final = self.path(tenant_id, document_id)
-        final.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        for folder in (final.parent.parent, final.parent):
+            folder.mkdir(mode=0o700, parents=True, exist_ok=True)
         partial = final.with_suffix(".partial")
-        handle = open(partial, "wb")  # noqa: SIM115 - closed below on every path
+        # Owner-only from the first byte, whatever the process umask is.
+        fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        handle = os.fdopen(fd, "wb")
         try:
             yield handle
             handle.flush()

@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import BinaryIO
 
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from sqlalchemy import select
 
 from phivault.access.policy import Permission, Tier
@@ -53,7 +52,7 @@ class UploadTicket:
     tier: Tier
     content_type: str
     key_version: int
-    aead: AESGCM
+    data_key: bytes
 
     @property
     def aad(self) -> bytes:
@@ -80,9 +79,9 @@ class OpenDocument:
 
     view: DocumentView
     key_version: int
-    aead: AESGCM
+    data_key: bytes
     aad: bytes
-    prefix: bytes
+    salt: bytes
     source: BinaryIO
 
 
@@ -121,12 +120,14 @@ def begin_upload(
         min_tier=level,
     )
     unit.guard.record(decision)
-    version, aead = unit.cipher.file_key()
-    return UploadTicket(unit.tenant_id, person_id, document_id, kind, level, media, version, aead)
+    version, data_key = unit.cipher.file_key()
+    return UploadTicket(
+        unit.tenant_id, person_id, document_id, kind, level, media, version, data_key
+    )
 
 
 def encrypt_body(ticket: UploadTicket, sink: BinaryIO) -> stream.StreamEncryptor:
-    return stream.StreamEncryptor(ticket.aead, ticket.key_version, ticket.aad, sink)
+    return stream.StreamEncryptor(ticket.data_key, ticket.key_version, ticket.aad, sink)
 
 
 def finish_upload(
@@ -252,17 +253,17 @@ def open_document(unit: Unit, blobs: BlobStore, document_id: uuid.UUID) -> OpenD
         raise DocumentUnavailable() from None
     try:
         # The file header, not the row, names the key: rotation rewrites files one by one.
-        version, prefix = stream.read_header(source)
-        _, aead = unit.cipher.file_key(version)
+        version, salt = stream.read_header(source)
+        _, data_key = unit.cipher.file_key(version)
     except BaseException:
         source.close()
         raise
     aad = associated_data(unit.tenant_id, "documents", "content", str(doc.id))
-    return OpenDocument(view, version, aead, aad, prefix, source)
+    return OpenDocument(view, version, data_key, aad, salt, source)
 
 
 def stream_document(opened: OpenDocument) -> Iterator[bytes]:
     try:
-        yield from stream.decrypt_chunks(opened.aead, opened.aad, opened.prefix, opened.source)
+        yield from stream.decrypt_chunks(opened.data_key, opened.aad, opened.salt, opened.source)
     finally:
         opened.source.close()

@@ -137,3 +137,12 @@ def test_demo_refuses_a_home_that_holds_a_real_vault(fresh) -> None:
     result = invoke(["demo", "--no-serve"], fresh)
     assert result.exit_code == 1
     assert "not the demo" in result.output
+
+
+def test_database_errors_are_one_readable_line(tmp_path: Path) -> None:
+    variables = {"PHIVAULT_HOME": str(tmp_path / "h"),
+                 "PHIVAULT_DATABASE_URL": "postgresql://nobody@127.0.0.1:1/none"}
+    result = invoke(["db", "upgrade"], variables)
+    assert result.exit_code == 1
+    assert "database error (OperationalError)" in result.output
+    assert "Traceback" not in result.output

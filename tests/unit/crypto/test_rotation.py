@@ -55,7 +55,7 @@ def begin(env, payload: bytes) -> documents.UploadTicket:
         )
     blobs = BlobStore(env.settings.blob_dir)
     with blobs.writer(w.tenant_a, ticket.document_id) as sink:
-        stream.encrypt_iterable(ticket.aead, ticket.key_version, ticket.aad, [payload], sink)
+        stream.encrypt_iterable(ticket.data_key, ticket.key_version, ticket.aad, [payload], sink)
     return ticket
 
 

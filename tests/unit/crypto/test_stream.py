@@ -6,15 +6,15 @@ import io
 import secrets
 
 import pytest
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from phivault.crypto.cipher import DecryptionFailed
 from phivault.crypto.stream import CHUNK_BYTES, decrypt_chunks, encrypt_iterable, read_header
 
-KEY = AESGCM(secrets.token_bytes(32))
+KEY = secrets.token_bytes(32)
 AAD = b"phivault/v1|tenant|documents|content|doc"
+HEADER = 4 + 2 + 16
 
 
 def _encrypt(data: bytes, pieces: int = 3) -> bytes:
@@ -46,7 +46,7 @@ def test_exact_chunk_multiple_round_trips() -> None:
 def test_truncated_after_a_whole_chunk_is_detected() -> None:
     data = secrets.token_bytes(2 * CHUNK_BYTES + 100)
     blob = _encrypt(data)
-    first_chunk_end = 13 + 4 + CHUNK_BYTES + 16
+    first_chunk_end = HEADER + 4 + CHUNK_BYTES + 16
     with pytest.raises(DecryptionFailed):
         _decrypt(blob[:first_chunk_end])
 
@@ -73,3 +73,13 @@ def test_wrong_document_binding_is_detected() -> None:
 def test_not_a_phivault_file() -> None:
     with pytest.raises(DecryptionFailed):
         _decrypt(b"%PDF-1.4 plain file that was never encrypted")
+
+
+def test_every_file_has_its_own_key() -> None:
+    """Files share the tenant data key but derive distinct keys, so GCM nonces never repeat."""
+    one, two = _encrypt(b"same content"), _encrypt(b"same content")
+    assert one[6:HEADER] != two[6:HEADER]  # different salts
+    assert one[HEADER:] != two[HEADER:]
+    swapped = two[:HEADER] + one[HEADER:]  # file one's chunks under file two's salt
+    with pytest.raises(DecryptionFailed):
+        _decrypt(swapped)
