@@ -13,7 +13,7 @@ from phivault.audit import events
 from phivault.audit.models import AuditHead
 from phivault.clock import Clock, system_clock
 from phivault.config import Settings
-from phivault.crypto.keyring import AUDIT_KEY_NAME, Keyring
+from phivault.crypto.keyring import AUDIT_KEY_NAME, IDENTITY_KEY_NAME, Keyring
 from phivault.crypto.master import create_master_key, load_master_keys
 from phivault.crypto.signing import create_signing_key
 from phivault.db import migrate
@@ -60,7 +60,8 @@ def ensure_keys(settings: Settings) -> None:
 def ensure_system(vault: Vault) -> None:
     """The audit HMAC key and the system audit chain exist after this."""
     with vault.db.transaction(Scope.everything()) as session:
-        vault.keyring.ensure_system_key(session, AUDIT_KEY_NAME, vault.clock())
+        for name in (AUDIT_KEY_NAME, IDENTITY_KEY_NAME):
+            vault.keyring.ensure_system_key(session, name, vault.clock())
         if session.get(AuditHead, str(SYSTEM_TENANT)) is None:
             events.start_chain(session, SYSTEM_TENANT)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, ForeignKeyConstraint, LargeBinary, String
+from sqlalchemy import Boolean, ForeignKey, ForeignKeyConstraint, LargeBinary, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from phivault.db.base import Base, new_id
@@ -21,6 +21,8 @@ class RoleCategory(Base):
     name: Mapped[str] = mapped_column(String(120))
     access_category: Mapped[str] = mapped_column(String(16))
     description: Mapped[str] = mapped_column(String(500), default="")
+    # None: the tenant's MFA setting applies; True/False overrides it for this role (AUTH-5).
+    mfa_required: Mapped[bool | None] = mapped_column(Boolean)
 
 
 class Position(Base):

@@ -30,6 +30,8 @@ DATA = "data"
 INDEX = "index"
 ACTIVE_TTL_SECONDS = 5.0
 AUDIT_KEY_NAME = "audit-hmac"
+# Encrypts TOTP seeds and keys HMACs of recovery codes and throttle keys (not PHI, not audit).
+IDENTITY_KEY_NAME = "identity"
 
 
 def _wrap_context(tenant_id: uuid.UUID, purpose: str, version: int) -> bytes:

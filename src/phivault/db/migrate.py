@@ -20,11 +20,29 @@ def alembic_config(engine: Engine | None = None, url: str | None = None) -> Conf
 
 
 def upgrade(engine: Engine, revision: str = "head") -> None:
-    """Bring the schema to ``revision`` using the given (owner) engine."""
+    """Bring the schema to ``revision`` using the given (owner) engine.
+
+    On SQLite, foreign-key enforcement is switched off for the duration (SQLite cannot alter
+    constraints in place, so batch migrations rebuild tables, which enforcement would block)
+    and the whole database is checked before the migration commits.
+    """
     cfg = alembic_config()
-    with engine.begin() as conn:
-        cfg.attributes["connection"] = conn
-        command.upgrade(cfg, revision)
+    with engine.connect() as conn:
+        sqlite = conn.dialect.name == "sqlite"
+        if sqlite:
+            # Must run outside a transaction, hence on the driver connection directly.
+            conn.connection.dbapi_connection.execute("PRAGMA foreign_keys=OFF")  # type: ignore[union-attr]
+        try:
+            with conn.begin():
+                cfg.attributes["connection"] = conn
+                command.upgrade(cfg, revision)
+                if sqlite:
+                    broken = conn.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+                    if broken:
+                        raise RuntimeError(f"migration left {len(broken)} broken reference(s)")
+        finally:
+            if sqlite:
+                conn.connection.dbapi_connection.execute("PRAGMA foreign_keys=ON")  # type: ignore[union-attr]
 
 
 def current(engine: Engine) -> str | None:

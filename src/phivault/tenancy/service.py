@@ -16,7 +16,7 @@ from phivault.crypto.keyring import AUDIT_KEY_NAME
 from phivault.db.engine import Scope
 from phivault.errors import Conflict, InvalidInput
 from phivault.identity.service import grant_access
-from phivault.tenancy.models import Tenant
+from phivault.tenancy.models import Tenant, TenantSettings
 
 _SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{1,62}$")
 
@@ -55,6 +55,7 @@ def do_create_tenant(
     with vault.db.transaction(Scope.tenant(tenant_id)) as session:
         session.add(Tenant(id=tenant_id, name=name, slug=slug, status="active", created_at=now))
         session.flush()
+        session.add(TenantSettings(tenant_id=tenant_id, updated_at=now))
         vault.keyring.create_tenant_keys(session, tenant_id, now)
         events.start_chain(session, tenant_id)
         positions = install_preset(session, tenant_id)

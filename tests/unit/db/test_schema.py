@@ -9,14 +9,15 @@ import sqlalchemy.exc
 from sqlalchemy import text
 
 from phivault.db.engine import SYSTEM_TENANT, Scope
-from phivault.db.models import Base
+from phivault.db.models import PLATFORM_TABLES, Base
 
-GLOBAL_TABLES = {"members", "api_tokens", "system_keys", "tenants"}
+GLOBAL_TABLES = PLATFORM_TABLES
 
 
 def test_every_tenant_table_key_starts_with_tenant_id() -> None:
     for table in Base.metadata.sorted_tables:
         if table.name in GLOBAL_TABLES:
+            assert "tenant_id" not in table.primary_key.columns, table.name
             continue
         first = table.primary_key.columns.values()[0].name
         assert first == "tenant_id", f"{table.name}: primary key starts with {first}"
