@@ -27,6 +27,8 @@ from tests.support import pg
 from tests.support.world import World, build_world
 
 NO_SKIP = os.environ.get("PHIVAULT_NO_SKIP") == "1"
+# Production argon2id parameters cost ~100 ms a hash; the suite hashes thousands of times.
+os.environ.setdefault("PHIVAULT_ARGON2_FAST", "1")
 BACKENDS = ("sqlite", "postgres")
 
 

@@ -19,7 +19,9 @@ from phivault.crypto.signing import create_signing_key
 from phivault.db import migrate
 from phivault.db.engine import SYSTEM_TENANT, Database, Scope, make_engine
 from phivault.errors import Conflict
-from phivault.identity.service import create_member, grant_access, issue_token
+from phivault.identity.credentials import PasswordCredential
+from phivault.identity.passwords import generate_initial_password, hash_password
+from phivault.identity.service import create_member, grant_access
 from phivault.tenancy.service import NewTenant, do_create_tenant
 
 FIRST_OFFICER_POSITION = "Director"
@@ -71,7 +73,7 @@ class FirstRun:
     tenant: NewTenant
     username: str
     member_id: uuid.UUID
-    token: str
+    initial_password: str
 
 
 def initialize(
@@ -116,13 +118,18 @@ def initialize(
             privacy_officer=True,
             administrator=True,
         )
-        token = issue_token(session, member_id=member.id, label="initial", now=now)
+        initial = generate_initial_password()
+        session.add(
+            PasswordCredential(
+                member_id=member.id, hash=hash_password(initial), changed_at=now, must_change=True
+            )
+        )
         vault.setup_event(
             session,
             tenant.id,
             "workforce.grant",
             actor,
             member.id,
-            ("position_id", "is_privacy_officer", "is_administrator", "api_token"),
+            ("position_id", "is_privacy_officer", "is_administrator", "password"),
         )
-    return vault, FirstRun(tenant, member.username, member.id, token)
+    return vault, FirstRun(tenant, member.username, member.id, initial)

@@ -36,6 +36,10 @@ class Settings(BaseSettings):
     master_key: str | None = None
     max_upload_bytes: int = DEFAULT_MAX_UPLOAD_BYTES
     max_request_bytes: int = 1024 * 1024
+    # The address people use, e.g. https://vault.example.org. It names the WebAuthn relying
+    # party and the only origin passkeys are accepted from; unset, the request's own host is
+    # used (fine on loopback, wrong behind a proxy that rewrites Host).
+    public_url: str | None = None
     break_glass_default_minutes: int = 60
     break_glass_max_minutes: int = 240
 

@@ -7,13 +7,14 @@ import io
 import random
 import uuid
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from faker import Faker
 from rich.console import Console
 from rich.progress import Progress
-from sqlalchemy import select, update
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from phivault.access.policy import PurposeOfUse
 from phivault.access.unit import Actor, Vault
@@ -22,8 +23,11 @@ from phivault.config import Settings
 from phivault.crypto import stream
 from phivault.db.engine import SYSTEM_TENANT, Scope
 from phivault.errors import Conflict
-from phivault.identity.models import ApiToken, Member
-from phivault.identity.service import create_member, grant_access, issue_token
+from phivault.identity.credentials import PasswordCredential
+from phivault.identity.models import Member
+from phivault.identity.passwords import generate_initial_password, hash_password
+from phivault.identity.service import create_member, grant_access
+from phivault.identity.sessions import revoke_member_sessions
 from phivault.records import documents, service
 from phivault.records.blobs import BlobStore
 from phivault.tenancy.models import Tenant
@@ -42,9 +46,13 @@ class DemoSummary:
     logins: list[tuple[str, str, str, str]] = field(default_factory=list)
 
     def login_lines(self) -> list[str]:
-        lines = ["Log in with these fabricated accounts' API tokens (Authorization: Bearer …):"]
-        for tenant, username, role, token in self.logins:
-            lines.append(f"  {tenant:<28} {username:<24} {role:<24} {token}")
+        lines = [
+            "Sign in with these fabricated accounts (POST /api/v1/auth/login, or the web pages",
+            "once they exist). Each initial password must be changed at first sign-in, then an",
+            "authenticator app enrolled (MFA is required before any PHI):",
+        ]
+        for tenant, username, role, password in self.logins:
+            lines.append(f"  {tenant:<32} {username:<28} {role:<22} {password}")
         return lines
 
 
@@ -229,9 +237,29 @@ def _populate(
 DEMO_SLUGS = ("sunrise-demo", "valley-demo")
 
 
+def _initial_password(session: Session, member_id: uuid.UUID, now: datetime) -> str:
+    """A fresh initial password (to be changed at first sign-in)."""
+    password = generate_initial_password()
+    credential = session.get(PasswordCredential, member_id)
+    if credential is None:
+        session.add(
+            PasswordCredential(
+                member_id=member_id, hash=hash_password(password), changed_at=now, must_change=True
+            )
+        )
+    else:
+        credential.hash, credential.changed_at, credential.must_change = (
+            hash_password(password),
+            now,
+            True,
+        )
+    session.flush()
+    return password
+
+
 def _existing_demo(settings: Settings) -> DemoSummary | None:
-    """On a demo vault built before, hand out fresh tokens for its accounts (old ones are
-    revoked); on any other installation refuse, so a real vault is never touched."""
+    """On a demo vault built before, give its accounts fresh initial passwords (their
+    sessions end); on any other installation refuse, so a real vault is never touched."""
     if not (settings.key_dir / "master" / "CURRENT").exists() and settings.master_key is None:
         return None
     vault = open_vault(settings)
@@ -251,17 +279,17 @@ def _existing_demo(settings: Settings) -> DemoSummary | None:
             now = vault.clock()
             members = session.scalars(select(Member).order_by(Member.created_at, Member.username))
             for member in members:
-                session.execute(
-                    update(ApiToken)
-                    .where(ApiToken.member_id == member.id, ApiToken.revoked_at.is_(None))
-                    .values(revoked_at=now)
-                )
-                token = issue_token(session, member_id=member.id, label="demo", now=now)
+                password = _initial_password(session, member.id, now)
+                revoke_member_sessions(session, member.id, now, "demo-rebuilt")
                 vault.setup_event(
-                    session, SYSTEM_TENANT, "token.reissue", Actor(member.id, source="demo"),
+                    session,
+                    SYSTEM_TENANT,
+                    "member.password.reset",
+                    Actor(member.id, source="demo"),
                     member.id,
+                    ("password",),
                 )
-                summary.logins.append(("(existing demo)", member.username, "", token))
+                summary.logins.append(("(existing demo)", member.username, "", password))
         return summary
     finally:
         vault.db.dispose()
@@ -286,7 +314,9 @@ def build_demo(
         display_name=fake.name(),
     )
     ensure_system(vault)
-    summary = DemoSummary([(first.tenant.name, first.username, "privacy officer", first.token)])
+    summary = DemoSummary(
+        [(first.tenant.name, first.username, "privacy officer", first.initial_password)]
+    )
     officer = Actor(member_id=first.member_id, source="demo", request_id="demo")
     second = do_create_tenant(
         vault, name="Valley Paramedic Service (demo)", slug="valley-demo", actor=officer
@@ -316,9 +346,9 @@ def build_demo(
                     position_id=tenant.positions[title],
                     now=now,
                 )
-                token = issue_token(session, member_id=member.id, label="demo", now=now)
+                password = _initial_password(session, member.id, now)
                 vault.setup_event(session, tenant.id, "workforce.grant", officer, member.id)
-            summary.logins.append((tenant.name, login, title, token))
+            summary.logins.append((tenant.name, login, title, password))
     with Progress(console=progress, transient=True) as bar:
         for tenant in tenants:
             _populate(vault, tenant.id, officer, fake, patients_per_tenant, bar)

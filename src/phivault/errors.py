@@ -87,3 +87,43 @@ class DocumentUnavailable(PhivaultError):
     status = 503
     slug = "document-unavailable"
     title = "The document's content is unavailable"
+
+
+class PasswordChangeRequired(PhivaultError):
+    """Initial, reset or expired password: nothing but a password change until it is done."""
+
+    status = 403
+    slug = "password-change-required"
+    title = "Change your password first"
+
+
+class MfaRequired(PhivaultError):
+    status = 403
+    slug = "mfa-required"
+    title = "A second factor is required"
+
+
+class ReauthRequired(PhivaultError):
+    """Sensitive actions need a recent proof of identity (AUTH-6)."""
+
+    status = 403
+    slug = "reauthentication-required"
+    title = "Confirm it is you"
+
+
+class CsrfFailed(PhivaultError):
+    status = 403
+    slug = "csrf-failed"
+    title = "The request did not carry this session's CSRF token"
+
+
+class TooManyAttempts(PhivaultError):
+    """Throttled sign-in (AUTH-7). ``retry_after`` seconds go into the Retry-After header."""
+
+    status = 429
+    slug = "too-many-attempts"
+    title = "Too many failed attempts"
+
+    def __init__(self, retry_after: int) -> None:
+        super().__init__(f"too many failed attempts; try again in {retry_after} seconds")
+        self.retry_after = retry_after

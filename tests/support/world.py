@@ -75,7 +75,9 @@ def build_world(settings: Settings, clock: FrozenClock, home: Path) -> tuple[Vau
         display_name=fake.name(),
         clock=clock,
     )
-    officer = Persona("officer", first.member_id, first.token)
+    with vault.db.transaction(Scope.platform()) as session:
+        officer_token = issue_token(session, member_id=first.member_id, label="test", now=clock())
+    officer = Persona("officer", first.member_id, officer_token)
     beta = do_create_tenant(vault, name="Beta Paramedics", slug="beta", actor=officer.actor)
     personas = {"officer": officer}
     positions = {"a": first.tenant.positions, "b": beta.positions}

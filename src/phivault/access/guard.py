@@ -31,8 +31,16 @@ from phivault.access.policy import (
     grant_permissions,
 )
 from phivault.audit.events import ALLOWED, REFUSED, EventDraft
-from phivault.errors import Forbidden, NotFound, PhivaultError, PurposeRequired
+from phivault.errors import (
+    Forbidden,
+    MfaRequired,
+    NotFound,
+    PasswordChangeRequired,
+    PhivaultError,
+    PurposeRequired,
+)
 from phivault.identity.models import Member, TenantGrant
+from phivault.tenancy.models import TenantSettings
 
 if TYPE_CHECKING:
     from phivault.access.unit import Unit
@@ -45,6 +53,7 @@ class Standing:
     category: AccessCategory
     permissions: frozenset[Permission]
     privacy_officer: bool
+    mfa_required: bool
 
 
 @dataclass
@@ -120,6 +129,8 @@ class Guard:
                 TenantGrant.is_privacy_officer,
                 TenantGrant.is_administrator,
                 RoleCategory.access_category,
+                RoleCategory.mfa_required,
+                TenantSettings.mfa_required,
             )
             .join(TenantGrant, TenantGrant.member_id == Member.id)
             .join(
@@ -132,15 +143,23 @@ class Guard:
                 (RoleCategory.tenant_id == Position.tenant_id)
                 & (RoleCategory.id == Position.role_category_id),
             )
+            .join(TenantSettings, TenantSettings.tenant_id == TenantGrant.tenant_id)
             .where(Member.id == unit.actor.member_id, TenantGrant.tenant_id == unit.tenant_id)
         ).first()
-        if row is None or row[0] != "active" or row[1] != "active":
+        # An invited member has standing but an unsettled password: the password gate below
+        # answers them (change your password) rather than a blank 404.
+        if row is None or row[0] not in ("active", "invited") or row[1] != "active":
             return None
+        token_tenant = unit.actor.token_tenant
+        if token_tenant is not None and token_tenant != unit.tenant_id:
+            return None  # a token works in its own tenant only
         category = AccessCategory(row[4])
         return Standing(
             category=category,
             permissions=grant_permissions(category, privacy_officer=row[2], administrator=row[3]),
             privacy_officer=row[2],
+            # The role's own setting wins over the tenant's (AUTH-5: per tenant and per role).
+            mfa_required=row[6] if row[5] is None else row[5],
         )
 
     # -- decisions ------------------------------------------------------------------------
@@ -195,6 +214,7 @@ class Guard:
         if permission not in standing.permissions:
             raise refuse("permission")
         unit = self._unit
+        self._account_gates(unit, standing, permission, refuse)
         if permission in PHI_PERMISSIONS:
             if unit.purpose is None:
                 raise refuse(
@@ -238,6 +258,22 @@ class Guard:
         )
         self.decisions.append(decision)
         return decision
+
+    @staticmethod
+    def _account_gates(
+        unit: Unit,
+        standing: Standing,
+        permission: Permission,
+        refuse: Callable[[str, PhivaultError | None], AccessRefused],
+    ) -> None:
+        """Account-wide gates, in one place rather than in every route (AUTH-3, AUTH-5)."""
+        actor = unit.actor
+        if actor.token_scopes is not None and permission not in actor.token_scopes:
+            raise refuse("token-scope", Forbidden(f"this API token does not carry {permission}"))
+        if not actor.assurance.password_ok:
+            raise refuse("password-change-required", PasswordChangeRequired())
+        if standing.mfa_required and not actor.assurance.mfa:
+            raise refuse("mfa-required", MfaRequired())
 
     def record(self, decision: Decision, fields: Iterable[str] = ()) -> None:
         """Append the allowed event, naming the fields returned or written."""

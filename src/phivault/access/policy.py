@@ -24,6 +24,8 @@ class Permission(StrEnum):
     DIRECTORY_READ = "tenant:directory:read"
     DIRECTORY_MANAGE = "tenant:directory:manage"
     WORKFORCE_MANAGE = "tenant:workforce:manage"
+    SETTINGS_MANAGE = "tenant:settings:manage"
+    ACCESS_REVIEW = "tenant:access-reviews:manage"
     TENANTS_CREATE = "platform:tenants:create"
 
 
@@ -103,9 +105,13 @@ _PRIVACY_OFFICER = frozenset(
         Permission.BREAK_GLASS_REVIEW,
         Permission.DIRECTORY_MANAGE,
         Permission.WORKFORCE_MANAGE,
+        Permission.SETTINGS_MANAGE,
+        Permission.ACCESS_REVIEW,
     }
 )
-_ADMINISTRATOR = frozenset({Permission.DIRECTORY_MANAGE, Permission.WORKFORCE_MANAGE})
+_ADMINISTRATOR = frozenset(
+    {Permission.DIRECTORY_MANAGE, Permission.WORKFORCE_MANAGE, Permission.SETTINGS_MANAGE}
+)
 
 
 def grant_permissions(

@@ -36,13 +36,35 @@ MAX_REASON_CHARS = 1000
 
 
 @dataclass(frozen=True)
+class Assurance:
+    """How well the actor proved who they are. The guard refuses tenant work until the
+    password is settled (changed after issue, not expired: AUTH-3) and, where the tenant or role
+    requires it, a second factor was verified (AUTH-5)."""
+
+    password_ok: bool = True
+    mfa: bool = True
+
+    @classmethod
+    def complete(cls) -> Assurance:
+        return cls(True, True)
+
+
+@dataclass(frozen=True)
 class Actor:
-    """Who is asking, and through which session or token, from where."""
+    """Who is asking, and through which session or token, from where.
+
+    Routes always set ``assurance`` (and a token's scopes) from the credential they saw; the
+    complete default is for the CLI and jobs, which run as the operator.
+    """
 
     member_id: uuid.UUID
     session_id: str = ""
     source: str = ""
     request_id: str = ""
+    assurance: Assurance = field(default_factory=Assurance.complete)
+    # An API token's scope: the one tenant it works in and the permissions it may use.
+    token_tenant: uuid.UUID | None = None
+    token_scopes: frozenset[Permission] | None = None
 
 
 @dataclass

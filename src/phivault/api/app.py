@@ -6,7 +6,14 @@ from fastapi import FastAPI
 
 from phivault import __version__
 from phivault.access.unit import Vault
-from phivault.api import docs, problems, routes_admin, routes_people
+from phivault.api import (
+    docs,
+    problems,
+    routes_admin,
+    routes_auth,
+    routes_people,
+    routes_workforce,
+)
 from phivault.api.deps import declare
 from phivault.api.envelope import Envelope
 
@@ -39,4 +46,6 @@ def create_app(vault: Vault) -> FastAPI:
     docs.install(app)
     app.include_router(routes_people.router)
     app.include_router(routes_admin.router)
+    app.include_router(routes_workforce.router)
+    app.include_router(routes_auth.router)
     return app

@@ -3,6 +3,7 @@ permissions, turned into guarded units of work."""
 
 from __future__ import annotations
 
+import hmac
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -12,13 +13,19 @@ from typing import Annotated, Any
 from fastapi import Depends, Request
 
 from phivault.access.policy import Permission, PurposeOfUse
-from phivault.access.unit import Actor, Unit, Vault
+from phivault.access.unit import Actor, Assurance, Unit, Vault
 from phivault.audit.events import REFUSED, EventDraft
 from phivault.db.engine import SYSTEM_TENANT, Scope
-from phivault.errors import Forbidden, PurposeRequired, Unauthenticated
-from phivault.identity.service import TokenIdentity, authenticate_token
+from phivault.errors import CsrfFailed, Forbidden, PurposeRequired, Unauthenticated
+from phivault.identity import sessions
+from phivault.identity.auth import Client, session_assurance
+from phivault.identity.service import authenticate_token
 
 PERMISSION_KEY = "x-phivault-permissions"
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+# Declarations that are not tenant permissions: "public" (no sign-in) and "self" (the
+# caller's own account, e.g. their password or sessions).
+PSEUDO = frozenset({"public", "self"})
 
 
 def declare(*permissions: Permission | str) -> dict[str, Any]:
@@ -33,7 +40,7 @@ def declare(*permissions: Permission | str) -> dict[str, Any]:
 def declared_permissions(request: Request) -> frozenset[Permission]:
     route = request.scope.get("route")
     extra = getattr(route, "openapi_extra", None) or {}
-    return frozenset(Permission(p) for p in extra.get(PERMISSION_KEY, []) if p != "public")
+    return frozenset(Permission(p) for p in extra.get(PERMISSION_KEY, []) if p not in PSEUDO)
 
 
 def get_vault(request: Request) -> Vault:
@@ -41,33 +48,101 @@ def get_vault(request: Request) -> Vault:
     return vault
 
 
-def _actor_meta(request: Request) -> tuple[str, str]:
+@dataclass(frozen=True)
+class Principal:
+    """Who is calling, by which credential: an API token or a signed-in session."""
+
+    member_id: uuid.UUID
+    is_platform_admin: bool
+    credential: str  # "token:<id>" | "session:<id>"
+    assurance: Assurance
+    token_tenant: uuid.UUID | None = None
+    token_scopes: frozenset[Permission] | None = None
+    resolved: sessions.Resolved | None = None
+
+    @property
+    def is_session(self) -> bool:
+        return self.resolved is not None
+
+
+def client_of(request: Request) -> Client:
     source = request.client.host if request.client else ""
-    return source[:64], getattr(request.state, "request_id", "")
+    return Client(
+        source=source[:64],
+        user_agent=request.headers.get("user-agent", "")[:200],
+        request_id=getattr(request.state, "request_id", ""),
+    )
 
 
-def authenticate(request: Request, vault: Annotated[Vault, Depends(get_vault)]) -> TokenIdentity:
-    header = request.headers.get("authorization", "")
-    scheme, _, token = header.partition(" ")
-    source, request_id = _actor_meta(request)
-    try:
-        if scheme.lower() != "bearer" or not token:
-            raise Unauthenticated("send 'Authorization: Bearer <token>'")
-        with vault.db.transaction(Scope.platform()) as session:
-            return authenticate_token(session, token.strip(), vault.clock())
-    except Unauthenticated:
-        vault.append_system_event(
-            EventDraft(
-                tenant_id=SYSTEM_TENANT,
-                action="auth.token",
-                outcome=REFUSED,
-                occurred_at=vault.clock(),
-                reason="invalid-credentials",
-                source=source,
-                request_id=request_id,
-            )
+def _refusal(vault: Vault, client: Client, action: str, reason: str) -> None:
+    vault.append_system_event(
+        EventDraft(
+            tenant_id=SYSTEM_TENANT,
+            action=action,
+            outcome=REFUSED,
+            occurred_at=vault.clock(),
+            reason=reason,
+            source=client.source,
+            request_id=client.request_id,
         )
+    )
+
+
+def _from_token(vault: Vault, token: str, client: Client) -> Principal:
+    try:
+        with vault.db.transaction(Scope.platform()) as session:
+            identity = authenticate_token(session, token.strip(), vault.clock())
+    except Unauthenticated:
+        _refusal(vault, client, "auth.token", "invalid-credentials")
         raise
+    return Principal(
+        member_id=identity.member_id,
+        is_platform_admin=identity.is_platform_admin,
+        credential=f"token:{identity.token_id}",
+        # Tokens are issued only from fully verified sessions (password and second factor).
+        assurance=Assurance.complete(),
+        token_tenant=identity.tenant_id,
+        token_scopes=identity.scopes,
+    )
+
+
+def _from_session(vault: Vault, request: Request, secret: str, client: Client) -> Principal:
+    now = vault.clock()
+    try:
+        with vault.db.transaction(Scope.platform()) as session:
+            resolved = sessions.resolve(session, secret, now)
+    except Unauthenticated:
+        _refusal(vault, client, "auth.session", "invalid-or-expired")
+        raise
+    if request.method not in SAFE_METHODS:
+        sent = request.headers.get("x-csrf-token", "")
+        if not hmac.compare_digest(sent.encode(), resolved.login.csrf_token.encode()):
+            _refusal(vault, client, "auth.csrf", "csrf-mismatch")
+            raise CsrfFailed("send this session's CSRF token in the X-CSRF-Token header")
+    return Principal(
+        member_id=resolved.member.id,
+        is_platform_admin=resolved.member.is_platform_admin,
+        credential=f"session:{resolved.login.id}",
+        assurance=session_assurance(resolved.login, now),
+        resolved=resolved,
+    )
+
+
+def authenticate(request: Request, vault: Annotated[Vault, Depends(get_vault)]) -> Principal:
+    """A bearer token, or else the session cookie (whose unsafe requests need the CSRF token)."""
+    client = client_of(request)
+    header = request.headers.get("authorization", "")
+    if header:
+        scheme, _, token = header.partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            _refusal(vault, client, "auth.token", "malformed")
+            raise Unauthenticated("send 'Authorization: Bearer <token>'")
+        return _from_token(vault, token, client)
+    secret = request.cookies.get(sessions.SESSION_COOKIE)
+    if secret:
+        return _from_session(vault, request, secret, client)
+    _refusal(vault, client, "auth.token", "missing")
+    raise Unauthenticated("sign in, or send 'Authorization: Bearer <token>'")
 
 
 def _purpose(request: Request) -> tuple[PurposeOfUse | None, str | None]:
@@ -86,7 +161,7 @@ def _purpose(request: Request) -> tuple[PurposeOfUse | None, str | None]:
 @dataclass
 class RequestContext:
     vault: Vault
-    identity: TokenIdentity
+    identity: Principal
     actor: Actor
     purpose: PurposeOfUse | None
     reason: str | None
@@ -120,17 +195,32 @@ class RequestContext:
 def request_context(
     request: Request,
     vault: Annotated[Vault, Depends(get_vault)],
-    identity: Annotated[TokenIdentity, Depends(authenticate)],
+    identity: Annotated[Principal, Depends(authenticate)],
 ) -> RequestContext:
     purpose, reason = _purpose(request)
-    source, request_id = _actor_meta(request)
+    client = client_of(request)
     actor = Actor(
         member_id=identity.member_id,
-        session_id=f"token:{identity.token_id}",
-        source=source,
-        request_id=request_id,
+        session_id=identity.credential,
+        source=client.source,
+        request_id=client.request_id,
+        assurance=identity.assurance,
+        token_tenant=identity.token_tenant,
+        token_scopes=identity.token_scopes,
     )
     return RequestContext(vault, identity, actor, purpose, reason, declared_permissions(request))
 
 
 Ctx = Annotated[RequestContext, Depends(request_context)]
+
+
+def fresh_context(ctx: Ctx) -> RequestContext:
+    """For sensitive actions (AUTH-6): a session must have re-proved identity in the last few
+    minutes. API tokens are already bound to a narrow scope and carry no interactive proof."""
+    resolved = ctx.identity.resolved
+    if resolved is not None:
+        sessions.require_fresh(resolved.login, ctx.vault.clock())
+    return ctx
+
+
+FreshCtx = Annotated[RequestContext, Depends(fresh_context)]

@@ -28,6 +28,9 @@ SECURITY_HEADERS = {
 }
 
 
+HSTS = b"max-age=63072000; includeSubDomains"
+
+
 class Envelope:
     def __init__(
         self, app: ASGIApp, *, limit: Callable[[], int], is_upload: Callable[[str, str], bool]
@@ -52,6 +55,8 @@ class Envelope:
                 headers = list(message.get("headers", []))
                 present = {name.lower() for name, _ in headers}
                 headers += [(k, v) for k, v in SECURITY_HEADERS.items() if k not in present]
+                if scope.get("scheme") == "https":
+                    headers.append((b"strict-transport-security", HSTS))
                 headers.append((b"x-request-id", request_id.encode()))
                 message["headers"] = headers
             await send(message)

@@ -10,7 +10,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from phivault.errors import PhivaultError
+from phivault.errors import PhivaultError, TooManyAttempts
 
 log = logging.getLogger("phivault.api")
 PROBLEM_BASE = "https://phivault.dev/problems/"
@@ -46,7 +46,10 @@ _HTTP_SLUGS = {
 def install(app: FastAPI) -> None:
     @app.exception_handler(PhivaultError)
     async def _domain(request: Request, exc: PhivaultError) -> JSONResponse:
-        return problem(request, exc.status, exc.slug, exc.title, exc.detail)
+        response = problem(request, exc.status, exc.slug, exc.title, exc.detail)
+        if isinstance(exc, TooManyAttempts):
+            response.headers["Retry-After"] = str(exc.retry_after)
+        return response
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:

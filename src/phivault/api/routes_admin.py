@@ -12,7 +12,7 @@ from fastapi import APIRouter, Query, status
 from phivault.access import breakglass
 from phivault.access import directory as directory_service
 from phivault.access.policy import Permission
-from phivault.api.deps import Ctx, declare
+from phivault.api.deps import Ctx, FreshCtx, declare
 from phivault.api.schemas import (
     BreakGlassIn,
     BreakGlassOut,
@@ -30,6 +30,7 @@ from phivault.api.schemas import (
 )
 from phivault.audit import service as audit_service
 from phivault.db.engine import Scope
+from phivault.identity import lifecycle
 from phivault.identity import service as identity
 from phivault.tenancy.service import do_create_tenant
 
@@ -89,10 +90,10 @@ def add_position(tenant_id: uuid.UUID, body: PositionIn, ctx: Ctx) -> IdOut:
     status_code=status.HTTP_201_CREATED,
     openapi_extra=declare(Permission.WORKFORCE_MANAGE),
 )
-def add_member(tenant_id: uuid.UUID, body: MemberIn, ctx: Ctx) -> CreatedMember:
+def add_member(tenant_id: uuid.UUID, body: MemberIn, ctx: FreshCtx) -> CreatedMember:
     """Create a workforce member with standing in this tenant and an API token (shown once)."""
     with ctx.unit(tenant_id) as unit:
-        member, token = identity.do_add_member(
+        member, initial = identity.do_add_member(
             unit,
             username=body.username,
             display_name=body.display_name,
@@ -100,11 +101,13 @@ def add_member(tenant_id: uuid.UUID, body: MemberIn, ctx: Ctx) -> CreatedMember:
             privacy_officer=body.privacy_officer,
             administrator=body.administrator,
         )
-        return CreatedMember(id=member.id, username=member.username, token=token)
+        if body.manager_id is not None:
+            lifecycle.do_set_manager(unit, member.id, body.manager_id)
+        return CreatedMember(id=member.id, username=member.username, initial_password=initial)
 
 
 @router.put(T + "/members/{member_id}/grant", openapi_extra=declare(Permission.WORKFORCE_MANAGE))
-def grant(tenant_id: uuid.UUID, member_id: uuid.UUID, body: GrantIn, ctx: Ctx) -> IdOut:
+def grant(tenant_id: uuid.UUID, member_id: uuid.UUID, body: GrantIn, ctx: FreshCtx) -> IdOut:
     with ctx.unit(tenant_id) as unit:
         identity.do_grant(
             unit,
@@ -121,7 +124,7 @@ def grant(tenant_id: uuid.UUID, member_id: uuid.UUID, body: GrantIn, ctx: Ctx) -
     status_code=status.HTTP_204_NO_CONTENT,
     openapi_extra=declare(Permission.WORKFORCE_MANAGE),
 )
-def revoke(tenant_id: uuid.UUID, member_id: uuid.UUID, ctx: Ctx) -> None:
+def revoke(tenant_id: uuid.UUID, member_id: uuid.UUID, ctx: FreshCtx) -> None:
     with ctx.unit(tenant_id) as unit:
         identity.do_revoke_grant(unit, member_id=member_id)
 
@@ -131,7 +134,7 @@ def revoke(tenant_id: uuid.UUID, member_id: uuid.UUID, ctx: Ctx) -> None:
     status_code=status.HTTP_201_CREATED,
     openapi_extra=declare(Permission.BREAK_GLASS_INVOKE),
 )
-def start_break_glass(tenant_id: uuid.UUID, body: BreakGlassIn, ctx: Ctx) -> BreakGlassOut:
+def start_break_glass(tenant_id: uuid.UUID, body: BreakGlassIn, ctx: FreshCtx) -> BreakGlassOut:
     with ctx.unit(tenant_id) as unit:
         view = breakglass.do_break_glass(
             unit, person_id=body.person_id, reason=body.reason, minutes=body.minutes

@@ -129,6 +129,7 @@ class MemberIn(Strict):
     username: str = Field(min_length=2, max_length=120)
     display_name: str = Field(min_length=1, max_length=200)
     position_id: uuid.UUID
+    manager_id: uuid.UUID | None = None
     privacy_officer: bool = False
     administrator: bool = False
 
@@ -142,7 +143,9 @@ class GrantIn(Strict):
 class CreatedMember(BaseModel):
     id: uuid.UUID
     username: str
-    token: str = Field(description="API token, shown this once only")
+    initial_password: str = Field(
+        description="shown this once; the member must change it at first sign-in"
+    )
 
 
 class IdOut(BaseModel):

@@ -17,8 +17,10 @@ import typer
 from rich.console import Console
 from sqlalchemy.exc import SQLAlchemyError
 
+from phivault.access.unit import Vault
 from phivault.config import load_settings
 from phivault.errors import PhivaultError
+from phivault.transport import Listener, check_listener, uvicorn_options
 
 app = typer.Typer(
     no_args_is_help=True, add_completion=False, help=__doc__, pretty_exceptions_enable=False
@@ -26,9 +28,13 @@ app = typer.Typer(
 db_app = typer.Typer(no_args_is_help=True, help="Database schema.")
 audit_app = typer.Typer(no_args_is_help=True, help="The tamper-evident audit trail.")
 keys_app = typer.Typer(no_args_is_help=True, help="Encryption keys.")
+user_app = typer.Typer(no_args_is_help=True, help="Workforce accounts (operator).")
+sessions_app = typer.Typer(no_args_is_help=True, help="Signed-in sessions (operator).")
 app.add_typer(db_app, name="db")
 app.add_typer(audit_app, name="audit")
 app.add_typer(keys_app, name="keys")
+app.add_typer(user_app, name="user")
+app.add_typer(sessions_app, name="sessions")
 
 out = Console()
 err = Console(stderr=True)
@@ -99,8 +105,8 @@ def init(
     out.print(f"Initialised phivault in [bold]{settings.home}[/]")
     out.print(f"Tenant [bold]{first.tenant.name}[/] ({first.tenant.id})")
     out.print(f"Privacy officer login: [bold]{first.username}[/]")
-    out.print("API token (shown once, store it in a password manager):")
-    out.print(first.token, soft_wrap=True, highlight=False)
+    out.print("Initial password (shown once; change it at first sign-in, then enrol MFA):")
+    out.print(first.initial_password, soft_wrap=True, highlight=False)
 
 
 @app.command()
@@ -126,24 +132,36 @@ def demo(
             f"\nServing on [bold]http://{host}:{port}[/] — API docs at /docs, "
             "OpenAPI at /openapi.json. Ctrl-C stops."
         )
-        _serve(host, port)
+        _serve(Listener(host, port))
 
 
-def _serve(host: str, port: int) -> None:
+def _serve(listener: Listener) -> None:
     import uvicorn
 
     from phivault.api.app import create_app
     from phivault.bootstrap import open_vault
 
+    check_listener(listener)
     vault = open_vault(load_settings())
-    uvicorn.run(create_app(vault), host=host, port=port, log_level="warning", access_log=False)
+    uvicorn.run(create_app(vault), **uvicorn_options(listener))  # type: ignore[arg-type]
 
 
 @app.command()
 @readable_errors()
-def serve(host: str = "127.0.0.1", port: int = 8000) -> None:
-    """Serve the API."""
-    _serve(host, port)
+def serve(
+    host: str = "127.0.0.1",
+    port: int = 8000,
+    tls_cert: Annotated[Path | None, typer.Option(help="PEM certificate chain")] = None,
+    tls_key: Annotated[Path | None, typer.Option(help="PEM private key")] = None,
+    behind_tls_proxy: Annotated[
+        bool, typer.Option(help="A TLS-terminating proxy forwards to this address")
+    ] = False,
+    proxy_addresses: Annotated[
+        str, typer.Option(help="Addresses of that proxy (trusted for X-Forwarded-*)")
+    ] = "127.0.0.1",
+) -> None:
+    """Serve the API. Off loopback it needs TLS, or --behind-tls-proxy."""
+    _serve(Listener(host, port, tls_cert, tls_key, behind_tls_proxy, proxy_addresses))
 
 
 @db_app.command("upgrade")
@@ -235,6 +253,129 @@ def keys_rotate(
         rotation.rotate_master(settings, progress=out)
     vault = open_vault(settings)
     rotation.rotate_data_keys(vault, tenant=tenant, batch=batch, console=out)
+
+
+def _operator_vault() -> Vault:
+    from phivault.bootstrap import open_vault
+
+    return open_vault(load_settings())
+
+
+@user_app.command("add")
+@readable_errors()
+def user_add(
+    username: str,
+    name: Annotated[str, typer.Option(help="Display name")],
+    tenant: Annotated[str, typer.Option(help="Tenant slug")],
+    position: Annotated[str, typer.Option(help="Position title in the role directory")],
+    privacy_officer: bool = False,
+    administrator: bool = False,
+    manager: Annotated[str | None, typer.Option(help="Username of their manager")] = None,
+) -> None:
+    """Create an account; its initial password is printed once and must be changed."""
+    from phivault.identity import operator
+
+    account = operator.add_user(
+        _operator_vault(),
+        username=username,
+        display_name=name,
+        tenant_slug=tenant,
+        position=position,
+        privacy_officer=privacy_officer,
+        administrator=administrator,
+        manager=manager,
+    )
+    out.print(f"Created [bold]{account.username}[/] ({account.member_id}).")
+    out.print("Initial password (shown once; to be changed at first sign-in):")
+    out.print(account.initial_password, highlight=False)
+
+
+def _status(username: str, status: str) -> None:
+    from phivault.identity import operator
+
+    sessions, tokens = operator.set_status(_operator_vault(), username, status)
+    out.print(f"{username}: {status}; {sessions} session(s) and {tokens} token(s) revoked.")
+
+
+@user_app.command("suspend")
+@readable_errors()
+def user_suspend(username: str) -> None:
+    """Suspend an account: every session and token stops working at once."""
+    _status(username, "suspended")
+
+
+@user_app.command("terminate")
+@readable_errors()
+def user_terminate(username: str) -> None:
+    """Terminate an account (departure): sessions, tokens and every grant are revoked."""
+    _status(username, "terminated")
+
+
+@user_app.command("reinstate")
+@readable_errors()
+def user_reinstate(username: str) -> None:
+    """Lift a suspension."""
+    _status(username, "active")
+
+
+@user_app.command("reset")
+@readable_errors()
+def user_reset(
+    username: str,
+    authorized_by: Annotated[str, typer.Option(help="A manager in their reporting line")],
+) -> None:
+    """New initial password, authorized by a manager in the member's line (printed once)."""
+    from phivault.identity import operator
+
+    initial = operator.reset_password(_operator_vault(), username, authorized_by)
+    out.print(
+        f"Password of {username} reset on the authority of {authorized_by}; every session ended."
+    )
+    out.print("Initial password (shown once; to be changed at next sign-in):")
+    out.print(initial, highlight=False)
+
+
+@sessions_app.command("list")
+@readable_errors()
+def sessions_list(
+    user: Annotated[str | None, typer.Option(help="Only this username")] = None,
+) -> None:
+    """Open sessions (no PHI: ids, usernames, times, source addresses)."""
+    from rich.table import Table
+
+    from phivault.identity import operator
+
+    table = Table("session", "user", "started", "last seen", "from")
+    for row in operator.list_sessions(_operator_vault(), user):
+        table.add_row(
+            str(row.id),
+            row.username,
+            row.created_at.isoformat(timespec="seconds"),
+            row.last_seen_at.isoformat(timespec="seconds"),
+            row.source,
+        )
+    out.print(table)
+
+
+@sessions_app.command("revoke")
+@readable_errors()
+def sessions_revoke(
+    user: Annotated[str | None, typer.Option(help="Every session of this username")] = None,
+    session_id: Annotated[str | None, typer.Option("--id", help="One session")] = None,
+) -> None:
+    """End sessions now; the next request of each fails."""
+    import uuid
+
+    from phivault.identity import operator
+
+    if bool(user) == bool(session_id):
+        raise fail("give --user or --id")
+    try:
+        sid = uuid.UUID(session_id) if session_id else None
+    except ValueError:
+        raise fail("--id must be a session id") from None
+    count = operator.revoke_sessions(_operator_vault(), username=user, session_id=sid)
+    out.print(f"{count} session(s) revoked.")
 
 
 def main() -> None:  # pragma: no cover - console entry point

@@ -1,8 +1,8 @@
 """Credential tables: passwords and their history, TOTP, recovery codes, passkeys.
 
-Secrets are stored so that a database copy cannot log anyone in: passwords and recovery codes
-as argon2id hashes, the TOTP seed encrypted with the platform identity key (it must be
-recoverable to compute codes), passkeys as public keys only.
+Secrets are stored so that a database copy cannot log anyone in: passwords as argon2id hashes,
+recovery codes (high-entropy) as HMAC-SHA256 under the platform identity key, the TOTP seed
+encrypted with that key (it must be recoverable to compute codes), passkeys as public keys only.
 """
 
 from __future__ import annotations

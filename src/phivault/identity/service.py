@@ -21,7 +21,10 @@ from phivault.access.models import Position
 from phivault.access.policy import Permission
 from phivault.access.unit import Unit
 from phivault.errors import Conflict, InvalidInput, Unauthenticated
+from phivault.identity.credentials import PasswordCredential
 from phivault.identity.models import ApiToken, Member, TenantGrant
+from phivault.identity.passwords import generate_initial_password, hash_password
+from phivault.identity.sessions import cut_off
 
 TOKEN_PREFIX = "pvt_"  # noqa: S105 - a public prefix, not a secret
 _USERNAME = re.compile(r"^[a-z0-9][a-z0-9._@-]{1,119}$")
@@ -32,6 +35,8 @@ class TokenIdentity:
     member_id: uuid.UUID
     token_id: uuid.UUID
     is_platform_admin: bool
+    tenant_id: uuid.UUID | None = None
+    scopes: frozenset[Permission] | None = None
 
 
 def hash_token(token: str) -> bytes:
@@ -45,6 +50,7 @@ def create_member(
     display_name: str,
     now: datetime,
     platform_admin: bool = False,
+    status: str = "active",
 ) -> Member:
     username = username.strip().lower()
     if not _USERNAME.match(username):
@@ -57,7 +63,7 @@ def create_member(
         id=uuid.uuid4(),
         username=username,
         display_name=display_name.strip(),
-        status="active",
+        status=status,
         is_platform_admin=platform_admin,
         created_at=now,
     )
@@ -103,6 +109,8 @@ def authenticate_token(session: Session, token: str, now: datetime) -> TokenIden
             Member.id,
             Member.status,
             Member.is_platform_admin,
+            ApiToken.tenant_id,
+            ApiToken.scopes,
         )
         .join(Member, Member.id == ApiToken.member_id)
         .where(ApiToken.secret_hash == hash_token(token))
@@ -111,7 +119,20 @@ def authenticate_token(session: Session, token: str, now: datetime) -> TokenIden
         raise Unauthenticated("invalid or expired credentials")
     if row[1] is not None and row[1] <= now:
         raise Unauthenticated("invalid or expired credentials")
-    return TokenIdentity(member_id=row[3], token_id=row[0], is_platform_admin=row[5])
+    return TokenIdentity(
+        member_id=row[3],
+        token_id=row[0],
+        is_platform_admin=row[5],
+        tenant_id=row[6],
+        scopes=parse_scopes(row[7]),
+    )
+
+
+def parse_scopes(raw: str) -> frozenset[Permission] | None:
+    """'*' means every permission the member's standing carries; otherwise a comma list."""
+    if raw.strip() == "*":
+        return None
+    return frozenset(Permission(p) for p in raw.split(",") if p.strip())
 
 
 def grant_access(
@@ -180,10 +201,21 @@ def do_grant(
     )
     existing = unit.session.get(TenantGrant, (unit.tenant_id, member_id))
     if existing is not None:
+        before = (
+            existing.position_id,
+            existing.is_privacy_officer,
+            existing.is_administrator,
+            existing.status,
+        )
         existing.position_id = position_id
         existing.is_privacy_officer = privacy_officer
         existing.is_administrator = administrator
         existing.status = "active"
+        if before != (position_id, privacy_officer, administrator, "active"):
+            # ACC-9: a role change is reviewed by the privacy officer.
+            from phivault.identity.lifecycle import open_access_review
+
+            open_access_review(unit, member_id, before[0], position_id)
         unit.session.flush()
         return
     grant_access(
@@ -215,6 +247,8 @@ def do_revoke_grant(unit: Unit, *, member_id: uuid.UUID) -> None:
         fields=("status",),
     )
     grant.status = "revoked"
+    # AUTH-8: losing standing ends every session and token at once, not at next sign-in.
+    cut_off(unit.session, member_id, unit.now, "grant-revoked")
     unit.session.flush()
 
 
@@ -227,7 +261,8 @@ def do_add_member(
     privacy_officer: bool = False,
     administrator: bool = False,
 ) -> tuple[Member, str]:
-    """Create a workforce member with standing in the unit's tenant and a first API token.
+    """Create a workforce member ("invited") with standing in the unit's tenant and an initial
+    password, returned once; it must be changed at first sign-in before any PHI (AUTH-3).
 
     The permission is checked before anything else, so that refused callers cannot probe
     which usernames exist.
@@ -239,7 +274,13 @@ def do_add_member(
         fields=("username", "display_name"),
         named=False,
     )
-    member = create_member(unit.session, username=username, display_name=display_name, now=unit.now)
+    member = create_member(
+        unit.session,
+        username=username,
+        display_name=display_name,
+        now=unit.now,
+        status="invited",
+    )
     do_grant(
         unit,
         member_id=member.id,
@@ -247,7 +288,139 @@ def do_add_member(
         privacy_officer=privacy_officer,
         administrator=administrator,
     )
-    token = issue_token(
-        unit.session, member_id=member.id, label="created by administrator", now=unit.now
+    initial = generate_initial_password()
+    unit.session.add(
+        PasswordCredential(
+            member_id=member.id, hash=hash_password(initial), changed_at=unit.now, must_change=True
+        )
     )
-    return member, token
+    unit.session.flush()
+    return member, initial
+
+
+@dataclass(frozen=True)
+class TokenView:
+    id: uuid.UUID
+    label: str
+    tenant_id: uuid.UUID | None
+    scopes: list[str]
+    created_at: datetime
+    expires_at: datetime | None
+    revoked_at: datetime | None
+
+
+MAX_TOKEN_DAYS = 365
+
+
+def standing_permissions(
+    session: Session, member_id: uuid.UUID, tenant_id: uuid.UUID
+) -> frozenset[Permission]:
+    """What the member's active grant in a tenant carries (empty without one)."""
+    from phivault.access.models import RoleCategory
+    from phivault.access.policy import AccessCategory, grant_permissions
+
+    row = session.execute(
+        select(TenantGrant, RoleCategory.access_category)
+        .join(
+            Position,
+            (Position.tenant_id == TenantGrant.tenant_id)
+            & (Position.id == TenantGrant.position_id),
+        )
+        .join(
+            RoleCategory,
+            (RoleCategory.tenant_id == Position.tenant_id)
+            & (RoleCategory.id == Position.role_category_id),
+        )
+        .where(
+            TenantGrant.member_id == member_id,
+            TenantGrant.tenant_id == tenant_id,
+            TenantGrant.status == "active",
+        )
+    ).first()
+    if row is None:
+        return frozenset()
+    grant, category = row
+    return grant_permissions(
+        AccessCategory(category),
+        privacy_officer=grant.is_privacy_officer,
+        administrator=grant.is_administrator,
+    )
+
+
+def create_scoped_token(
+    session: Session,
+    *,
+    member_id: uuid.UUID,
+    tenant_id: uuid.UUID,
+    scopes: list[str],
+    days: int,
+    label: str,
+    now: datetime,
+) -> tuple[uuid.UUID, str]:
+    """An integration token for one tenant and a subset of the member's own permissions.
+
+    At use, the guard also intersects with the member's standing then, so a token never
+    outlives a demotion.
+    """
+    if not 1 <= days <= MAX_TOKEN_DAYS:
+        raise InvalidInput(f"'days' must be 1 to {MAX_TOKEN_DAYS}")
+    held = standing_permissions(session, member_id, tenant_id)
+    if not held:
+        raise InvalidInput("you have no standing in that tenant")
+    if scopes == ["*"]:
+        raw = "*"
+    else:
+        try:
+            wanted = {Permission(s) for s in scopes}
+        except ValueError as exc:
+            raise InvalidInput("unknown permission in 'scopes'") from exc
+        if not wanted or not wanted <= held:
+            raise InvalidInput("'scopes' must be permissions you hold in that tenant")
+        raw = ",".join(sorted(wanted))
+    token = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    token_id = uuid.uuid4()
+    session.add(
+        ApiToken(
+            id=token_id,
+            member_id=member_id,
+            secret_hash=hash_token(token),
+            label=label[:120],
+            created_at=now,
+            expires_at=now + timedelta(days=days),
+            revoked_at=None,
+            tenant_id=tenant_id,
+            scopes=raw,
+        )
+    )
+    session.flush()
+    return token_id, token
+
+
+def list_tokens(session: Session, member_id: uuid.UUID) -> list[TokenView]:
+    rows = session.scalars(
+        select(ApiToken).where(ApiToken.member_id == member_id).order_by(ApiToken.created_at)
+    )
+    return [
+        TokenView(
+            t.id,
+            t.label,
+            t.tenant_id,
+            t.scopes.split(","),
+            t.created_at,
+            t.expires_at,
+            t.revoked_at,
+        )
+        for t in rows
+    ]
+
+
+def revoke_token(
+    session: Session, member_id: uuid.UUID, token_id: uuid.UUID, now: datetime
+) -> None:
+    token = session.get(ApiToken, token_id)
+    if token is None or token.member_id != member_id:
+        from phivault.errors import NotFound
+
+        raise NotFound()
+    token.revoked_at = token.revoked_at or now
+    session.flush()

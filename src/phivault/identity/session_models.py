@@ -26,6 +26,9 @@ class LoginSession(Base):
     idle_seconds: Mapped[int] = mapped_column(Integer)
     password_verified_at: Mapped[datetime]
     mfa_verified_at: Mapped[datetime | None]
+    # Until when the password is settled (not an initial one, not expired); None: change it
+    # first. Kept on the session so that checking a request needs no extra queries.
+    password_ok_until: Mapped[datetime | None]
     # Last time the person re-proved who they are; sensitive actions require it to be recent.
     fresh_auth_at: Mapped[datetime]
     csrf_token: Mapped[str] = mapped_column(String(64))

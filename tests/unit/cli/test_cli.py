@@ -31,8 +31,10 @@ def invoke(args: list[str], variables: dict[str, str]):
 @pytest.fixture
 def fresh(backend: str, tmp_path: Path):
     database = pg.create_database() if backend == "postgres" else None
-    variables = {"PHIVAULT_HOME": str(tmp_path / "home"),
-                 "PHIVAULT_DATABASE_URL": pg.url_for(database) if database else ""}
+    variables = {
+        "PHIVAULT_HOME": str(tmp_path / "home"),
+        "PHIVAULT_DATABASE_URL": pg.url_for(database) if database else "",
+    }
     yield variables
     if database:
         pg.drop_database(database)
@@ -41,7 +43,7 @@ def fresh(backend: str, tmp_path: Path):
 def test_init_creates_a_private_installation_and_prints_credentials_once(fresh) -> None:
     result = invoke(["init", "--tenant-name", "Gamma Care", "--tenant-slug", "gamma"], fresh)
     assert result.exit_code == 0, result.output
-    assert "pvt_" in result.output and "privacy.officer" in result.output
+    assert "Initial password" in result.output and "privacy.officer" in result.output
     home = Path(fresh["PHIVAULT_HOME"])
     assert oct(home.stat().st_mode & 0o777) == "0o700"
     assert oct((home / "keys").stat().st_mode & 0o777) == "0o700"
@@ -65,11 +67,15 @@ def test_verify_names_the_first_bad_event(env) -> None:
     variables = _env_vars(env)
     assert invoke(["audit", "verify"], variables).exit_code == 0
     with raw_sql(env) as cur:
-        cur.run("UPDATE audit_events SET action = 'record.list' WHERE tenant_id = ? AND seq = 5",
-                (str(env.world.tenant_a),))
+        cur.run(
+            "UPDATE audit_events SET action = 'record.list' WHERE tenant_id = ? AND seq = 5",
+            (str(env.world.tenant_a),),
+        )
     result = invoke(["audit", "verify"], variables)
     assert result.exit_code == 1
-    assert f"tenant {env.world.tenant_a}: first bad event 5 (altered)" in result.output.replace("\n", " ")
+    assert f"tenant {env.world.tenant_a}: first bad event 5 (altered)" in result.output.replace(
+        "\n", " "
+    )
     only_b = invoke(["audit", "verify", "--tenant", str(env.world.tenant_b)], variables)
     assert only_b.exit_code == 0
 
@@ -84,8 +90,9 @@ def test_checkpoint_then_verify_against_it(env, tmp_path: Path) -> None:
     with raw_sql(env) as cur:
         last = cur.run("SELECT max(seq) FROM audit_events WHERE tenant_id = ?", (tenant,))[0][0]
         cur.run("DELETE FROM audit_events WHERE tenant_id = ? AND seq = ?", (tenant, last))
-        prev = cur.run("SELECT seq, hash FROM audit_events WHERE tenant_id = ? AND seq = ?",
-                       (tenant, last - 1))[0]
+        prev = cur.run(
+            "SELECT seq, hash FROM audit_events WHERE tenant_id = ? AND seq = ?", (tenant, last - 1)
+        )[0]
         cur.run("UPDATE audit_heads SET seq = ?, hash = ? WHERE tenant_id = ?", (*prev, tenant))
     assert invoke(["audit", "verify"], variables).exit_code == 0
     result = invoke(["audit", "verify", "--against", str(checkpoint)], variables)
@@ -108,7 +115,9 @@ def test_export_writes_json_lines_without_phi(env, tmp_path: Path) -> None:
     lines = out.read_text().splitlines()
     assert len(lines) > 10
     first = json.loads(lines[0])
-    assert {"tenant_id", "seq", "actor_id", "action", "outcome", "hash", "occurred_at"} <= set(first)
+    assert {"tenant_id", "seq", "actor_id", "action", "outcome", "hash", "occurred_at"} <= set(
+        first
+    )
     text = out.read_text()
     for value in env.world.secrets.values():
         assert value not in text
@@ -121,15 +130,27 @@ def test_missing_installation_is_a_readable_error(tmp_path: Path) -> None:
     assert "Traceback" not in result.output
 
 
-def test_demo_again_reissues_tokens_and_revokes_the_old(fresh) -> None:
+def _passwords(output: str) -> dict[str, str]:
+    """username -> password from the demo's account table."""
+    found = {}
+    for line in output.splitlines():
+        words = line.split()
+        for word in words[:-1]:
+            if "@" in word or word == "privacy.officer":
+                found[word] = words[-1]
+                break
+    return found
+
+
+def test_demo_again_issues_fresh_passwords(fresh) -> None:
     first = invoke(["demo", "--no-serve", "--patients", "2"], fresh)
     assert first.exit_code == 0, first.output
-    old_tokens = {w for w in first.output.split() if w.startswith("pvt_")}
+    old = _passwords(first.output)
     again = invoke(["demo", "--no-serve"], fresh)
     assert again.exit_code == 0, again.output
-    new_tokens = {w for w in again.output.split() if w.startswith("pvt_")}
-    assert len(new_tokens) == len(old_tokens) == 9
-    assert not new_tokens & old_tokens
+    new = _passwords(again.output)
+    assert len(new) == len(old) == 9
+    assert all(new[user] != old[user] for user in old)
 
 
 def test_demo_refuses_a_home_that_holds_a_real_vault(fresh) -> None:
@@ -140,8 +161,10 @@ def test_demo_refuses_a_home_that_holds_a_real_vault(fresh) -> None:
 
 
 def test_database_errors_are_one_readable_line(tmp_path: Path) -> None:
-    variables = {"PHIVAULT_HOME": str(tmp_path / "h"),
-                 "PHIVAULT_DATABASE_URL": "postgresql://nobody@127.0.0.1:1/none"}
+    variables = {
+        "PHIVAULT_HOME": str(tmp_path / "h"),
+        "PHIVAULT_DATABASE_URL": "postgresql://nobody@127.0.0.1:1/none",
+    }
     result = invoke(["db", "upgrade"], variables)
     assert result.exit_code == 1
     assert "database error (OperationalError)" in result.output

@@ -136,6 +136,7 @@ def upgrade() -> None:
         sa.Column("idle_seconds", sa.Integer(), nullable=False),
         sa.Column("password_verified_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("mfa_verified_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("password_ok_until", sa.DateTime(timezone=True), nullable=True),
         sa.Column("fresh_auth_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("csrf_token", sa.String(length=64), nullable=False),
         sa.Column("source", sa.String(length=64), nullable=False),

@@ -1,0 +1,542 @@
+"""Sign-in, second factors, password changes and resets, sessions and API tokens.
+
+The flows are page-ready: every step is one request with a JSON answer saying what comes next
+(``stage``), so the web pages of the next issue only render them. Cookie-authenticated unsafe
+requests need the session's CSRF token (X-CSRF-Token).
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from typing import Annotated, Any
+from urllib.parse import urlsplit
+
+from fastapi import APIRouter, Depends, Request, Response, status
+
+from phivault.access.unit import Vault
+from phivault.api.deps import Principal, authenticate, client_of, declare, get_vault
+from phivault.api.schemas_auth import (
+    CodeIn,
+    CredentialIn,
+    EnrolmentOut,
+    LoginIn,
+    PasswordChangeIn,
+    ReauthIn,
+    RecoveryCodesOut,
+    ResetIn,
+    ResetRequestIn,
+    SelfResetIn,
+    SessionOut,
+    SessionRow,
+    TokenIn,
+    TokenOut,
+    TokenRow,
+)
+from phivault.errors import Forbidden, InvalidInput
+from phivault.identity import auth, passkeys, recovery, sessions, totp
+from phivault.identity import service as identity
+from phivault.identity.policy import member_policy
+from phivault.identity.session_models import LoginSession
+
+router = APIRouter(prefix="/api/v1/auth", tags=["sign-in"])
+SELF = declare("self")
+PUBLIC = declare("public")
+
+VaultDep = Annotated[Vault, Depends(get_vault)]
+
+
+def require_session(principal: Annotated[Principal, Depends(authenticate)]) -> Principal:
+    if principal.resolved is None:
+        raise Forbidden("this needs a signed-in session, not an API token")
+    return principal
+
+
+SessionDep = Annotated[Principal, Depends(require_session)]
+
+
+def _secure(request: Request) -> bool:
+    return request.url.scheme == "https"
+
+
+def _set_session_cookie(response: Response, request: Request, secret: str) -> None:
+    response.set_cookie(
+        sessions.SESSION_COOKIE,
+        secret,
+        httponly=True,
+        samesite="strict",
+        secure=_secure(request),
+        path="/",
+    )
+
+
+def _set_device_cookie(response: Response, request: Request, secret: str | None, days: int) -> None:
+    if secret:
+        response.set_cookie(
+            sessions.DEVICE_COOKIE,
+            secret,
+            httponly=True,
+            samesite="strict",
+            secure=_secure(request),
+            path="/",
+            max_age=days * 86400,
+        )
+
+
+def _same_origin(request: Request) -> None:
+    """Login CSRF defence: a browser's cross-site POST carries a foreign Origin."""
+    origin = request.headers.get("origin")
+    if origin and urlsplit(origin).netloc != request.headers.get("host", ""):
+        raise Forbidden("cross-site sign-in refused")
+
+
+def _out(view: auth.SessionView) -> SessionOut:
+    return SessionOut(
+        session_id=view.session_id,
+        member_id=view.member_id,
+        username=view.username,
+        display_name=view.display_name,
+        stage=view.stage,
+        csrf_token=view.csrf_token,
+        idle_timeout_seconds=view.idle_seconds,
+        expires_at=view.expires_at,
+        password_expires_in_days=view.password_expires_in_days,
+        mfa_enrolled=view.mfa_enrolled,
+    )
+
+
+def _relying_party(vault: Vault, request: Request) -> tuple[str, str]:
+    url = vault.settings.public_url or str(request.base_url)
+    parts = urlsplit(url)
+    return parts.hostname or "localhost", f"{parts.scheme}://{parts.netloc}"
+
+
+def _reload(db: Any, principal: Principal) -> tuple[LoginSession, Any]:
+    assert principal.resolved is not None
+    login = db.get(LoginSession, principal.resolved.login.id)
+    member = db.get(type(principal.resolved.member), principal.member_id)
+    assert login is not None and member is not None
+    return login, member
+
+
+@router.post("/login", openapi_extra=PUBLIC)
+def login(body: LoginIn, request: Request, response: Response, vault: VaultDep) -> SessionOut:
+    """Check username and password. ``stage`` says what comes next: a password change, MFA
+    enrolment, an MFA check, or nothing (complete)."""
+    _same_origin(request)
+    signed = auth.sign_in(
+        vault,
+        username=body.username,
+        password=body.password,
+        client=client_of(request),
+        device_secret=request.cookies.get(sessions.DEVICE_COOKIE),
+    )
+    _set_session_cookie(response, request, signed.secret)
+    return _out(signed.view)
+
+
+@router.get("/session", openapi_extra=SELF)
+def current(principal: SessionDep, vault: VaultDep) -> SessionOut:
+    with auth.identity_transaction(vault) as db:
+        login, member = _reload(db, principal)
+        return _out(auth.describe(db, login, member, vault.clock()))
+
+
+@router.post("/logout", status_code=status.HTTP_204_NO_CONTENT, openapi_extra=SELF)
+def logout(principal: SessionDep, request: Request, response: Response, vault: VaultDep) -> None:
+    assert principal.resolved is not None
+    auth.sign_out(vault, principal.resolved, client_of(request))
+    response.delete_cookie(sessions.SESSION_COOKIE, path="/")
+
+
+@router.post("/password", openapi_extra=SELF)
+def change_password(
+    body: PasswordChangeIn, principal: SessionDep, request: Request, vault: VaultDep
+) -> SessionOut:
+    assert principal.resolved is not None
+    view = auth.change_password(
+        vault,
+        principal.resolved,
+        current=body.current_password,
+        new=body.new_password,
+        client=client_of(request),
+    )
+    return _out(view)
+
+
+def _needs_settled_password(principal: Principal) -> None:
+    if not principal.assurance.password_ok:
+        from phivault.errors import PasswordChangeRequired
+
+        raise PasswordChangeRequired()
+
+
+def _may_change_factors(db: Any, principal: Principal, login: LoginSession, now: Any) -> None:
+    """Adding a factor when one exists needs that factor first, and a fresh proof."""
+    _needs_settled_password(principal)
+    if totp.has_confirmed_mfa(db, principal.member_id):
+        if login.mfa_verified_at is None:
+            from phivault.errors import MfaRequired
+
+            raise MfaRequired()
+        sessions.require_fresh(login, now)
+
+
+@router.post("/mfa/totp/enrol", openapi_extra=SELF)
+def totp_enrol(principal: SessionDep, request: Request, vault: VaultDep) -> EnrolmentOut:
+    """Start TOTP enrolment: a secret, its otpauth URI and a QR code (SVG)."""
+    now = vault.clock()
+    with auth.identity_transaction(vault) as db:
+        login, member = _reload(db, principal)
+        _may_change_factors(db, principal, login, now)
+        enrolment = totp.begin_enrolment(
+            db, vault.keyring, member.id, username=member.username, now=now
+        )
+        auth.audit(
+            vault,
+            db,
+            "auth.mfa.totp.begin",
+            "allowed",
+            client_of(request),
+            member_id=member.id,
+            session_id=login.id,
+        )
+        return EnrolmentOut(
+            secret=enrolment.secret,
+            otpauth_uri=enrolment.provisioning_uri,
+            qr_svg=enrolment.qr_svg,
+        )
+
+
+@router.post("/mfa/totp/confirm", openapi_extra=SELF)
+def totp_confirm(
+    body: CodeIn, principal: SessionDep, request: Request, vault: VaultDep
+) -> RecoveryCodesOut:
+    """Confirm enrolment with a first code; returns recovery codes, shown this once."""
+    now = vault.clock()
+    client = client_of(request)
+    assert principal.resolved is not None
+    auth.check_mfa_throttle(vault, principal.resolved, client)
+    try:
+        with auth.identity_transaction(vault) as db:
+            login, member = _reload(db, principal)
+            codes = totp.confirm_enrolment(db, vault.keyring, member.id, body.code, now=now)
+            auth.audit(
+                vault,
+                db,
+                "auth.mfa.totp.enrol",
+                "allowed",
+                client,
+                member_id=member.id,
+                session_id=login.id,
+            )
+            view, _ = auth.mark_mfa_verified(
+                vault, db, login, member, "totp", client, remember=False
+            )
+    except InvalidInput:
+        auth.refuse_mfa(vault, principal.resolved, "totp-enrol", client, "bad-code")
+    return RecoveryCodesOut(recovery_codes=codes, session=_out(view))
+
+
+def _verify_factor(
+    principal: Principal,
+    request: Request,
+    response: Response,
+    vault: Vault,
+    method: str,
+    check: Any,
+    remember: bool,
+) -> SessionOut:
+    now = vault.clock()
+    client = client_of(request)
+    assert principal.resolved is not None
+    auth.check_mfa_throttle(vault, principal.resolved, client)
+    with auth.identity_transaction(vault) as db:
+        login, member = _reload(db, principal)
+        ok = check(db, member.id, now)
+        if ok:
+            view, device = auth.mark_mfa_verified(
+                vault, db, login, member, method, client, remember=remember
+            )
+    if not ok:
+        auth.refuse_mfa(vault, principal.resolved, method, client, "bad-code")
+    with auth.identity_transaction(vault) as db:
+        policy_days = member_policy(db, principal.member_id).mfa_reverify_days
+    _set_device_cookie(response, request, device, policy_days)
+    return _out(view)
+
+
+@router.post("/mfa/totp/verify", openapi_extra=SELF)
+def totp_verify(
+    body: CodeIn, principal: SessionDep, request: Request, response: Response, vault: VaultDep
+) -> SessionOut:
+    return _verify_factor(
+        principal,
+        request,
+        response,
+        vault,
+        "totp",
+        lambda db, member_id, now: totp.verify_code(
+            db, vault.keyring, member_id, body.code, now=now
+        ),
+        body.remember_device,
+    )
+
+
+@router.post("/mfa/recovery", openapi_extra=SELF)
+def recovery_verify(
+    body: CodeIn, principal: SessionDep, request: Request, response: Response, vault: VaultDep
+) -> SessionOut:
+    """Use a single-use recovery code instead of the second factor."""
+    return _verify_factor(
+        principal,
+        request,
+        response,
+        vault,
+        "recovery-code",
+        lambda db, member_id, now: totp.use_recovery_code(
+            db, vault.keyring, member_id, body.code, now=now
+        ),
+        False,
+    )
+
+
+@router.post("/passkeys/register/options", openapi_extra=SELF)
+def passkey_register_options(principal: SessionDep, request: Request, vault: VaultDep) -> Any:
+    now = vault.clock()
+    rp_id, _ = _relying_party(vault, request)
+    with auth.identity_transaction(vault) as db:
+        login, member = _reload(db, principal)
+        _may_change_factors(db, principal, login, now)
+        options = passkeys.registration_options(
+            db,
+            login.id,
+            member.id,
+            username=member.username,
+            display_name=member.display_name,
+            rp_id=rp_id,
+            rp_name="phivault",
+            now=now,
+        )
+    return json.loads(options)
+
+
+@router.post("/passkeys/register/verify", status_code=status.HTTP_201_CREATED, openapi_extra=SELF)
+def passkey_register_verify(
+    body: CredentialIn, principal: SessionDep, request: Request, vault: VaultDep
+) -> SessionOut:
+    """Register a passkey; as a first factor enrolment it also counts as verified MFA."""
+    now = vault.clock()
+    client = client_of(request)
+    rp_id, origin = _relying_party(vault, request)
+    assert principal.resolved is not None
+    with auth.identity_transaction(vault) as db:
+        login, member = _reload(db, principal)
+        _may_change_factors(db, principal, login, now)
+        try:
+            credential_id = passkeys.verify_registration(
+                db,
+                login.id,
+                member.id,
+                json.dumps(body.credential),
+                rp_id=rp_id,
+                origin=origin,
+                label=body.label,
+                now=now,
+            )
+        except InvalidInput:
+            # Commit the consumed challenge and the refusal; then answer the error.
+            passkeys.discard_challenge(db, login.id)
+            auth.audit(
+                vault,
+                db,
+                "auth.mfa.passkey.enrol",
+                "refused",
+                client,
+                member_id=member.id,
+                session_id=login.id,
+                reason="bad-response",
+            )
+            failed = True
+        else:
+            failed = False
+            auth.audit(
+                vault,
+                db,
+                "auth.mfa.passkey.enrol",
+                "allowed",
+                client,
+                member_id=member.id,
+                session_id=login.id,
+                fields=(str(credential_id),),
+            )
+            view, _ = auth.mark_mfa_verified(
+                vault, db, login, member, "passkey", client, remember=False
+            )
+    if failed:
+        raise InvalidInput("the passkey response could not be verified")
+    return _out(view)
+
+
+@router.post("/passkeys/authenticate/options", openapi_extra=SELF)
+def passkey_options(principal: SessionDep, request: Request, vault: VaultDep) -> Any:
+    rp_id, _ = _relying_party(vault, request)
+    with auth.identity_transaction(vault) as db:
+        login, member = _reload(db, principal)
+        options = passkeys.authentication_options(
+            db, login.id, member.id, rp_id=rp_id, now=vault.clock()
+        )
+    return json.loads(options)
+
+
+@router.post("/passkeys/authenticate/verify", openapi_extra=SELF)
+def passkey_verify(
+    body: CredentialIn,
+    principal: SessionDep,
+    request: Request,
+    response: Response,
+    vault: VaultDep,
+) -> SessionOut:
+    rp_id, origin = _relying_party(vault, request)
+    assert principal.resolved is not None
+    login_id = principal.resolved.login.id
+
+    def check(db: Any, member_id: uuid.UUID, now: Any) -> bool:
+        try:
+            passkeys.verify_authentication(
+                db,
+                login_id,
+                member_id,
+                json.dumps(body.credential),
+                rp_id=rp_id,
+                origin=origin,
+                now=now,
+            )
+        except InvalidInput:
+            return False
+        return True
+
+    return _verify_factor(
+        principal, request, response, vault, "passkey", check, body.remember_device
+    )
+
+
+@router.post("/reauth", openapi_extra=SELF)
+def reauthenticate(
+    body: ReauthIn, principal: SessionDep, request: Request, vault: VaultDep
+) -> SessionOut:
+    """Prove it is still you (password, or a TOTP code) before a sensitive action."""
+    assert principal.resolved is not None
+    view = recovery.reauthenticate(
+        vault, principal.resolved, password=body.password, code=body.code, client=client_of(request)
+    )
+    return _out(view)
+
+
+@router.get("/sessions", openapi_extra=SELF)
+def my_sessions(
+    principal: Annotated[Principal, Depends(authenticate)], vault: VaultDep
+) -> list[SessionRow]:
+    with auth.identity_transaction(vault) as db:
+        return [
+            SessionRow(**row)
+            for row in recovery.list_sessions(db, principal.member_id, vault.clock())
+        ]
+
+
+@router.delete("/sessions/{session_id}", status_code=status.HTTP_204_NO_CONTENT, openapi_extra=SELF)
+def revoke_my_session(
+    session_id: uuid.UUID,
+    principal: Annotated[Principal, Depends(authenticate)],
+    request: Request,
+    vault: VaultDep,
+) -> None:
+    with auth.identity_transaction(vault) as db:
+        if not auth.revoke_sessions(
+            vault,
+            db,
+            principal.member_id,
+            [session_id],
+            actor_id=principal.member_id,
+            client=client_of(request),
+            reason="revoked-by-member",
+        ):
+            from phivault.errors import NotFound
+
+            raise NotFound()
+
+
+@router.get("/tokens", openapi_extra=SELF)
+def my_tokens(principal: SessionDep, vault: VaultDep) -> list[TokenRow]:
+    with auth.identity_transaction(vault) as db:
+        return [TokenRow(**vars(t)) for t in identity.list_tokens(db, principal.member_id)]
+
+
+@router.post("/tokens", status_code=status.HTTP_201_CREATED, openapi_extra=SELF)
+def create_token(
+    body: TokenIn, principal: SessionDep, request: Request, vault: VaultDep
+) -> TokenOut:
+    """An integration token for one tenant and chosen permissions; shown this once. Needs a
+    complete session (password and second factor) confirmed in the last few minutes."""
+    now = vault.clock()
+    assert principal.resolved is not None
+    if not (principal.assurance.password_ok and principal.assurance.mfa):
+        raise Forbidden("complete sign-in (password and second factor) first")
+    sessions.require_fresh(principal.resolved.login, now)
+    with auth.identity_transaction(vault) as db:
+        token_id, token = identity.create_scoped_token(
+            db,
+            member_id=principal.member_id,
+            tenant_id=body.tenant_id,
+            scopes=body.scopes,
+            days=body.days,
+            label=body.label,
+            now=now,
+        )
+        auth.audit(
+            vault,
+            db,
+            "auth.token.issue",
+            "allowed",
+            client_of(request),
+            member_id=principal.member_id,
+            fields=tuple(body.scopes)[:20],
+        )
+    return TokenOut(id=token_id, token=token)
+
+
+@router.delete("/tokens/{token_id}", status_code=status.HTTP_204_NO_CONTENT, openapi_extra=SELF)
+def revoke_my_token(
+    token_id: uuid.UUID, principal: SessionDep, request: Request, vault: VaultDep
+) -> None:
+    with auth.identity_transaction(vault) as db:
+        identity.revoke_token(db, principal.member_id, token_id, vault.clock())
+        auth.audit(
+            vault,
+            db,
+            "auth.token.revoke",
+            "allowed",
+            client_of(request),
+            member_id=principal.member_id,
+        )
+
+
+@router.post("/reset-requests", status_code=status.HTTP_202_ACCEPTED, openapi_extra=PUBLIC)
+def request_reset(body: ResetRequestIn, request: Request, vault: VaultDep) -> dict[str, str]:
+    """Ask for a password reset. The answer is the same whether or not the username exists."""
+    recovery.request_reset(vault, body.username, client_of(request))
+    return {"detail": "if that account exists, its manager can now authorize a reset"}
+
+
+@router.post("/reset", status_code=status.HTTP_204_NO_CONTENT, openapi_extra=PUBLIC)
+def complete_reset(body: ResetIn, request: Request, vault: VaultDep) -> None:
+    """Set a new password with the one-time code a manager handed over."""
+    recovery.complete_reset(vault, body.code, body.new_password, client_of(request))
+
+
+@router.post("/reset/self", status_code=status.HTTP_204_NO_CONTENT, openapi_extra=PUBLIC)
+def self_reset(body: SelfResetIn, request: Request, vault: VaultDep) -> None:
+    """Where every tenant of the member allows it: reset with the second factor instead."""
+    recovery.self_service_reset(
+        vault, body.username, body.code, body.new_password, client_of(request)
+    )

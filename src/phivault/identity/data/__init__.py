@@ -1,0 +1,1 @@
+"""Data shipped with phivault's identity package: the password blocklist (see NOTICE)."""

@@ -1,0 +1,339 @@
+"""Workforce lifecycle inside a tenant: suspension, termination, reinstatement, MFA reset,
+reporting lines, password-reset authorization, security settings and access reviews.
+
+Every function runs in a guarded unit; every change is audited in the tenant's chain. Cutting
+someone off revokes their sessions, remembered devices and API tokens in the same transaction,
+so their very next request fails (AUTH-8).
+"""
+
+from __future__ import annotations
+
+import secrets
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select
+
+from phivault.access.policy import Permission
+from phivault.access.unit import Unit
+from phivault.errors import Conflict, InvalidInput
+from phivault.identity import sessions, totp
+from phivault.identity.models import AccessReview, Member, TenantGrant
+from phivault.identity.session_models import ResetRequest
+from phivault.tenancy.models import TenantSettings
+
+RESET_TOKEN_HOURS = 24
+STATUSES = ("active", "suspended", "terminated")
+
+
+def _member_here(unit: Unit, member_id: uuid.UUID, permission: Permission, action: str) -> Member:
+    """The member, if they have (or had) standing in this tenant; else an audited 404."""
+    grant = unit.session.get(TenantGrant, (unit.tenant_id, member_id))
+    member = unit.session.get(Member, member_id) if grant else None
+    if member is None:
+        raise unit.guard.not_found(
+            permission, action=action, resource_type="member", resource_id=member_id
+        )
+    if member_id == unit.actor.member_id:
+        raise Conflict("nobody changes their own standing; ask another administrator")
+    return member
+
+
+def _other_tenants(unit: Unit, member_id: uuid.UUID) -> int:
+    rows = unit.session.scalars(
+        select(TenantGrant.tenant_id).where(
+            TenantGrant.member_id == member_id,
+            TenantGrant.status == "active",
+            TenantGrant.tenant_id != unit.tenant_id,
+        )
+    ).all()
+    return len(rows)
+
+
+def do_set_status(unit: Unit, member_id: uuid.UUID, status: str) -> str:
+    """Suspend, terminate or reinstate a member's account (AUTH-1, AUTH-8, WF-5).
+
+    The account is the person's, across agencies: a tenant administrator may change it only
+    for someone who serves this tenant alone; for staff shared with other agencies they
+    revoke the standing here instead, and a platform administrator handles the account.
+    """
+    if status not in STATUSES:
+        raise InvalidInput("'status' must be active, suspended or terminated")
+    action = f"workforce.member.{status}"
+    member = _member_here(unit, member_id, Permission.WORKFORCE_MANAGE, action)
+    unit.guard.allow(
+        Permission.WORKFORCE_MANAGE,
+        action=action,
+        resource_type="member",
+        resource_id=member_id,
+        fields=("status",),
+    )
+    if member.status == "terminated":
+        raise Conflict("a terminated account stays terminated; create a new one if they return")
+    if _other_tenants(unit, member_id):
+        raise Conflict(
+            "this member also serves other agencies: revoke their standing here, or ask a "
+            "platform administrator to change the account"
+        )
+    member.status = status
+    member.status_changed_at = unit.now
+    if status != "active":
+        sessions.cut_off(unit.session, member_id, unit.now, f"member-{status}")
+    if status == "terminated":
+        for grant in unit.session.scalars(
+            select(TenantGrant).where(TenantGrant.member_id == member_id)
+        ):
+            grant.status = "revoked"
+    unit.session.flush()
+    return member.status
+
+
+def do_reset_mfa(unit: Unit, member_id: uuid.UUID) -> None:
+    """Remove a member's second factors (lost phone); they enrol again at next sign-in."""
+    _member_here(unit, member_id, Permission.WORKFORCE_MANAGE, "workforce.mfa.reset")
+    unit.guard.allow(
+        Permission.WORKFORCE_MANAGE,
+        action="workforce.mfa.reset",
+        resource_type="member",
+        resource_id=member_id,
+        fields=("totp", "recovery_codes", "passkeys"),
+    )
+    totp.reset_mfa(unit.session, member_id)
+    sessions.cut_off(unit.session, member_id, unit.now, "mfa-reset")
+    unit.session.flush()
+
+
+def do_revoke_member_sessions(unit: Unit, member_id: uuid.UUID) -> int:
+    """End every session and remembered device of a member (e.g. a lost laptop)."""
+    _member_here(unit, member_id, Permission.WORKFORCE_MANAGE, "workforce.sessions.revoke")
+    unit.guard.allow(
+        Permission.WORKFORCE_MANAGE,
+        action="workforce.sessions.revoke",
+        resource_type="member",
+        resource_id=member_id,
+        fields=("sessions",),
+    )
+    return sessions.revoke_member_sessions(unit.session, member_id, unit.now, "revoked-by-admin")
+
+
+def do_set_manager(unit: Unit, member_id: uuid.UUID, manager_id: uuid.UUID | None) -> None:
+    """Record who is in the member's reporting line (they may authorize resets, AUTH-4)."""
+    member = _member_here(unit, member_id, Permission.WORKFORCE_MANAGE, "workforce.manager.set")
+    if manager_id is not None:
+        grant = unit.session.get(TenantGrant, (unit.tenant_id, manager_id))
+        if grant is None or grant.status != "active" or manager_id == member_id:
+            raise InvalidInput("the manager must be another member with standing in this tenant")
+        if member_id in _line_of(unit, manager_id):
+            raise InvalidInput("that would make a loop in the reporting line")
+    unit.guard.allow(
+        Permission.WORKFORCE_MANAGE,
+        action="workforce.manager.set",
+        resource_type="member",
+        resource_id=member_id,
+        fields=("manager_id",),
+    )
+    member.manager_id = manager_id
+    unit.session.flush()
+
+
+def _line_of(unit: Unit, member_id: uuid.UUID) -> list[uuid.UUID]:
+    """The managers above a member, nearest first."""
+    line: list[uuid.UUID] = []
+    current = unit.session.get(Member, member_id)
+    while current is not None and current.manager_id is not None and current.manager_id not in line:
+        line.append(current.manager_id)
+        current = unit.session.get(Member, current.manager_id)
+    return line
+
+
+@dataclass(frozen=True)
+class PendingReset:
+    id: uuid.UUID
+    member_id: uuid.UUID
+    username: str
+    requested_at: datetime
+
+
+def list_reset_requests(unit: Unit) -> list[PendingReset]:
+    """Pending reset requests the caller may authorize: those of people they manage."""
+    unit.guard.allow(
+        Permission.DIRECTORY_READ, action="workforce.reset.list", resource_type="reset_request"
+    )
+    rows = unit.session.execute(
+        select(ResetRequest, Member.username)
+        .join(Member, Member.id == ResetRequest.member_id)
+        .join(TenantGrant, TenantGrant.member_id == Member.id)
+        .where(TenantGrant.tenant_id == unit.tenant_id, ResetRequest.status == "pending")
+        .order_by(ResetRequest.requested_at)
+    ).all()
+    return [
+        PendingReset(r.id, r.member_id, username, r.requested_at)
+        for r, username in rows
+        if unit.actor.member_id in _line_of(unit, r.member_id)
+    ]
+
+
+def do_authorize_reset(unit: Unit, request_id: uuid.UUID) -> str:
+    """A manager in the requester's line authorizes a reset. Returns a one-time reset code
+    (valid 24 hours) for the manager to hand over in person or by phone — never by e-mail."""
+    request = unit.session.get(ResetRequest, request_id)
+    if request is None or request.status != "pending":
+        raise unit.guard.not_found(
+            Permission.DIRECTORY_READ,
+            action="workforce.reset.authorize",
+            resource_type="reset_request",
+            resource_id=request_id,
+        )
+    in_tenant = unit.session.get(TenantGrant, (unit.tenant_id, request.member_id))
+    if in_tenant is None or unit.actor.member_id not in _line_of(unit, request.member_id):
+        raise unit.guard.refuse(
+            Permission.DIRECTORY_READ,
+            action="workforce.reset.authorize",
+            resource_type="reset_request",
+            resource_id=request_id,
+            person_id=None,
+            reason="not-in-line",
+        )
+    unit.guard.allow(
+        Permission.DIRECTORY_READ,
+        action="workforce.reset.authorize",
+        resource_type="reset_request",
+        resource_id=request_id,
+        fields=("status",),
+    )
+    code = secrets.token_urlsafe(18)
+    request.status = "authorized"
+    request.authorized_by = unit.actor.member_id
+    request.authorized_at = unit.now
+    request.token_hash = sessions.digest(code)
+    request.expires_at = unit.now + timedelta(hours=RESET_TOKEN_HOURS)
+    unit.session.flush()
+    return code
+
+
+SETTING_RULES: dict[str, tuple[type, Any]] = {
+    "password_profile": (str, ("nist", "acs-2003")),
+    "password_expiry_days": (int, (30, 90)),
+    "password_history": (int, (0, 24)),
+    "idle_timeout_minutes": (int, (1, 15)),
+    "mfa_required": (bool, None),
+    "mfa_reverify_days": (int, (0, 365)),
+    "mfa_self_service_reset": (bool, None),
+}
+
+
+def read_settings(unit: Unit) -> dict[str, Any]:
+    unit.guard.allow(Permission.DIRECTORY_READ, action="settings.read", resource_type="settings")
+    row = unit.session.get(TenantSettings, unit.tenant_id)
+    assert row is not None
+    return {name: getattr(row, name) for name in SETTING_RULES}
+
+
+def do_update_settings(unit: Unit, changes: dict[str, Any]) -> dict[str, Any]:
+    """Change security settings within their legal bounds (idle timeout never above 15)."""
+    for name, value in changes.items():
+        rule = SETTING_RULES.get(name)
+        if rule is None:
+            raise InvalidInput(f"unknown setting '{name[:40]}'")
+        kind, allowed = rule
+        if type(value) is not kind:
+            raise InvalidInput(f"'{name}' must be a {kind.__name__}")
+        if kind is int and not allowed[0] <= value <= allowed[1]:
+            raise InvalidInput(f"'{name}' must be between {allowed[0]} and {allowed[1]}")
+        if kind is str and value not in allowed:
+            raise InvalidInput(f"'{name}' must be one of {', '.join(allowed)}")
+    unit.guard.allow(
+        Permission.SETTINGS_MANAGE,
+        action="settings.update",
+        resource_type="settings",
+        fields=tuple(changes),
+    )
+    row = unit.session.get(TenantSettings, unit.tenant_id)
+    assert row is not None
+    for name, value in changes.items():
+        setattr(row, name, value)
+    row.updated_at = unit.now
+    unit.session.flush()
+    return {name: getattr(row, name) for name in SETTING_RULES}
+
+
+@dataclass(frozen=True)
+class ReviewView:
+    id: uuid.UUID
+    member_id: uuid.UUID
+    changed_by: uuid.UUID
+    from_position_id: uuid.UUID | None
+    to_position_id: uuid.UUID | None
+    opened_at: datetime
+    status: str
+
+
+def open_access_review(
+    unit: Unit, member_id: uuid.UUID, from_position: uuid.UUID | None, to_position: uuid.UUID | None
+) -> None:
+    """Called by grant changes: the privacy officer must confirm the new access (ACC-9)."""
+    unit.session.add(
+        AccessReview(
+            tenant_id=unit.tenant_id,
+            id=uuid.uuid4(),
+            member_id=member_id,
+            changed_by=unit.actor.member_id,
+            from_position_id=from_position,
+            to_position_id=to_position,
+            opened_at=unit.now,
+            status="open",
+        )
+    )
+
+
+def list_access_reviews(unit: Unit, status: str | None = "open") -> list[ReviewView]:
+    unit.guard.allow(
+        Permission.ACCESS_REVIEW, action="access_review.list", resource_type="access_review"
+    )
+    query = select(AccessReview).where(AccessReview.tenant_id == unit.tenant_id)
+    if status:
+        query = query.where(AccessReview.status == status)
+    return [
+        ReviewView(
+            r.id,
+            r.member_id,
+            r.changed_by,
+            r.from_position_id,
+            r.to_position_id,
+            r.opened_at,
+            r.status,
+        )
+        for r in unit.session.scalars(query.order_by(AccessReview.opened_at))
+    ]
+
+
+def do_close_access_review(unit: Unit, review_id: uuid.UUID, outcome: str) -> None:
+    """Confirm the access, or revoke the member's standing here (and cut them off)."""
+    if outcome not in ("confirmed", "revoked"):
+        raise InvalidInput("'outcome' must be 'confirmed' or 'revoked'")
+    review = unit.session.get(AccessReview, (unit.tenant_id, review_id))
+    if review is None or review.status != "open":
+        raise unit.guard.not_found(
+            Permission.ACCESS_REVIEW,
+            action="access_review.close",
+            resource_type="access_review",
+            resource_id=review_id,
+        )
+    if review.member_id == unit.actor.member_id:
+        raise Conflict("nobody reviews their own access")
+    unit.guard.allow(
+        Permission.ACCESS_REVIEW,
+        action="access_review.close",
+        resource_type="access_review",
+        resource_id=review_id,
+        fields=("status",),
+    )
+    review.status, review.closed_by, review.closed_at = outcome, unit.actor.member_id, unit.now
+    if outcome == "revoked":
+        grant = unit.session.get(TenantGrant, (unit.tenant_id, review.member_id))
+        if grant is not None:
+            grant.status = "revoked"
+        sessions.cut_off(unit.session, review.member_id, unit.now, "access-review")
+    unit.session.flush()
