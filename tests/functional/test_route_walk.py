@@ -46,14 +46,20 @@ EXAMPLE_BODIES = {
         "disposition": "appropriate"
     },
 }
+EXAMPLE_BODIES |= {
+    ("POST", "/api/v1/tenants/{tenant_id}/members/{member_id}/status"): {"status": "suspended"},
+    ("PUT", "/api/v1/tenants/{tenant_id}/members/{member_id}/manager"): {"manager_id": None},
+    ("PATCH", "/api/v1/tenants/{tenant_id}/settings"): {"idle_timeout_minutes": 5},
+    ("POST", "/api/v1/tenants/{tenant_id}/access-reviews/{review_id}/close"): {"outcome": "confirmed"},
+}
 RAW_BODIES = {("POST", "/api/v1/tenants/{tenant_id}/people/{person_id}/documents")}
 
 
 def _routes() -> list[tuple[str, APIRoute]]:
-    from phivault.api import routes_admin, routes_people
+    from phivault.api import routes_admin, routes_people, routes_workforce
 
     found = []
-    for router in (routes_people.router, routes_admin.router):
+    for router in (routes_people.router, routes_admin.router, routes_workforce.router):
         for route in router.routes:
             assert isinstance(route, APIRoute)
             for method in route.methods:

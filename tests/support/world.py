@@ -76,7 +76,9 @@ def build_world(settings: Settings, clock: FrozenClock, home: Path) -> tuple[Vau
         clock=clock,
     )
     with vault.db.transaction(Scope.platform()) as session:
-        officer_token = issue_token(session, member_id=first.member_id, label="test", now=clock())
+        officer_token = issue_token(
+            session, member_id=first.member_id, label="test", now=clock(), lifetime=None
+        )
     officer = Persona("officer", first.member_id, officer_token)
     beta = do_create_tenant(vault, name="Beta Paramedics", slug="beta", actor=officer.actor)
     personas = {"officer": officer}
@@ -104,7 +106,9 @@ def build_world(settings: Settings, clock: FrozenClock, home: Path) -> tuple[Vau
                     position_id=positions[tenant_key][title],
                     now=clock(),
                 )
-            token = issue_token(session, member_id=member.id, label="test", now=clock())
+            token = issue_token(
+                session, member_id=member.id, label="test", now=clock(), lifetime=None
+            )
         personas[name] = Persona(name, member.id, token)
     world = World(tenants["a"], tenants["b"], positions["a"], personas)
     _seed_records(vault, world, fake)

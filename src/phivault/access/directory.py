@@ -110,7 +110,11 @@ def read_directory(unit: Unit) -> list[DirectoryEntry]:
     return list_directory(unit.session, unit.tenant_id)
 
 
-def do_add_role_category(unit: Unit, *, name: str, access_category: str) -> uuid.UUID:
+def do_add_role_category(
+    unit: Unit, *, name: str, access_category: str, mfa_required: bool | None = None
+) -> uuid.UUID:
+    """Add a role category. ``mfa_required`` overrides the tenant's MFA setting for it
+    (None: the tenant's setting applies)."""
     try:
         category = AccessCategory(access_category)
     except ValueError as exc:
@@ -123,7 +127,7 @@ def do_add_role_category(unit: Unit, *, name: str, access_category: str) -> uuid
         action="directory.role_category.add",
         resource_type="role_category",
         resource_id=role_id,
-        fields=("name", "access_category"),
+        fields=("name", "access_category", "mfa_required"),
         named=False,
     )
     unit.session.add(
@@ -132,6 +136,7 @@ def do_add_role_category(unit: Unit, *, name: str, access_category: str) -> uuid
             id=role_id,
             name=name.strip(),
             access_category=category.value,
+            mfa_required=mfa_required,
         )
     )
     unit.session.flush()

@@ -66,7 +66,10 @@ def add_role_category(tenant_id: uuid.UUID, body: RoleCategoryIn, ctx: Ctx) -> I
     with ctx.unit(tenant_id) as unit:
         return IdOut(
             id=directory_service.do_add_role_category(
-                unit, name=body.name, access_category=body.access_category
+                unit,
+                name=body.name,
+                access_category=body.access_category,
+                mfa_required=body.mfa_required,
             )
         )
 

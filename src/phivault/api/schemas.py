@@ -110,6 +110,9 @@ class ReviewIn(Strict):
 class RoleCategoryIn(Strict):
     name: str = Field(min_length=1, max_length=120)
     access_category: str
+    mfa_required: bool | None = Field(
+        default=None, description="overrides the tenant's MFA setting for this role"
+    )
 
 
 class PositionIn(Strict):

@@ -169,3 +169,52 @@ def test_database_errors_are_one_readable_line(tmp_path: Path) -> None:
     assert result.exit_code == 1
     assert "database error (OperationalError)" in result.output
     assert "Traceback" not in result.output
+
+
+def test_user_lifecycle_from_the_command_line(env) -> None:
+    variables = _env_vars(env)
+    added = invoke(["user", "add", "relief.medic", "--name", "Relief Medic", "--tenant", "alpha",
+                    "--position", "Emergency Medical Technician Basic", "--manager", "clinician"],
+                   variables)
+    assert added.exit_code == 0, added.output
+    initial = added.output.strip().splitlines()[-1]
+    assert len(initial) >= 16
+    refused = invoke(["user", "reset", "relief.medic", "--authorized-by", "coder"], variables)
+    assert refused.exit_code == 1 and "reporting line" in refused.output
+    reset = invoke(["user", "reset", "relief.medic", "--authorized-by", "clinician"], variables)
+    assert reset.exit_code == 0 and reset.output.strip().splitlines()[-1] != initial
+    assert invoke(["user", "suspend", "coder"], variables).exit_code == 0
+    assert "suspended" in invoke(["user", "suspend", "scheduler"], variables).output
+    assert invoke(["user", "reinstate", "coder"], variables).exit_code == 0
+    terminated = invoke(["user", "terminate", "scheduler"], variables)
+    assert terminated.exit_code == 0
+    again = invoke(["user", "reinstate", "scheduler"], variables)
+    assert again.exit_code == 1 and "stays terminated" in again.output
+    unknown = invoke(["user", "suspend", "nobody.at.all"], variables)
+    assert unknown.exit_code == 1 and "no member" in unknown.output
+
+
+def test_sessions_from_the_command_line(env) -> None:
+    from datetime import UTC, datetime
+
+    from fastapi.testclient import TestClient
+
+    from phivault.api.app import create_app
+    from tests.support.signin import complete, new_member
+
+    variables = _env_vars(env)
+    env.clock.now = datetime.now(UTC)  # the command runs on the real clock
+    with TestClient(create_app(env.vault)) as client:
+        account = complete(client, env, new_member(client, env.world))
+        listed = invoke(["sessions", "list", "--user", account.username], variables)
+        assert listed.exit_code == 0 and account.username in listed.output
+        revoked = invoke(["sessions", "revoke", "--user", account.username], variables)
+        assert "1 session(s) revoked" in revoked.output
+        assert client.get("/api/v1/auth/session").status_code == 401
+    assert invoke(["sessions", "revoke"], variables).exit_code == 1
+
+
+def test_serve_refuses_plain_http_off_loopback(env) -> None:
+    result = invoke(["serve", "--host", "0.0.0.0"], _env_vars(env))
+    assert result.exit_code == 1
+    assert "refusing to serve PHI without TLS" in result.output
