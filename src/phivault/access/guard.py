@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 
-from phivault.access.models import BreakGlassGrant, Position, RoleCategory
+from phivault.access.models import BreakGlassGrant, RoleCategory
 from phivault.access.policy import (
     PHI_PERMISSIONS,
     TIER_ORDER,
@@ -30,6 +30,7 @@ from phivault.access.policy import (
     Tier,
     grant_permissions,
 )
+from phivault.access.roles import join_role
 from phivault.audit.events import ALLOWED, REFUSED, EventDraft
 from phivault.errors import (
     Forbidden,
@@ -123,25 +124,16 @@ class Guard:
     def _load_standing(self) -> Standing | None:
         unit = self._unit
         row = unit.session.execute(
-            select(
-                Member.status,
-                TenantGrant.status,
-                TenantGrant.is_privacy_officer,
-                TenantGrant.is_administrator,
-                RoleCategory.access_category,
-                RoleCategory.mfa_required,
-                TenantSettings.mfa_required,
-            )
-            .join(TenantGrant, TenantGrant.member_id == Member.id)
-            .join(
-                Position,
-                (Position.tenant_id == TenantGrant.tenant_id)
-                & (Position.id == TenantGrant.position_id),
-            )
-            .join(
-                RoleCategory,
-                (RoleCategory.tenant_id == Position.tenant_id)
-                & (RoleCategory.id == Position.role_category_id),
+            join_role(
+                select(
+                    Member.status,
+                    TenantGrant.status,
+                    TenantGrant.is_privacy_officer,
+                    TenantGrant.is_administrator,
+                    RoleCategory.access_category,
+                    RoleCategory.mfa_required,
+                    TenantSettings.mfa_required,
+                ).join(TenantGrant, TenantGrant.member_id == Member.id)
             )
             .join(TenantSettings, TenantSettings.tenant_id == TenantGrant.tenant_id)
             .where(Member.id == unit.actor.member_id, TenantGrant.tenant_id == unit.tenant_id)

@@ -13,7 +13,8 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from phivault.access.models import Position, RoleCategory
+from phivault.access.models import RoleCategory
+from phivault.access.roles import join_role
 from phivault.identity.models import TenantGrant
 from phivault.tenancy.models import TenantSettings
 
@@ -51,20 +52,11 @@ def member_policy(session: Session, member_id: uuid.UUID) -> MemberPolicy:
     from phivault.tenancy.models import Tenant
 
     rows = session.execute(
-        select(TenantSettings, RoleCategory.mfa_required, Tenant.name)
-        .join(TenantGrant, TenantGrant.tenant_id == TenantSettings.tenant_id)
-        .join(Tenant, Tenant.id == TenantSettings.tenant_id)
-        .join(
-            Position,
-            (Position.tenant_id == TenantGrant.tenant_id)
-            & (Position.id == TenantGrant.position_id),
-        )
-        .join(
-            RoleCategory,
-            (RoleCategory.tenant_id == Position.tenant_id)
-            & (RoleCategory.id == Position.role_category_id),
-        )
-        .where(TenantGrant.member_id == member_id, TenantGrant.status == "active")
+        join_role(
+            select(TenantSettings, RoleCategory.mfa_required, Tenant.name)
+            .join(TenantGrant, TenantGrant.tenant_id == TenantSettings.tenant_id)
+            .join(Tenant, Tenant.id == TenantSettings.tenant_id)
+        ).where(TenantGrant.member_id == member_id, TenantGrant.status == "active")
     ).all()
     if not rows:
         return MemberPolicy(

@@ -318,20 +318,10 @@ def standing_permissions(
     """What the member's active grant in a tenant carries (empty without one)."""
     from phivault.access.models import RoleCategory
     from phivault.access.policy import AccessCategory, grant_permissions
+    from phivault.access.roles import join_role
 
     row = session.execute(
-        select(TenantGrant, RoleCategory.access_category)
-        .join(
-            Position,
-            (Position.tenant_id == TenantGrant.tenant_id)
-            & (Position.id == TenantGrant.position_id),
-        )
-        .join(
-            RoleCategory,
-            (RoleCategory.tenant_id == Position.tenant_id)
-            & (RoleCategory.id == Position.role_category_id),
-        )
-        .where(
+        join_role(select(TenantGrant, RoleCategory.access_category)).where(
             TenantGrant.member_id == member_id,
             TenantGrant.tenant_id == tenant_id,
             TenantGrant.status == "active",

@@ -119,15 +119,7 @@ def do_update_person(unit: Unit, person_id: uuid.UUID, changes: Mapping[str, Any
     unknown = [k for k in changes if k not in PERSON_FIELDS]
     if unknown:
         raise InvalidInput(f"people have no field '{unknown[0][:40]}'")
-    person = _load_person(unit, person_id, Permission.PEOPLE_WRITE, "person.update")
-    decision = unit.guard.check(
-        Permission.PEOPLE_WRITE,
-        action="person.update",
-        resource_type="person",
-        resource_id=person_id,
-        person_id=person_id,
-        min_tier=Tier.MINIMUM,
-    )
+    person, decision = _decide_person(unit, person_id, Permission.PEOPLE_WRITE, "person.update")
     current = _person_view(unit, person, decision).fields
     merged = {**current, **changes}
     mrn = merged.get("mrn")
@@ -175,16 +167,24 @@ def _load_person(unit: Unit, person_id: uuid.UUID, permission: Permission, actio
     return person
 
 
-def read_person(unit: Unit, person_id: uuid.UUID) -> PersonView:
-    person = _load_person(unit, person_id, Permission.PEOPLE_READ, "person.read")
+def _decide_person(
+    unit: Unit, person_id: uuid.UUID, permission: Permission, action: str
+) -> tuple[Person, Decision]:
+    """Load a person and decide an access to their identifying (Minimum-tier) fields."""
+    person = _load_person(unit, person_id, permission, action)
     decision = unit.guard.check(
-        Permission.PEOPLE_READ,
-        action="person.read",
+        permission,
+        action=action,
         resource_type="person",
         resource_id=person_id,
         person_id=person_id,
         min_tier=Tier.MINIMUM,
     )
+    return person, decision
+
+
+def read_person(unit: Unit, person_id: uuid.UUID) -> PersonView:
+    person, decision = _decide_person(unit, person_id, Permission.PEOPLE_READ, "person.read")
     view = _person_view(unit, person, decision)
     unit.guard.record(decision, [k for k, v in view.fields.items() if v is not None])
     return view

@@ -12,7 +12,6 @@ from phivault.access.directory import install_preset
 from phivault.access.unit import Actor, Vault
 from phivault.audit import events
 from phivault.audit.events import ALLOWED, EventDraft
-from phivault.crypto.keyring import AUDIT_KEY_NAME
 from phivault.db.engine import Scope
 from phivault.errors import Conflict, InvalidInput
 from phivault.identity.service import grant_access
@@ -68,27 +67,7 @@ def do_create_tenant(
                 now=now,
                 administrator=True,
             )
-        key = vault.keyring.system_key(session, AUDIT_KEY_NAME)
-        events.append(
-            session,
-            key,
-            EventDraft(
-                tenant_id=tenant_id,
-                action="tenant.create",
-                outcome=ALLOWED,
-                occurred_at=now,
-                actor_id=actor.member_id,
-                session_id=actor.session_id,
-                resource_type="tenant",
-                resource_id=tenant_id,
-                source=actor.source,
-                request_id=actor.request_id,
-                fields=("name", "slug", "administrator") if administer else ("name", "slug"),
-            ),
-            lock=vault.db.is_postgres,
-        )
-    vault.append_system_event(
-        EventDraft(
+        created = EventDraft(
             tenant_id=tenant_id,
             action="tenant.create",
             outcome=ALLOWED,
@@ -99,6 +78,8 @@ def do_create_tenant(
             resource_id=tenant_id,
             source=actor.source,
             request_id=actor.request_id,
+            fields=("name", "slug", "administrator") if administer else ("name", "slug"),
         )
-    )
+        vault.append_in(session, created)
+    vault.append_system_event(created)  # also in the platform's own chain
     return NewTenant(tenant_id, name, slug, positions)
