@@ -299,7 +299,7 @@ def build_demo(
     settings: Settings, *, patients_per_tenant: int = 100, progress: Console | None = None
 ) -> DemoSummary:
     """Initialise and fill a vault with two tenants of fabricated data; on an existing demo
-    vault, only issue fresh tokens."""
+    vault, only issue fresh initial passwords."""
     existing = _existing_demo(settings)
     if existing is not None:
         return existing

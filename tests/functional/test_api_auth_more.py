@@ -168,3 +168,88 @@ def test_failed_second_factor_is_audited_and_counts_towards_lockout(client, env,
     assert locked.status_code == 429
     refused = events(env.vault, SYSTEM, action="auth.mfa.verify", outcome="refused")
     assert len(refused) == 10
+
+
+def test_recovery_codes_can_be_regenerated_after_fresh_auth(client, env, world) -> None:
+    account = complete(client, env, new_member(client, world))
+    fresh = client.post(f"{AUTH}/mfa/recovery-codes", headers=account.headers(None))
+    assert fresh.status_code == 200
+    new_codes = fresh.json()["recovery_codes"]
+    assert len(new_codes) == 10 and not set(new_codes) & set(account.recovery_codes)
+    env.clock.advance(minutes=6)
+    stale = client.post(f"{AUTH}/mfa/recovery-codes", headers=account.headers(None))
+    assert stale.status_code == 403
+
+
+def test_operator_resets_the_top_of_a_line_without_a_manager(env, world) -> None:
+    from phivault.errors import InvalidInput
+    from phivault.identity import operator
+
+    initial = operator.reset_password(env.vault, "officer", None)  # no manager on record
+    assert len(initial) >= 16
+    operator.set_manager(env.vault, "coder", "officer")
+    import pytest
+
+    with pytest.raises(InvalidInput, match="reporting line"):
+        operator.reset_password(env.vault, "coder", None)
+    refused = events(env.vault, SYSTEM, action="member.password.reset", outcome="refused")
+    assert len(refused) == 1
+
+
+def test_lockout_refusals_are_audited(client, env, world) -> None:
+    account = new_member(client, world)
+    for _ in range(10):
+        login(client, account.username, "wrong wrong wrong")
+    assert login(client, account.username, account.password).status_code == 429
+    locked = events(env.vault, SYSTEM, action="auth.login", reason="locked")
+    assert [e.resource_id for e in locked] == [str(account.member_id)]
+
+
+def test_idle_session_is_marked_revoked(client, env, world) -> None:
+    account = complete(client, env, new_member(client, world))
+    env.clock.advance(minutes=11)
+    assert client.get(f"{AUTH}/session").status_code == 401
+    from phivault.identity import operator
+
+    assert [s for s in operator.list_sessions(env.vault, account.username)] == []
+
+
+def test_reset_revokes_api_tokens_too(client, env, world) -> None:
+    account = complete(client, env, new_member(client, world))
+    token = client.post(
+        f"{AUTH}/tokens",
+        headers=account.headers(None),
+        json={"tenant_id": str(world.tenant_a), "scopes": ["*"], "label": "t"},
+    ).json()
+    from phivault.identity import operator
+
+    operator.reset_password(env.vault, account.username, None)
+    from fastapi.testclient import TestClient
+
+    from phivault.api.app import create_app
+
+    plain = TestClient(create_app(env.vault))
+    record = f"/api/v1/tenants/{world.tenant_a}/records/{world.records['note']}"
+    response = plain.get(
+        record,
+        headers={"Authorization": f"Bearer {token['token']}", "X-Purpose-Of-Use": "treatment"},
+    )
+    assert response.status_code == 401
+
+
+def test_platform_actions_need_a_complete_sign_in(client, env, world) -> None:
+    from phivault.db.engine import Scope
+    from phivault.identity import operator
+    from phivault.identity.models import Member
+
+    initial = operator.reset_password(env.vault, "officer", None)
+    first = login(client, "officer", initial).json()
+    assert first["stage"] == "password-change-required"
+    refused = client.post(
+        "/api/v1/tenants",
+        headers={"X-CSRF-Token": first["csrf_token"]},
+        json={"name": "Sneaky Agency", "slug": "sneaky"},
+    )
+    assert refused.status_code == 403
+    with env.vault.db.transaction(Scope.platform()) as session:
+        assert session.get(Member, world["officer"].member_id).is_platform_admin

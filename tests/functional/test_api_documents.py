@@ -138,9 +138,13 @@ def test_download_uses_the_key_named_by_the_file_even_if_the_row_lags(client, en
 
     doc = upload(client, world, data=b"%PDF-1.4 rotation-safe").json()
     with env.vault.db.transaction(Scope.tenant(world.tenant_a)) as session:
-        session.execute(update(Document).where(Document.id == uuid.UUID(doc["id"])).values(key_version=99))
-    down = client.get(f"/api/v1/tenants/{world.tenant_a}/documents/{doc['id']}/content",
-                      headers=world["clinician"].headers)
+        session.execute(
+            update(Document).where(Document.id == uuid.UUID(doc["id"])).values(key_version=99)
+        )
+    down = client.get(
+        f"/api/v1/tenants/{world.tenant_a}/documents/{doc['id']}/content",
+        headers=world["clinician"].headers,
+    )
     assert down.status_code == 200 and down.content == b"%PDF-1.4 rotation-safe"
 
 
@@ -149,8 +153,10 @@ def test_missing_content_is_a_clear_503(client, env, world) -> None:
 
     doc = upload(client, world).json()
     BlobStore(env.settings.blob_dir).path(world.tenant_a, uuid.UUID(doc["id"])).unlink()
-    down = client.get(f"/api/v1/tenants/{world.tenant_a}/documents/{doc['id']}/content",
-                      headers=world["clinician"].headers)
+    down = client.get(
+        f"/api/v1/tenants/{world.tenant_a}/documents/{doc['id']}/content",
+        headers=world["clinician"].headers,
+    )
     assert down.status_code == 503
     assert down.json()["type"].endswith("/document-unavailable")
 
@@ -169,11 +175,13 @@ def test_stored_files_are_private_to_the_service_account(client, env, world) -> 
 def test_any_file_name_survives_the_round_trip(client, world) -> None:
     from urllib.parse import quote
 
-    name = "résumé 日本 \"quoted\";.pdf"
+    name = 'résumé 日本 "quoted";.pdf'
     doc = upload(client, world, filename=quote(name)).json()
     assert doc["filename"] == name
-    down = client.get(f"/api/v1/tenants/{world.tenant_a}/documents/{doc['id']}/content",
-                      headers=world["clinician"].headers)
+    down = client.get(
+        f"/api/v1/tenants/{world.tenant_a}/documents/{doc['id']}/content",
+        headers=world["clinician"].headers,
+    )
     assert down.status_code == 200
     disposition = down.headers["content-disposition"]
     assert disposition.startswith('attachment; filename="r_sum')

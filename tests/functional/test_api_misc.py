@@ -19,14 +19,17 @@ def test_health_and_security_headers(client) -> None:
 def test_openapi_lists_the_vault_routes(client) -> None:
     spec = client.get("/openapi.json").json()
     paths = spec["paths"]
-    for path in ("/api/v1/tenants/{tenant_id}/records/{record_id}",
-                 "/api/v1/tenants/{tenant_id}/people/{person_id}/documents",
-                 "/api/v1/tenants/{tenant_id}/break-glass",
-                 "/api/v1/tenants/{tenant_id}/audit/events",
-                 "/api/v1/tenants/{tenant_id}/audit/verify"):
+    for path in (
+        "/api/v1/tenants/{tenant_id}/records/{record_id}",
+        "/api/v1/tenants/{tenant_id}/people/{person_id}/documents",
+        "/api/v1/tenants/{tenant_id}/break-glass",
+        "/api/v1/tenants/{tenant_id}/audit/events",
+        "/api/v1/tenants/{tenant_id}/audit/verify",
+    ):
         assert path in paths
-    assert paths["/api/v1/tenants/{tenant_id}/records/{record_id}"]["get"]["x-phivault-permissions"] == [
-        "tenant:records:read"]
+    assert paths["/api/v1/tenants/{tenant_id}/records/{record_id}"]["get"][
+        "x-phivault-permissions"
+    ] == ["tenant:records:read"]
 
 
 def test_api_docs_are_served_without_a_cdn(client) -> None:
@@ -54,11 +57,15 @@ def test_me_lists_only_own_tenants(client, world) -> None:
 
 
 def test_only_platform_admins_create_tenants(client, world, env) -> None:
-    refused = client.post("/api/v1/tenants", json={"name": "X", "slug": "xx"},
-                          headers=world["clinician"].headers)
+    refused = client.post(
+        "/api/v1/tenants", json={"name": "X", "slug": "xx"}, headers=world["clinician"].headers
+    )
     assert refused.status_code == 403
-    created = client.post("/api/v1/tenants", json={"name": "Gamma Home Care", "slug": "gamma"},
-                          headers=world["officer"].headers)
+    created = client.post(
+        "/api/v1/tenants",
+        json={"name": "Gamma Home Care", "slug": "gamma"},
+        headers=world["officer"].headers,
+    )
     assert created.status_code == 201
     gamma = created.json()["id"]
     directory = client.get(f"/api/v1/tenants/{gamma}/directory", headers=world["officer"].headers)
@@ -66,6 +73,9 @@ def test_only_platform_admins_create_tenants(client, world, env) -> None:
     # The creator administers the new tenant but has no routine access to its PHI.
     people = client.get(f"/api/v1/tenants/{gamma}/people", headers=world["officer"].headers)
     assert people.status_code == 403
-    duplicate = client.post("/api/v1/tenants", json={"name": "Gamma again", "slug": "gamma"},
-                            headers=world["officer"].headers)
+    duplicate = client.post(
+        "/api/v1/tenants",
+        json={"name": "Gamma again", "slug": "gamma"},
+        headers=world["officer"].headers,
+    )
     assert duplicate.status_code == 409

@@ -240,15 +240,24 @@ def test_correcting_a_name_moves_the_blind_index(client, world) -> None:
     assert fixed.status_code == 200
     assert fixed.json()["fields"]["family_name"] == "Correctedson"
     search = f"/api/v1/tenants/{world.tenant_a}/people/search"
-    new = {"family_name": "correctedson", "given_name": world.secrets["given"],
-           "date_of_birth": world.secrets["dob"]}
-    assert [p["id"] for p in client.post(search, json=new, headers=headers).json()] == [str(world.patient)]
+    new = {
+        "family_name": "correctedson",
+        "given_name": world.secrets["given"],
+        "date_of_birth": world.secrets["dob"],
+    }
+    assert [p["id"] for p in client.post(search, json=new, headers=headers).json()] == [
+        str(world.patient)
+    ]
     old = new | {"family_name": world.secrets["family"]}
     assert client.post(search, json=old, headers=headers).json() == []
     bad = client.patch(person, headers=headers, json={"date_of_birth": "2999-01-01"})
     assert bad.status_code == 422
-    assert client.patch(person, headers=world["it_support"].headers,
-                        json={"family_name": "X"}).status_code == 404
+    assert (
+        client.patch(
+            person, headers=world["it_support"].headers, json={"family_name": "X"}
+        ).status_code
+        == 404
+    )
 
 
 def test_oversized_chunked_body_without_length_is_413(client, world) -> None:
@@ -258,7 +267,9 @@ def test_oversized_chunked_body_without_length_is_413(client, world) -> None:
             yield b"a" * 65536
         yield b'"}'
 
-    response = client.post(url(world, "/people"), headers=world["clinician"].headers, content=body())
+    response = client.post(
+        url(world, "/people"), headers=world["clinician"].headers, content=body()
+    )
     assert response.status_code == 413
     assert response.headers["content-type"] == PROBLEM
 
@@ -267,7 +278,9 @@ def test_unexpected_errors_still_carry_security_headers(client, world, monkeypat
     from phivault.records import service
 
     monkeypatch.setattr(service, "read_record", lambda *a, **k: 1 / 0)
-    response = client.get(url(world, f"/records/{world.records['note']}"), headers=world["clinician"].headers)
+    response = client.get(
+        url(world, f"/records/{world.records['note']}"), headers=world["clinician"].headers
+    )
     assert response.status_code == 500
     assert response.headers["content-type"] == PROBLEM
     assert response.headers["cache-control"] == "no-store"

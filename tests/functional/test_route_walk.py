@@ -50,7 +50,9 @@ EXAMPLE_BODIES |= {
     ("POST", "/api/v1/tenants/{tenant_id}/members/{member_id}/status"): {"status": "suspended"},
     ("PUT", "/api/v1/tenants/{tenant_id}/members/{member_id}/manager"): {"manager_id": None},
     ("PATCH", "/api/v1/tenants/{tenant_id}/settings"): {"idle_timeout_minutes": 5},
-    ("POST", "/api/v1/tenants/{tenant_id}/access-reviews/{review_id}/close"): {"outcome": "confirmed"},
+    ("POST", "/api/v1/tenants/{tenant_id}/access-reviews/{review_id}/close"): {
+        "outcome": "confirmed"
+    },
 }
 RAW_BODIES = {("POST", "/api/v1/tenants/{tenant_id}/people/{person_id}/documents")}
 

@@ -155,14 +155,16 @@ class Vault:
         actor: Actor,
         subject: uuid.UUID,
         fields: tuple[str, ...] = (),
+        outcome: str = events.ALLOWED,
     ) -> None:
-        """Audit an account or grant created by ``init``/``demo`` (same transaction)."""
+        """Audit an account change made outside a guarded unit (``init``, ``demo``, operator
+        commands), in the caller's transaction."""
         self.append_in(
             session,
             EventDraft(
                 tenant_id=tenant_id,
                 action=action,
-                outcome=events.ALLOWED,
+                outcome=outcome,
                 occurred_at=self.clock(),
                 actor_id=actor.member_id,
                 session_id=actor.session_id,

@@ -26,9 +26,10 @@ def create_app(vault: Vault) -> FastAPI:
         redoc_url=None,
         title="phivault",
         version=__version__,
-        description="Guarded, encrypted PHI vault. Every PHI route needs a bearer token and "
-        "an X-Purpose-Of-Use header (treatment, payment, operations, or other with "
-        "X-Purpose-Reason).",
+        description="Guarded, encrypted PHI vault. Sign in at /api/v1/auth/login (session "
+        "cookie; unsafe requests carry X-CSRF-Token) or send a scoped API token as "
+        "'Authorization: Bearer'. Every PHI route needs an X-Purpose-Of-Use header "
+        "(treatment, payment, operations, or other with X-Purpose-Reason).",
     )
     app.state.vault = vault
     problems.install(app)

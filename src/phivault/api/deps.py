@@ -108,12 +108,16 @@ def _from_token(vault: Vault, token: str, client: Client) -> Principal:
 
 def _from_session(vault: Vault, request: Request, secret: str, client: Client) -> Principal:
     now = vault.clock()
-    try:
-        with vault.db.transaction(Scope.platform()) as session:
-            resolved = sessions.resolve(session, secret, now)
-    except Unauthenticated:
+    with vault.db.transaction(Scope.platform()) as session:
+        # resolve() marks an idle or expired session revoked; that must commit even though
+        # the request is refused, so the refusal is raised after the transaction.
+        try:
+            resolved: sessions.Resolved | None = sessions.resolve(session, secret, now)
+        except Unauthenticated as exc:
+            resolved, refusal = None, exc
+    if resolved is None:
         _refusal(vault, client, "auth.session", "invalid-or-expired")
-        raise
+        raise refusal
     if request.method not in SAFE_METHODS:
         sent = request.headers.get("x-csrf-token", "")
         if not hmac.compare_digest(sent.encode(), resolved.login.csrf_token.encode()):
@@ -175,7 +179,10 @@ class RequestContext:
             yield unit
 
     def require_platform_admin(self) -> None:
-        if not self.identity.is_platform_admin:
+        """Platform actions need the flag *and* a complete sign-in (settled password, second
+        factor), like tenant work does through the guard's account gates."""
+        assurance = self.identity.assurance
+        if not (self.identity.is_platform_admin and assurance.password_ok and assurance.mfa):
             self.vault.append_system_event(
                 EventDraft(
                     tenant_id=SYSTEM_TENANT,

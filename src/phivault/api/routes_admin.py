@@ -43,7 +43,7 @@ T = "/tenants/{tenant_id}"
     status_code=status.HTTP_201_CREATED,
     openapi_extra=declare(Permission.TENANTS_CREATE),
 )
-def create_tenant(body: TenantIn, ctx: Ctx) -> TenantOut:
+def create_tenant(body: TenantIn, ctx: FreshCtx) -> TenantOut:
     ctx.require_platform_admin()
     tenant = do_create_tenant(
         ctx.vault, name=body.name, slug=body.slug, actor=ctx.actor, administer=True
@@ -94,7 +94,8 @@ def add_position(tenant_id: uuid.UUID, body: PositionIn, ctx: Ctx) -> IdOut:
     openapi_extra=declare(Permission.WORKFORCE_MANAGE),
 )
 def add_member(tenant_id: uuid.UUID, body: MemberIn, ctx: FreshCtx) -> CreatedMember:
-    """Create a workforce member with standing in this tenant and an API token (shown once)."""
+    """Create a workforce member with standing in this tenant and an initial password, shown
+    once; they change it and enrol a second factor at first sign-in."""
     with ctx.unit(tenant_id) as unit:
         member, initial = identity.do_add_member(
             unit,

@@ -421,6 +421,57 @@ def passkey_verify(
     )
 
 
+def _complete_and_fresh(principal: Principal, now: Any) -> None:
+    """Managing one's factors needs a complete sign-in confirmed in the last minutes."""
+    assert principal.resolved is not None
+    if not (principal.assurance.password_ok and principal.assurance.mfa):
+        raise Forbidden("complete sign-in (password and second factor) first")
+    sessions.require_fresh(principal.resolved.login, now)
+
+
+@router.post("/mfa/recovery-codes", openapi_extra=SELF)
+def regenerate_codes(principal: SessionDep, request: Request, vault: VaultDep) -> dict[str, Any]:
+    """New recovery codes (the old ones stop working); shown this once."""
+    now = vault.clock()
+    _complete_and_fresh(principal, now)
+    with auth.identity_transaction(vault) as db:
+        codes = totp.regenerate_recovery_codes(db, vault.keyring, principal.member_id, now=now)
+        auth.audit(
+            vault,
+            db,
+            "auth.mfa.recovery.regenerate",
+            "allowed",
+            client_of(request),
+            member_id=principal.member_id,
+        )
+    return {"recovery_codes": codes}
+
+
+@router.get("/passkeys", openapi_extra=SELF)
+def my_passkeys(principal: SessionDep, vault: VaultDep) -> list[dict[str, Any]]:
+    with auth.identity_transaction(vault) as db:
+        return [vars(p) for p in passkeys.list_passkeys(db, principal.member_id)]
+
+
+@router.delete("/passkeys/{passkey_id}", status_code=status.HTTP_204_NO_CONTENT, openapi_extra=SELF)
+def remove_passkey(
+    passkey_id: uuid.UUID, principal: SessionDep, request: Request, vault: VaultDep
+) -> None:
+    now = vault.clock()
+    _complete_and_fresh(principal, now)
+    with auth.identity_transaction(vault) as db:
+        passkeys.remove_passkey(db, principal.member_id, passkey_id)
+        auth.audit(
+            vault,
+            db,
+            "auth.mfa.passkey.remove",
+            "allowed",
+            client_of(request),
+            member_id=principal.member_id,
+            fields=(str(passkey_id),),
+        )
+
+
 @router.post("/reauth", openapi_extra=SELF)
 def reauthenticate(
     body: ReauthIn, principal: SessionDep, request: Request, vault: VaultDep
@@ -479,10 +530,7 @@ def create_token(
     """An integration token for one tenant and chosen permissions; shown this once. Needs a
     complete session (password and second factor) confirmed in the last few minutes."""
     now = vault.clock()
-    assert principal.resolved is not None
-    if not (principal.assurance.password_ok and principal.assurance.mfa):
-        raise Forbidden("complete sign-in (password and second factor) first")
-    sessions.require_fresh(principal.resolved.login, now)
+    _complete_and_fresh(principal, now)
     with auth.identity_transaction(vault) as db:
         token_id, token = identity.create_scoped_token(
             db,

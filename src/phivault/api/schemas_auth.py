@@ -93,6 +93,7 @@ class TokenRow(BaseModel):
     created_at: datetime
     expires_at: datetime | None
     revoked_at: datetime | None
+    last_used_at: datetime | None
 
 
 class ResetRequestIn(Strict):

@@ -322,17 +322,36 @@ def user_reinstate(username: str) -> None:
 @readable_errors()
 def user_reset(
     username: str,
-    authorized_by: Annotated[str, typer.Option(help="A manager in their reporting line")],
+    authorized_by: Annotated[
+        str | None, typer.Option(help="A manager in their reporting line (required if any)")
+    ] = None,
 ) -> None:
     """New initial password, authorized by a manager in the member's line (printed once)."""
     from phivault.identity import operator
 
     initial = operator.reset_password(_operator_vault(), username, authorized_by)
+    authority = authorized_by or "the operator (no manager on record)"
     out.print(
-        f"Password of {username} reset on the authority of {authorized_by}; every session ended."
+        f"Password of {username} reset on the authority of {authority}; "
+        "every session and token ended."
     )
     out.print("Initial password (shown once; to be changed at next sign-in):")
     out.print(initial, highlight=False)
+
+
+@user_app.command("manager")
+@readable_errors()
+def user_manager(
+    username: str,
+    manager: Annotated[
+        str | None, typer.Option(help="Their manager's username (omit to clear)")
+    ] = None,
+) -> None:
+    """Set who is in a member's reporting line (managers authorize password resets)."""
+    from phivault.identity import operator
+
+    operator.set_manager(_operator_vault(), username, manager)
+    out.print(f"{username} now reports to {manager or 'nobody'}.")
 
 
 @sessions_app.command("list")
@@ -340,21 +359,23 @@ def user_reset(
 def sessions_list(
     user: Annotated[str | None, typer.Option(help="Only this username")] = None,
 ) -> None:
-    """Open sessions (no PHI: ids, usernames, times, source addresses)."""
-    from rich.table import Table
-
+    """Open sessions, one per line: id, user, started, last seen, source (no PHI)."""
     from phivault.identity import operator
 
-    table = Table("session", "user", "started", "last seen", "from")
     for row in operator.list_sessions(_operator_vault(), user):
-        table.add_row(
-            str(row.id),
-            row.username,
-            row.created_at.isoformat(timespec="seconds"),
-            row.last_seen_at.isoformat(timespec="seconds"),
-            row.source,
+        out.print(
+            "\t".join(
+                (
+                    str(row.id),
+                    row.username,
+                    row.created_at.isoformat(timespec="seconds"),
+                    row.last_seen_at.isoformat(timespec="seconds"),
+                    row.source,
+                )
+            ),
+            highlight=False,
+            soft_wrap=True,
         )
-    out.print(table)
 
 
 @sessions_app.command("revoke")

@@ -170,46 +170,23 @@ def sign_in(
 ) -> SignedIn:
     """Check a password and open a session, or count a failure and refuse."""
     now = vault.clock()
+    name = username.strip().lower()
     with identity_transaction(vault) as db:
         key = vault.keyring.system_key(db, IDENTITY_KEY_NAME)
-        keys = throttle.keys_for(key, username=username, source=client.source)
+        keys = throttle.keys_for(key, username=name, source=client.source)
         try:
             throttle.check(db, keys, now)
-        except TooManyAttempts:
-            member_id = db.scalar(select(Member.id).where(Member.username == username.lower()))
+        except TooManyAttempts as locked_out:
+            # Audited in this transaction, which commits; the refusal is raised after it.
+            lockout: TooManyAttempts | None = locked_out
+            member_id = db.scalar(select(Member.id).where(Member.username == name))
             audit(vault, db, "auth.login", REFUSED, client, member_id=member_id, reason="locked")
-            raise
-        member = db.scalar(select(Member).where(Member.username == username.strip().lower()))
-        credential = db.get(PasswordCredential, member.id) if member else None
-        if credential is None:
-            passwords.verify_dummy(password)
-            ok = False
+            ok, member, credential = False, None, None
         else:
-            ok = passwords.verify_password(credential.hash, password)
-        reason = "" if ok else "bad-credentials"
-        if ok and member is not None and member.status not in sessions.SIGN_IN_STATUSES:
-            ok, reason = False, f"member-{member.status}"
-        if not ok:
-            locked = throttle.record_failure(db, keys, now)
-            audit(
-                vault,
-                db,
-                "auth.login",
-                REFUSED,
-                client,
-                member_id=member.id if member else None,
-                reason=reason,
-            )
-            if locked:
-                audit(
-                    vault,
-                    db,
-                    "auth.lockout",
-                    REFUSED,
-                    client,
-                    member_id=member.id if member else None,
-                    reason="throttle",
-                )
+            lockout = None
+            member, credential, ok = _check_password(vault, db, name, password, keys, client, now)
+    if lockout is not None:
+        raise lockout
     if not ok:
         raise Unauthenticated(BAD_CREDENTIALS)
     assert member is not None and credential is not None
@@ -242,6 +219,37 @@ def sign_in(
             fields=("password", "remembered-device") if login.mfa_verified_at else ("password",),
         )
         return SignedIn(describe(db, login, member, now, policy), secret)
+
+
+def _check_password(
+    vault: Vault,
+    db: Session,
+    name: str,
+    password: str,
+    keys: tuple[str, str],
+    client: Client,
+    now: datetime,
+) -> tuple[Member | None, PasswordCredential | None, bool]:
+    """Verify (a dummy hash for unknown users); count and audit a failure."""
+    member = db.scalar(select(Member).where(Member.username == name))
+    credential = db.get(PasswordCredential, member.id) if member else None
+    if credential is None:
+        passwords.verify_dummy(password)
+        ok = False
+    else:
+        ok = passwords.verify_password(credential.hash, password)
+    reason = "" if ok else "bad-credentials"
+    if ok and member is not None and member.status not in sessions.SIGN_IN_STATUSES:
+        ok, reason = False, f"member-{member.status}"
+    if not ok:
+        member_id = member.id if member else None
+        locked = throttle.record_failure(db, keys, now)
+        audit(vault, db, "auth.login", REFUSED, client, member_id=member_id, reason=reason)
+        if locked:
+            audit(
+                vault, db, "auth.lockout", REFUSED, client, member_id=member_id, reason="throttle"
+            )
+    return member, credential, ok
 
 
 def context_words(member: Member, policy: MemberPolicy) -> list[str]:

@@ -233,6 +233,12 @@ def read_settings(unit: Unit) -> dict[str, Any]:
 
 def do_update_settings(unit: Unit, changes: dict[str, Any]) -> dict[str, Any]:
     """Change security settings within their legal bounds (idle timeout never above 15)."""
+    unit.guard.allow(
+        Permission.SETTINGS_MANAGE,
+        action="settings.update",
+        resource_type="settings",
+        fields=tuple(sorted(changes)),
+    )
     for name, value in changes.items():
         rule = SETTING_RULES.get(name)
         if rule is None:
@@ -244,12 +250,6 @@ def do_update_settings(unit: Unit, changes: dict[str, Any]) -> dict[str, Any]:
             raise InvalidInput(f"'{name}' must be between {allowed[0]} and {allowed[1]}")
         if kind is str and value not in allowed:
             raise InvalidInput(f"'{name}' must be one of {', '.join(allowed)}")
-    unit.guard.allow(
-        Permission.SETTINGS_MANAGE,
-        action="settings.update",
-        resource_type="settings",
-        fields=tuple(changes),
-    )
     row = unit.session.get(TenantSettings, unit.tenant_id)
     assert row is not None
     for name, value in changes.items():

@@ -129,21 +129,24 @@ def _line(db: Session, member: Member) -> list[uuid.UUID]:
     return line
 
 
-def reset_password(vault: Vault, username: str, authorized_by: str) -> str:
-    """A new initial password, authorized by a named manager in the member's line (AUTH-4).
-    Every session of the member ends; they must change the password at next sign-in."""
+def reset_password(vault: Vault, username: str, authorized_by: str | None) -> str:
+    """A new initial password (AUTH-4), authorized by a named manager in the member's line.
+    Someone at the top of a line (no manager) is reset on the operator's own authority.
+    Every session and token of the member ends; they change the password at next sign-in."""
     now = vault.clock()
     with vault.db.transaction(Scope.everything()) as db:
         member = _member(db, username)
-        manager = _member(db, authorized_by)
-        if manager.id not in _line(db, member):
+        line = _line(db, member)
+        manager = _member(db, authorized_by) if authorized_by else None
+        if (manager is None and line) or (manager is not None and manager.id not in line):
             vault.setup_event(
                 db,
                 SYSTEM_TENANT,
-                "member.password.reset.refused",
+                "member.password.reset",
                 OPERATOR,
                 member.id,
                 ("authorized_by",),
+                outcome="refused",
             )
             refused = True
         else:
@@ -162,21 +165,30 @@ def reset_password(vault: Vault, username: str, authorized_by: str) -> str:
             else:
                 credential.hash = passwords.hash_password(initial)
                 credential.changed_at, credential.must_change = now, True
-            sessions.revoke_member_sessions(db, member.id, now, "password-reset")
+            sessions.cut_off(db, member.id, now, "password-reset")
+            authority = Actor(member_id=manager.id, source="cli") if manager else OPERATOR
             vault.setup_event(
-                db,
-                SYSTEM_TENANT,
-                "member.password.reset",
-                Actor(member_id=manager.id, source="cli"),
-                member.id,
-                ("password",),
+                db, SYSTEM_TENANT, "member.password.reset", authority, member.id, ("password",)
             )
     if refused:
         raise InvalidInput(
-            f"'{authorized_by}' is not in {username}'s reporting line; a manager in their line "
-            "must authorize a reset"
+            f"a manager in {username}'s reporting line must authorize the reset "
+            "(--authorized-by); only someone without a manager is reset on the operator's word"
         )
     return initial
+
+
+def set_manager(vault: Vault, username: str, manager: str | None) -> None:
+    """Record (or clear) who is in a member's reporting line."""
+    with vault.db.transaction(Scope.everything()) as db:
+        member = _member(db, username)
+        boss = _member(db, manager) if manager else None
+        if boss is not None and (boss.id == member.id or member.id in _line(db, boss)):
+            raise InvalidInput("that would make a loop in the reporting line")
+        member.manager_id = boss.id if boss else None
+        vault.setup_event(
+            db, SYSTEM_TENANT, "workforce.manager.set", OPERATOR, member.id, ("manager_id",)
+        )
 
 
 @dataclass(frozen=True)

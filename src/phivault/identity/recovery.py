@@ -136,7 +136,8 @@ def request_reset(vault: Vault, username: str, client: Client) -> None:
 
 
 def complete_reset(vault: Vault, code: str, new_password: str, client: Client) -> None:
-    """Use a manager-authorized reset code: new password, every old session ends."""
+    """Use a manager-authorized reset code: new password; every session and API token of the
+    member ends (a reset means the old secret may be known to someone else)."""
     now = vault.clock()
     with identity_transaction(vault) as db:
         key = vault.keyring.system_key(db, IDENTITY_KEY_NAME)
@@ -168,7 +169,7 @@ def complete_reset(vault: Vault, code: str, new_password: str, client: Client) -
         assert member is not None
         set_password(db, member, new_password, member_policy(db, member.id), now)
         request.status, request.used_at = "used", now
-        sessions.revoke_member_sessions(db, member.id, now, "password-reset")
+        sessions.cut_off(db, member.id, now, "password-reset")
         audit(
             vault,
             db,
@@ -215,7 +216,7 @@ def self_service_reset(
         member_row = db.get(Member, member.id)
         assert member_row is not None
         set_password(db, member_row, new_password, member_policy(db, member_row.id), now)
-        sessions.revoke_member_sessions(db, member_row.id, now, "password-reset")
+        sessions.cut_off(db, member_row.id, now, "password-reset")
         audit(
             vault,
             db,

@@ -1,8 +1,8 @@
 """Workforce accounts, tenant grants and API tokens.
 
-Until the identity issue adds passwords and MFA, integrations and tests authenticate with
-per-member API tokens: ``pvt_`` + 32 random bytes, shown once, stored as SHA-256 (a fast hash
-is right for high-entropy secrets; passwords will get argon2id).
+API tokens are ``pvt_`` + 32 random bytes, shown once and stored as SHA-256 (a fast hash is
+right for high-entropy secrets; passwords use argon2id). Integration tokens are scoped to one
+tenant and chosen permissions and issued only from a fully verified session.
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ from phivault.identity.models import ApiToken, Member, TenantGrant
 from phivault.identity.passwords import generate_initial_password, hash_password
 from phivault.identity.sessions import cut_off
 
+TOKEN_TOUCH_EVERY = timedelta(minutes=1)
 TOKEN_PREFIX = "pvt_"  # noqa: S105 - a public prefix, not a secret
 _USERNAME = re.compile(r"^[a-z0-9][a-z0-9._@-]{1,119}$")
 
@@ -119,6 +120,11 @@ def authenticate_token(session: Session, token: str, now: datetime) -> TokenIden
         raise Unauthenticated("invalid or expired credentials")
     if row[1] is not None and row[1] <= now:
         raise Unauthenticated("invalid or expired credentials")
+    token_row = session.get(ApiToken, row[0])
+    if token_row is not None and (
+        token_row.last_used_at is None or now - token_row.last_used_at > TOKEN_TOUCH_EVERY
+    ):
+        token_row.last_used_at = now  # shown in the token list; coarse, to spare writes
     return TokenIdentity(
         member_id=row[3],
         token_id=row[0],
@@ -307,6 +313,7 @@ class TokenView:
     created_at: datetime
     expires_at: datetime | None
     revoked_at: datetime | None
+    last_used_at: datetime | None
 
 
 MAX_TOKEN_DAYS = 365
@@ -399,6 +406,7 @@ def list_tokens(session: Session, member_id: uuid.UUID) -> list[TokenView]:
             t.created_at,
             t.expires_at,
             t.revoked_at,
+            t.last_used_at,
         )
         for t in rows
     ]

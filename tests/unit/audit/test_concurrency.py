@@ -22,8 +22,12 @@ def test_parallel_reads_and_writes_chain_cleanly(env) -> None:
         for i in range(OPS):
             with env.vault.unit(w.tenant_a, w[persona].actor, PurposeOfUse.TREATMENT) as unit:
                 if i % 3 == 0 and persona in ("clinician", "officer"):
-                    service.do_create_record(unit, person_id=w.patient, type_name="clinical_note",
-                                             fields={"note_date": "2026-01-09"})
+                    service.do_create_record(
+                        unit,
+                        person_id=w.patient,
+                        type_name="clinical_note",
+                        fields={"note_date": "2026-01-09"},
+                    )
                 else:
                     service.read_record(unit, w.records["care_plan"])
 

@@ -173,9 +173,22 @@ def test_database_errors_are_one_readable_line(tmp_path: Path) -> None:
 
 def test_user_lifecycle_from_the_command_line(env) -> None:
     variables = _env_vars(env)
-    added = invoke(["user", "add", "relief.medic", "--name", "Relief Medic", "--tenant", "alpha",
-                    "--position", "Emergency Medical Technician Basic", "--manager", "clinician"],
-                   variables)
+    added = invoke(
+        [
+            "user",
+            "add",
+            "relief.medic",
+            "--name",
+            "Relief Medic",
+            "--tenant",
+            "alpha",
+            "--position",
+            "Emergency Medical Technician Basic",
+            "--manager",
+            "clinician",
+        ],
+        variables,
+    )
     assert added.exit_code == 0, added.output
     initial = added.output.strip().splitlines()[-1]
     assert len(initial) >= 16

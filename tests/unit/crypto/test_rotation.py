@@ -63,7 +63,10 @@ def finish(env, ticket: documents.UploadTicket, payload: bytes) -> uuid.UUID:
     w = env.world
     with env.vault.unit(w.tenant_a, w["officer"].actor, T) as unit:
         documents.finish_upload(
-            unit, ticket, filename="intake-form.pdf", size_bytes=len(payload),
+            unit,
+            ticket,
+            filename="intake-form.pdf",
+            size_bytes=len(payload),
             sensitivity=["mental_health"],
         )
     BlobStore(env.settings.blob_dir).publish(w.tenant_a, ticket.document_id)
@@ -128,10 +131,13 @@ def data_keys(env, tenant_id: uuid.UUID) -> dict[int, str]:
 
 def rotations(env, tenant_id: uuid.UUID) -> list[KeyRotation]:
     with env.vault.db.transaction(Scope.tenant(tenant_id)) as session:
-        return list(session.scalars(
-            select(KeyRotation).where(KeyRotation.tenant_id == tenant_id)
-            .order_by(KeyRotation.to_version)
-        ))
+        return list(
+            session.scalars(
+                select(KeyRotation)
+                .where(KeyRotation.tenant_id == tenant_id)
+                .order_by(KeyRotation.to_version)
+            )
+        )
 
 
 def download(vault, tenant_id: uuid.UUID, member, doc_id: uuid.UUID) -> bytes:
@@ -183,7 +189,11 @@ def test_every_encrypted_column_is_rotated() -> None:
     covered = {f"{c.model.__tablename__}.{c.attribute}" for c in rotation.ENCRYPTED_COLUMNS}
     assert in_schema == covered
     assert [t.name for t in rotation.TABLES] == [
-        "people", "records", "documents", "break_glass", "access_reasons"
+        "people",
+        "records",
+        "documents",
+        "break_glass",
+        "access_reasons",
     ]
 
 
@@ -242,8 +252,7 @@ def test_second_rotation_and_a_document_uploaded_across_the_rotation(env) -> Non
     late = finish(env, ticket, late_payload)  # recorded after the rotation finished
     assert download(env.vault, w.tenant_a, w["officer"], late) == late_payload  # v1 kept
 
-    (result,) = rotation.rotate_data_keys(env.vault, tenant=str(w.tenant_a), batch=50,
-                                          console=None)
+    (result,) = rotation.rotate_data_keys(env.vault, tenant=str(w.tenant_a), batch=50, console=None)
     assert (result.from_version, result.to_version, result.files_reencrypted) == (2, 3, 2)
     assert all_versions(env, w.tenant_a) == {3}
     assert data_keys(env, w.tenant_a) == {1: "retired", 2: "retired", 3: "active"}
@@ -289,8 +298,9 @@ def test_interrupted_rotation_stays_readable_and_resumes(env, monkeypatch) -> No
 
     monkeypatch.setattr(rotation, "_process_batch", real)
     console, _ = quiet()
-    (result,) = rotation.rotate_data_keys(env.vault, tenant=str(w.tenant_a), batch=1,
-                                          console=console)
+    (result,) = rotation.rotate_data_keys(
+        env.vault, tenant=str(w.tenant_a), batch=1, console=console
+    )
     assert result.resumed and (result.from_version, result.to_version) == (1, 2)
     assert all_versions(env, w.tenant_a) == {2}
     assert data_keys(env, w.tenant_a) == {1: "retired", 2: "active"}  # no third version
@@ -328,8 +338,9 @@ def test_crash_between_commit_and_file_replace_is_healed(env, monkeypatch) -> No
 
     monkeypatch.undo()
     monkeypatch.setattr(rotation, "SETTLE_SECONDS", 0.0)
-    (result,) = rotation.rotate_data_keys(env.vault, tenant=str(w.tenant_a), batch=100,
-                                          console=None)
+    (result,) = rotation.rotate_data_keys(
+        env.vault, tenant=str(w.tenant_a), batch=100, console=None
+    )
     assert result.resumed and result.files_reencrypted == 1
     assert all_versions(env, w.tenant_a) == {2}
     assert not list(blobs.root.glob(f"{w.tenant_a.hex}/*/*.rotating"))  # temp files gone

@@ -30,14 +30,28 @@ def _seed_0001(engine: Engine) -> tuple[uuid.UUID, uuid.UUID]:
     hexed = engine.dialect.name == "sqlite"
     t, m = (tenant.hex, member.hex) if hexed else (tenant, member)
     with engine.begin() as conn:
-        conn.execute(text("INSERT INTO tenants (id, name, slug, status, created_at)"
-                          " VALUES (:t, 'Old Agency', 'old', 'active', CURRENT_TIMESTAMP)"), {"t": t})
-        conn.execute(text("INSERT INTO members (id, username, display_name, status, is_platform_admin,"
-                          " created_at) VALUES (:m, 'old.user', 'Old User', 'active', false,"
-                          " CURRENT_TIMESTAMP)"), {"m": m})
-        conn.execute(text("INSERT INTO api_tokens (id, member_id, secret_hash, label, created_at)"
-                          " VALUES (:i, :m, :h, 'old', CURRENT_TIMESTAMP)"),
-                     {"i": uuid.uuid4().hex if hexed else uuid.uuid4(), "m": m, "h": b"x" * 32})
+        conn.execute(
+            text(
+                "INSERT INTO tenants (id, name, slug, status, created_at)"
+                " VALUES (:t, 'Old Agency', 'old', 'active', CURRENT_TIMESTAMP)"
+            ),
+            {"t": t},
+        )
+        conn.execute(
+            text(
+                "INSERT INTO members (id, username, display_name, status, is_platform_admin,"
+                " created_at) VALUES (:m, 'old.user', 'Old User', 'active', false,"
+                " CURRENT_TIMESTAMP)"
+            ),
+            {"m": m},
+        )
+        conn.execute(
+            text(
+                "INSERT INTO api_tokens (id, member_id, secret_hash, label, created_at)"
+                " VALUES (:i, :m, :h, 'old', CURRENT_TIMESTAMP)"
+            ),
+            {"i": uuid.uuid4().hex if hexed else uuid.uuid4(), "m": m, "h": b"x" * 32},
+        )
     return tenant, member
 
 
@@ -47,8 +61,9 @@ def test_upgrade_keeps_existing_rows_and_adds_defaults(empty_engine: Engine) -> 
     migrate.upgrade(empty_engine)
     assert migrate.current(empty_engine) == migrate_head()
     with empty_engine.connect() as conn:
-        settings = conn.execute(text(
-            "SELECT password_profile, idle_timeout_minutes, mfa_required FROM tenant_settings")).all()
+        settings = conn.execute(
+            text("SELECT password_profile, idle_timeout_minutes, mfa_required FROM tenant_settings")
+        ).all()
         scopes = conn.execute(text("SELECT scopes, label FROM api_tokens")).all()
         members = conn.execute(text("SELECT username FROM members")).scalars().all()
     assert [tuple(r) for r in settings] == [("nist", 10, True)]

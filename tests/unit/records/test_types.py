@@ -8,8 +8,15 @@ from phivault.access.policy import VISIBLE_TIERS, AccessCategory, Tier
 from phivault.errors import InvalidInput
 from phivault.records.types import RECORD_TYPES, FieldSpec, clean_value, record_type
 
-EXPECTED_TYPES = {"demographics", "care_plan", "clinical_note", "visit_schedule", "billing_claim",
-                  "payroll_entry", "credential"}
+EXPECTED_TYPES = {
+    "demographics",
+    "care_plan",
+    "clinical_note",
+    "visit_schedule",
+    "billing_claim",
+    "payroll_entry",
+    "credential",
+}
 
 
 def test_every_required_record_type_exists() -> None:
@@ -45,27 +52,33 @@ def test_diagnosis_codes_are_summary_not_minimum() -> None:
             assert spec.tier is Tier.SUMMARY
 
 
-@pytest.mark.parametrize(("spec", "value", "expected"), [
-    (FieldSpec("d", Tier.MINIMUM, "date"), "2026-02-03", "2026-02-03"),
-    (FieldSpec("n", Tier.SUMMARY, "number"), 12.5, 12.5),
-    (FieldSpec("c", Tier.SUMMARY, "codes"), ["I10", "E11.9"], ["I10", "E11.9"]),
-    (FieldSpec("t", Tier.FULL), "free text", "free text"),
-    (FieldSpec("t", Tier.FULL), None, None),
-])
+@pytest.mark.parametrize(
+    ("spec", "value", "expected"),
+    [
+        (FieldSpec("d", Tier.MINIMUM, "date"), "2026-02-03", "2026-02-03"),
+        (FieldSpec("n", Tier.SUMMARY, "number"), 12.5, 12.5),
+        (FieldSpec("c", Tier.SUMMARY, "codes"), ["I10", "E11.9"], ["I10", "E11.9"]),
+        (FieldSpec("t", Tier.FULL), "free text", "free text"),
+        (FieldSpec("t", Tier.FULL), None, None),
+    ],
+)
 def test_valid_values(spec, value, expected) -> None:
     assert clean_value(spec, value) == expected
 
 
-@pytest.mark.parametrize(("spec", "value"), [
-    (FieldSpec("d", Tier.MINIMUM, "date"), "03/02/2026"),
-    (FieldSpec("d", Tier.MINIMUM, "date"), 20260203),
-    (FieldSpec("n", Tier.SUMMARY, "number"), "12"),
-    (FieldSpec("n", Tier.SUMMARY, "number"), True),
-    (FieldSpec("c", Tier.SUMMARY, "codes"), "I10"),
-    (FieldSpec("c", Tier.SUMMARY, "codes"), ["I10; DROP TABLE"]),
-    (FieldSpec("t", Tier.FULL, max_length=5), "too long"),
-    (FieldSpec("t", Tier.FULL), {"nested": "object"}),
-])
+@pytest.mark.parametrize(
+    ("spec", "value"),
+    [
+        (FieldSpec("d", Tier.MINIMUM, "date"), "03/02/2026"),
+        (FieldSpec("d", Tier.MINIMUM, "date"), 20260203),
+        (FieldSpec("n", Tier.SUMMARY, "number"), "12"),
+        (FieldSpec("n", Tier.SUMMARY, "number"), True),
+        (FieldSpec("c", Tier.SUMMARY, "codes"), "I10"),
+        (FieldSpec("c", Tier.SUMMARY, "codes"), ["I10; DROP TABLE"]),
+        (FieldSpec("t", Tier.FULL, max_length=5), "too long"),
+        (FieldSpec("t", Tier.FULL), {"nested": "object"}),
+    ],
+)
 def test_invalid_values_name_the_field_not_the_value(spec, value) -> None:
     with pytest.raises(InvalidInput) as caught:
         clean_value(spec, value)

@@ -221,6 +221,11 @@ def upgrade() -> None:
     with op.batch_alter_table("role_categories") as batch:
         batch.add_column(sa.Column("mfa_required", sa.Boolean(), nullable=True))
 
+    # Tokens issued before sign-in existed carried no password or second factor behind them:
+    # revoke them. Members sign in (operators reset first passwords with `phivault user
+    # reset`) and issue scoped tokens anew.
+    op.execute("UPDATE api_tokens SET revoked_at = CURRENT_TIMESTAMP WHERE revoked_at IS NULL")
+
     # Every existing tenant gets the default settings (NIST passwords, MFA, 10-minute idle).
     op.execute(
         "INSERT INTO tenant_settings (tenant_id, password_profile, password_expiry_days,"
