@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from phivault.access.models import BreakGlassGrant, RoleCategory
 from phivault.access.policy import (
@@ -32,6 +32,7 @@ from phivault.access.policy import (
 )
 from phivault.access.roles import join_role
 from phivault.audit.events import ALLOWED, REFUSED, EventDraft
+from phivault.db.base import UTCDateTime
 from phivault.errors import (
     Forbidden,
     MfaRequired,
@@ -101,6 +102,37 @@ class AccessRefused(Exception):
         self.public = public
 
 
+# Built once: constructing a select() costs more than running it (bench/guarded_read.py), and
+# these two run on every guarded access.
+_STANDING = (
+    join_role(
+        select(
+            Member.status,
+            TenantGrant.status,
+            TenantGrant.is_privacy_officer,
+            TenantGrant.is_administrator,
+            RoleCategory.access_category,
+            RoleCategory.mfa_required,
+            TenantSettings.mfa_required,
+        ).join(TenantGrant, TenantGrant.member_id == Member.id)
+    )
+    .join(TenantSettings, TenantSettings.tenant_id == TenantGrant.tenant_id)
+    .where(Member.id == bindparam("member"), TenantGrant.tenant_id == bindparam("tenant"))
+)
+_BREAK_GLASS = (
+    select(BreakGlassGrant.id)
+    .where(
+        BreakGlassGrant.tenant_id == bindparam("tenant"),
+        BreakGlassGrant.member_id == bindparam("member"),
+        BreakGlassGrant.person_id == bindparam("person"),
+        BreakGlassGrant.expires_at > bindparam("now", type_=UTCDateTime()),
+        BreakGlassGrant.ended_at.is_(None),
+    )
+    .order_by(BreakGlassGrant.expires_at.desc())
+    .limit(1)
+)
+
+
 class UndeclaredPermission(PhivaultError):
     status = 500
     slug = "undeclared-permission"
@@ -124,19 +156,7 @@ class Guard:
     def _load_standing(self) -> Standing | None:
         unit = self._unit
         row = unit.session.execute(
-            join_role(
-                select(
-                    Member.status,
-                    TenantGrant.status,
-                    TenantGrant.is_privacy_officer,
-                    TenantGrant.is_administrator,
-                    RoleCategory.access_category,
-                    RoleCategory.mfa_required,
-                    TenantSettings.mfa_required,
-                ).join(TenantGrant, TenantGrant.member_id == Member.id)
-            )
-            .join(TenantSettings, TenantSettings.tenant_id == TenantGrant.tenant_id)
-            .where(Member.id == unit.actor.member_id, TenantGrant.tenant_id == unit.tenant_id)
+            _STANDING, {"member": unit.actor.member_id, "tenant": unit.tenant_id}
         ).first()
         # An invited member has standing but an unsettled password: the password gate below
         # answers them (change your password) rather than a blank 404.
@@ -358,16 +378,13 @@ class Guard:
         unit = self._unit
         now = unit.now
         return unit.session.scalar(
-            select(BreakGlassGrant.id)
-            .where(
-                BreakGlassGrant.tenant_id == unit.tenant_id,
-                BreakGlassGrant.member_id == unit.actor.member_id,
-                BreakGlassGrant.person_id == person_id,
-                BreakGlassGrant.expires_at > now,
-                BreakGlassGrant.ended_at.is_(None),
-            )
-            .order_by(BreakGlassGrant.expires_at.desc())
-            .limit(1)
+            _BREAK_GLASS,
+            {
+                "tenant": unit.tenant_id,
+                "member": unit.actor.member_id,
+                "person": person_id,
+                "now": now,
+            },
         )
 
     def _draft(self, action: str, outcome: str, **kw: object) -> EventDraft:

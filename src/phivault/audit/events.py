@@ -6,7 +6,7 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import insert
+from sqlalchemy.exc import DBAPIError, NoResultFound
 from sqlalchemy.orm import Session
 
 from phivault.audit.chain import CHAINED_COLUMNS, GENESIS, link
@@ -49,15 +49,18 @@ def _text(value: object | None) -> str:
 def start_chain(session: Session, tenant_id: uuid.UUID) -> None:
     """Create the tenant's chain head. Done when the tenant is created, so that concurrent
     first appends never race to insert it."""
-    session.execute(insert(_heads).values(tenant_id=str(tenant_id), seq=0, hash=GENESIS))
+    session.add(AuditHead(tenant_id=str(tenant_id), seq=0, hash=GENESIS))
+    session.flush()
 
 
 def _statements(dialect: str, lock: bool) -> tuple[str, tuple[str, ...]]:
     """The driver-level SQL of one append, built once per (dialect, lock).
 
-    Appends sit on every guarded request, so they skip SQLAlchemy's statement construction and
-    cache-key generation (most of their cost) and go straight to the driver through
-    ``exec_driver_sql``, which still runs SQLAlchemy's events and wraps driver errors.
+    Appends sit on every guarded request, so they skip SQLAlchemy's statement construction,
+    cache-key generation and execution context (most of their cost) and run on a driver
+    cursor of the session's connection, inside its transaction. (So SQLAlchemy's engine
+    events and echo do not see these statements; driver errors are still raised as
+    SQLAlchemy's ``DBAPIError``.)
     Returns the head query and the statements that write the event and advance the head;
     on PostgreSQL both writes travel in one statement (one round trip).
     """
@@ -99,33 +102,52 @@ def append(session: Session, key: bytes, draft: EventDraft, *, lock: bool) -> in
     """
     if session.autoflush:
         session.flush()  # as session.execute() would: pending changes reach the database first
-    conn = session.connection()
-    head_sql, writes = _statements(conn.dialect.name, lock)
+    conn = session.connection()  # begins the transaction (BEGIN IMMEDIATE on SQLite) if need be
+    dialect = conn.dialect
+    head_sql, writes = _statements(dialect.name, lock)
     tenant = str(draft.tenant_id)
-    prev_seq, prev_hash = conn.exec_driver_sql(head_sql, {"tenant_id": tenant}).one()
-    seq = int(prev_seq) + 1
-    row: dict[str, object] = {
-        "tenant_id": tenant,
-        "seq": seq,
-        "event_id": str(uuid.uuid4()),
-        "occurred_us": to_micros(draft.occurred_at),
-        "actor_id": _text(draft.actor_id),
-        "session_id": draft.session_id,
-        "action": draft.action,
-        "resource_type": draft.resource_type,
-        "resource_id": _text(draft.resource_id),
-        "person_id": _text(draft.person_id),
-        "purpose": draft.purpose,
-        "outcome": draft.outcome,
-        "reason": draft.reason,
-        "break_glass": 1 if draft.break_glass else 0,
-        "fields": ",".join(draft.fields),
-        "source": draft.source,
-        "request_id": draft.request_id,
-        "ref": _text(draft.ref),
-    }
-    row["prev_hash"] = prev_hash
-    row["hash"] = link(key, prev_hash, [row[c] for c in CHAINED_COLUMNS])
-    for statement in writes:
-        conn.exec_driver_sql(statement, row)
+    dbapi_connection = conn.connection.dbapi_connection
+    assert dbapi_connection is not None
+    cursor = dbapi_connection.cursor()
+    statement: str = head_sql
+    params: dict[str, object] = {"tenant_id": tenant}
+    try:
+        cursor.execute(statement, params)
+        head = cursor.fetchone()
+        if head is None:
+            raise NoResultFound(f"the audit chain of tenant {tenant} has no head")
+        prev_seq, prev_hash = head
+        seq = int(prev_seq) + 1
+        row: dict[str, object] = {
+            "tenant_id": tenant,
+            "seq": seq,
+            "event_id": str(uuid.uuid4()),
+            "occurred_us": to_micros(draft.occurred_at),
+            "actor_id": _text(draft.actor_id),
+            "session_id": draft.session_id,
+            "action": draft.action,
+            "resource_type": draft.resource_type,
+            "resource_id": _text(draft.resource_id),
+            "person_id": _text(draft.person_id),
+            "purpose": draft.purpose,
+            "outcome": draft.outcome,
+            "reason": draft.reason,
+            "break_glass": 1 if draft.break_glass else 0,
+            "fields": ",".join(draft.fields),
+            "source": draft.source,
+            "request_id": draft.request_id,
+            "ref": _text(draft.ref),
+        }
+        row["prev_hash"] = prev_hash
+        row["hash"] = link(key, prev_hash, [row[c] for c in CHAINED_COLUMNS])
+        params = row
+        for statement in writes:
+            cursor.execute(statement, params)
+    except dialect.loaded_dbapi.Error as exc:
+        # Driver errors surface as SQLAlchemy's, as they did through session.execute().
+        raise DBAPIError.instance(
+            statement, params, exc, dialect.loaded_dbapi.Error, dialect=dialect
+        ) from exc
+    finally:
+        cursor.close()
     return seq

@@ -321,7 +321,9 @@ def do_create_record(
     return RecordView(record.id, person_id, rt.name, 1, tags, data, decision.break_glass)
 
 
-def _decide_record(unit: Unit, record: Record, permission: Permission, action: str) -> Decision:
+def _decide_record(
+    unit: Unit, record: Record, permission: Permission, action: str, tags: list[str]
+) -> Decision:
     rt = record_type(record.record_type)
     decision = unit.guard.check(
         permission,
@@ -329,7 +331,7 @@ def _decide_record(unit: Unit, record: Record, permission: Permission, action: s
         resource_type="record",
         resource_id=record.id,
         person_id=record.person_id,
-        sensitivity=_tags(unit, record),
+        sensitivity=tags,
     )
     if not rt.names_in(decision.tiers):
         raise unit.guard.refuse(
@@ -354,7 +356,8 @@ def _load_record(unit: Unit, record_id: uuid.UUID, permission: Permission, actio
 
 def read_record(unit: Unit, record_id: uuid.UUID) -> RecordView:
     record = _load_record(unit, record_id, Permission.RECORDS_READ, "record.read")
-    decision = _decide_record(unit, record, Permission.RECORDS_READ, "record.read")
+    tags = _tags(unit, record)
+    decision = _decide_record(unit, record, Permission.RECORDS_READ, "record.read", tags)
     data, names = _visible(unit, record, decision)
     unit.guard.record(decision, names)
     return RecordView(
@@ -362,7 +365,7 @@ def read_record(unit: Unit, record_id: uuid.UUID) -> RecordView:
         record.person_id,
         record.record_type,
         record.version,
-        _tags(unit, record),
+        tags,
         data,
         decision.break_glass,
     )
@@ -426,7 +429,8 @@ def do_update_record(
     record = _load_record(unit, record_id, Permission.RECORDS_WRITE, "record.update")
     rt = record_type(record.record_type)
     grouped = _tiers_of(fields, rt)
-    decision = _decide_record(unit, record, Permission.RECORDS_WRITE, "record.update")
+    tags = _tags(unit, record)
+    decision = _decide_record(unit, record, Permission.RECORDS_WRITE, "record.update", tags)
     forbidden = [t for t in grouped if t not in decision.tiers]
     if forbidden:
         raise unit.guard.refuse(
@@ -461,7 +465,7 @@ def do_update_record(
         record.person_id,
         record.record_type,
         record.version,
-        _tags(unit, record),
+        tags,
         data,
         decision.break_glass,
     )
