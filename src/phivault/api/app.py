@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from fastapi import FastAPI
+from pathlib import Path
 
-from phivault import __version__
+from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
+
+from phivault import __version__, web
 from phivault.access.unit import Vault
 from phivault.api import (
     docs,
@@ -16,6 +19,7 @@ from phivault.api import (
 )
 from phivault.api.deps import declare
 from phivault.api.envelope import Envelope
+from phivault.web import pages
 
 UPLOAD_SUFFIX = "/documents"
 
@@ -45,6 +49,12 @@ def create_app(vault: Vault) -> FastAPI:
         return {"status": "ok", "version": __version__}
 
     docs.install(app)
+    app.mount(
+        "/static/web",
+        StaticFiles(directory=Path(web.__file__).parent / "static"),
+        name="web-static",
+    )
+    app.include_router(pages.router)
     app.include_router(routes_people.router)
     app.include_router(routes_admin.router)
     app.include_router(routes_workforce.router)

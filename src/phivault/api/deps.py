@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Annotated, Any
+from urllib.parse import urlsplit
 
 from fastapi import Depends, Request
 
@@ -41,6 +42,20 @@ def declared_permissions(request: Request) -> frozenset[Permission]:
     route = request.scope.get("route")
     extra = getattr(route, "openapi_extra", None) or {}
     return frozenset(Permission(p) for p in extra.get(PERMISSION_KEY, []) if p not in PSEUDO)
+
+
+def cross_site(request: Request) -> bool:
+    """True for a request a browser sent from another site (login CSRF defence).
+
+    Browsers label requests with Sec-Fetch-Site; with ``Referrer-Policy: no-referrer`` a
+    same-origin form post carries ``Origin: null``, so Origin is only compared when real."""
+    site = request.headers.get("sec-fetch-site")
+    if site is not None:
+        return site not in ("same-origin", "none")
+    origin = request.headers.get("origin")
+    return bool(origin) and origin != "null" and (
+        urlsplit(origin).netloc != request.headers.get("host", "")
+    )
 
 
 def get_vault(request: Request) -> Vault:

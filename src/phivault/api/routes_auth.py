@@ -15,7 +15,14 @@ from urllib.parse import urlsplit
 from fastapi import APIRouter, Depends, Request, Response, status
 
 from phivault.access.unit import Vault
-from phivault.api.deps import Principal, authenticate, client_of, declare, get_vault
+from phivault.api.deps import (
+    Principal,
+    authenticate,
+    client_of,
+    cross_site,
+    declare,
+    get_vault,
+)
 from phivault.api.schemas_auth import (
     CodeIn,
     CredentialIn,
@@ -34,9 +41,8 @@ from phivault.api.schemas_auth import (
     TokenRow,
 )
 from phivault.errors import Forbidden, InvalidInput
-from phivault.identity import auth, passkeys, recovery, sessions, totp
+from phivault.identity import auth, factors, passkeys, recovery, sessions, totp
 from phivault.identity import service as identity
-from phivault.identity.policy import member_policy
 from phivault.identity.session_models import LoginSession
 
 router = APIRouter(prefix="/api/v1/auth", tags=["sign-in"])
@@ -84,9 +90,8 @@ def _set_device_cookie(response: Response, request: Request, secret: str | None,
 
 
 def _same_origin(request: Request) -> None:
-    """Login CSRF defence: a browser's cross-site POST carries a foreign Origin."""
-    origin = request.headers.get("origin")
-    if origin and urlsplit(origin).netloc != request.headers.get("host", ""):
+    """Login CSRF defence: refuse a sign-in a browser sent from another site."""
+    if cross_site(request):
         raise Forbidden("cross-site sign-in refused")
 
 
@@ -213,28 +218,8 @@ def totp_confirm(
     body: CodeIn, principal: SessionDep, request: Request, vault: VaultDep
 ) -> RecoveryCodesOut:
     """Confirm enrolment with a first code; returns recovery codes, shown this once."""
-    now = vault.clock()
-    client = client_of(request)
     assert principal.resolved is not None
-    auth.check_mfa_throttle(vault, principal.resolved, client)
-    try:
-        with auth.identity_transaction(vault) as db:
-            login, member = _reload(db, principal)
-            codes = totp.confirm_enrolment(db, vault.keyring, member.id, body.code, now=now)
-            auth.audit(
-                vault,
-                db,
-                "auth.mfa.totp.enrol",
-                "allowed",
-                client,
-                member_id=member.id,
-                session_id=login.id,
-            )
-            view, _ = auth.mark_mfa_verified(
-                vault, db, login, member, "totp", client, remember=False
-            )
-    except InvalidInput:
-        auth.refuse_mfa(vault, principal.resolved, "totp-enrol", client, "bad-code")
+    codes, view = factors.confirm_totp(vault, principal.resolved, body.code, client_of(request))
     return RecoveryCodesOut(recovery_codes=codes, session=_out(view))
 
 
@@ -244,26 +229,15 @@ def _verify_factor(
     response: Response,
     vault: Vault,
     method: str,
-    check: Any,
+    check: factors.FactorCheck,
     remember: bool,
 ) -> SessionOut:
-    now = vault.clock()
-    client = client_of(request)
     assert principal.resolved is not None
-    auth.check_mfa_throttle(vault, principal.resolved, client)
-    with auth.identity_transaction(vault) as db:
-        login, member = _reload(db, principal)
-        ok = check(db, member.id, now)
-        if ok:
-            view, device = auth.mark_mfa_verified(
-                vault, db, login, member, method, client, remember=remember
-            )
-    if not ok:
-        auth.refuse_mfa(vault, principal.resolved, method, client, "bad-code")
-    with auth.identity_transaction(vault) as db:
-        policy_days = member_policy(db, principal.member_id).mfa_reverify_days
-    _set_device_cookie(response, request, device, policy_days)
-    return _out(view)
+    done = factors.verify(
+        vault, principal.resolved, client_of(request), method=method, check=check, remember=remember
+    )
+    _set_device_cookie(response, request, done.device_secret, done.remember_days)
+    return _out(done.view)
 
 
 @router.post("/mfa/totp/verify", openapi_extra=SELF)

@@ -212,11 +212,32 @@ def begin_enrolment(
         existing.created_at = now
         existing.last_step = 0
     session.flush()
+    return _enrolment(secret, username, issuer)
+
+
+def _enrolment(secret: str, username: str, issuer: str) -> Enrolment:
     uri = pyotp.TOTP(secret, digits=DIGITS, interval=STEP_SECONDS).provisioning_uri(
         name=username.strip(), issuer_name=issuer.strip()
     )
     qr_svg = segno.make(uri, error="m").svg_inline(scale=4, title=f"{issuer.strip()} QR code")
     return Enrolment(provisioning_uri=uri, secret=secret, qr_svg=qr_svg)
+
+
+def pending_enrolment(
+    session: Session,
+    keyring: Keyring,
+    member_id: uuid.UUID,
+    *,
+    username: str,
+    issuer: str = "phivault",
+) -> Enrolment | None:
+    """The enrolment started but not yet confirmed, shown again (a page reload or a mistyped
+    code must not force the person to scan a new QR code); None if there is none."""
+    existing = _credential(session, member_id)
+    if existing is None or existing.confirmed_at is not None:
+        return None
+    secret = _open_secret(_identity_key(session, keyring), member_id, existing.secret_ct)
+    return _enrolment(secret, username, issuer)
 
 
 def confirm_enrolment(

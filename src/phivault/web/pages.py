@@ -1,0 +1,338 @@
+"""Sign-in pages: login, first password change, TOTP enrolment with QR code, second-factor
+check, home. Pages parse forms, call the identity services and render (I-7).
+
+Forms carry the session's CSRF token in a hidden field; the login form, which has no session
+yet, is protected by the SameSite=Strict cookie and an Origin check.
+"""
+
+from __future__ import annotations
+
+import hmac
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.templating import Jinja2Templates
+from sqlalchemy import select
+
+from phivault.access.unit import Vault
+from phivault.api.deps import client_of, cross_site, declare, get_vault
+from phivault.errors import InvalidInput, TooManyAttempts, Unauthenticated
+from phivault.identity import auth, factors, sessions, totp
+from phivault.identity.models import TenantGrant
+from phivault.identity.policy import member_policy
+from phivault.tenancy.models import Tenant
+
+TEMPLATES = Jinja2Templates(directory=Path(__file__).parent / "templates")
+PAGE_CSP = (
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+)
+PUBLIC = declare("public")
+SELF = declare("self")
+NEXT_PAGE = {
+    auth.PASSWORD_CHANGE: "/password",
+    auth.MFA_ENROL: "/mfa/enrol",
+    auth.MFA_VERIFY: "/mfa/verify",
+    auth.COMPLETE: "/",
+}
+
+router = APIRouter(include_in_schema=False)
+VaultDep = Annotated[Vault, Depends(get_vault)]
+
+
+def render(request: Request, name: str, status: int = 200, **context: Any) -> HTMLResponse:
+    response = TEMPLATES.TemplateResponse(request, name, context, status_code=status)
+    response.headers["Content-Security-Policy"] = PAGE_CSP
+    return response
+
+
+def redirect(path: str) -> RedirectResponse:
+    return RedirectResponse(path, status_code=303)
+
+
+def current(request: Request, vault: Vault) -> sessions.Resolved | None:
+    """The signed-in session behind the cookie, or None (an expired one is revoked)."""
+    secret = request.cookies.get(sessions.SESSION_COOKIE)
+    if not secret:
+        return None
+    with auth.identity_transaction(vault) as db:
+        try:
+            return sessions.resolve(db, secret, vault.clock())
+        except Unauthenticated:
+            return None
+
+
+def _describe(vault: Vault, resolved: sessions.Resolved) -> auth.SessionView:
+    with auth.identity_transaction(vault) as db:
+        login = db.merge(resolved.login)
+        member = db.merge(resolved.member)
+        return auth.describe(db, login, member, vault.clock())
+
+
+def _csrf_ok(resolved: sessions.Resolved, token: str) -> bool:
+    return hmac.compare_digest(token.encode(), resolved.login.csrf_token.encode())
+
+
+@router.get("/login", openapi_extra=PUBLIC)
+def login_page(request: Request, vault: VaultDep) -> Response:
+    resolved = current(request, vault)
+    if resolved is not None:
+        return redirect(NEXT_PAGE[_describe(vault, resolved).stage])
+    return render(request, "login.html")
+
+
+@router.post("/login", openapi_extra=PUBLIC)
+def login_submit(
+    request: Request,
+    vault: VaultDep,
+    username: Annotated[str, Form(max_length=120)],
+    password: Annotated[str, Form(max_length=1024)],
+) -> Response:
+    if cross_site(request):
+        return render(request, "login.html", 403, error="Cross-site sign-in refused.")
+    try:
+        signed = auth.sign_in(
+            vault,
+            username=username,
+            password=password,
+            client=client_of(request),
+            device_secret=request.cookies.get(sessions.DEVICE_COOKIE),
+        )
+    except TooManyAttempts as exc:
+        return render(
+            request,
+            "login.html",
+            429,
+            error=f"Too many attempts. Try again in {exc.retry_after} seconds.",
+        )
+    except Unauthenticated:
+        return render(request, "login.html", 401, error="Wrong username or password.")
+    response = redirect(NEXT_PAGE[signed.view.stage])
+    response.set_cookie(
+        sessions.SESSION_COOKIE,
+        signed.secret,
+        httponly=True,
+        samesite="strict",
+        secure=request.url.scheme == "https",
+        path="/",
+    )
+    return response
+
+
+def _signed_in(
+    request: Request, vault: Vault
+) -> tuple[sessions.Resolved, auth.SessionView] | Response:
+    resolved = current(request, vault)
+    if resolved is None:
+        return redirect("/login")
+    return resolved, _describe(vault, resolved)
+
+
+@router.get("/password", openapi_extra=SELF)
+def password_page(request: Request, vault: VaultDep) -> Response:
+    state = _signed_in(request, vault)
+    if isinstance(state, Response):
+        return state
+    _, view = state
+    return render(request, "password.html", who=view.display_name, csrf=view.csrf_token)
+
+
+@router.post("/password", openapi_extra=SELF)
+def password_submit(
+    request: Request,
+    vault: VaultDep,
+    csrf_token: Annotated[str, Form(max_length=100)],
+    current_password: Annotated[str, Form(max_length=1024)],
+    new_password: Annotated[str, Form(max_length=1024)],
+) -> Response:
+    state = _signed_in(request, vault)
+    if isinstance(state, Response):
+        return state
+    resolved, view = state
+    if not _csrf_ok(resolved, csrf_token):
+        return render(
+            request,
+            "password.html",
+            403,
+            who=view.display_name,
+            csrf=view.csrf_token,
+            error="The form expired; please try again.",
+        )
+    try:
+        changed = auth.change_password(
+            vault, resolved, current=current_password, new=new_password, client=client_of(request)
+        )
+    except InvalidInput as exc:
+        return render(
+            request,
+            "password.html",
+            422,
+            who=view.display_name,
+            csrf=view.csrf_token,
+            error=exc.detail,
+        )
+    return redirect(NEXT_PAGE[changed.stage])
+
+
+@router.get("/mfa/enrol", openapi_extra=SELF)
+def enrol_page(request: Request, vault: VaultDep) -> Response:
+    state = _signed_in(request, vault)
+    if isinstance(state, Response):
+        return state
+    resolved, view = state
+    if view.stage != auth.MFA_ENROL:
+        return redirect(NEXT_PAGE[view.stage])
+    return _enrol_form(request, vault, resolved, view)
+
+
+def _enrol_form(
+    request: Request,
+    vault: Vault,
+    resolved: sessions.Resolved,
+    view: auth.SessionView,
+    error: str | None = None,
+    status: int = 200,
+) -> Response:
+    member = resolved.member
+    with auth.identity_transaction(vault) as db:
+        enrolment = totp.pending_enrolment(
+            db, vault.keyring, member.id, username=member.username
+        ) or totp.begin_enrolment(
+            db, vault.keyring, member.id, username=member.username, now=vault.clock()
+        )
+    return render(
+        request,
+        "mfa_enrol.html",
+        status,
+        who=view.display_name,
+        csrf=view.csrf_token,
+        secret=enrolment.secret,
+        qr_svg=enrolment.qr_svg,
+        error=error,
+    )
+
+
+@router.post("/mfa/enrol", openapi_extra=SELF)
+def enrol_submit(
+    request: Request,
+    vault: VaultDep,
+    csrf_token: Annotated[str, Form(max_length=100)],
+    code: Annotated[str, Form(max_length=12)],
+) -> Response:
+    state = _signed_in(request, vault)
+    if isinstance(state, Response):
+        return state
+    resolved, view = state
+    if not _csrf_ok(resolved, csrf_token):
+        return redirect("/mfa/enrol")
+    try:
+        codes, done = factors.confirm_totp(vault, resolved, code, client_of(request))
+    except (InvalidInput, TooManyAttempts) as exc:
+        # The same secret is shown again: it stays pending until a right code confirms it.
+        return _enrol_form(request, vault, resolved, view, exc.detail, exc.status)
+    return render(
+        request, "recovery_codes.html", who=done.display_name, csrf=done.csrf_token, codes=codes
+    )
+
+
+@router.get("/mfa/verify", openapi_extra=SELF)
+def verify_page(request: Request, vault: VaultDep) -> Response:
+    state = _signed_in(request, vault)
+    if isinstance(state, Response):
+        return state
+    resolved, view = state
+    if view.stage != auth.MFA_VERIFY:
+        return redirect(NEXT_PAGE[view.stage])
+    with auth.identity_transaction(vault) as db:
+        days = member_policy(db, resolved.member.id).mfa_reverify_days
+    return render(
+        request, "mfa_verify.html", who=view.display_name, csrf=view.csrf_token, remember_days=days
+    )
+
+
+@router.post("/mfa/verify", openapi_extra=SELF)
+def verify_submit(
+    request: Request,
+    vault: VaultDep,
+    csrf_token: Annotated[str, Form(max_length=100)],
+    code: Annotated[str, Form(max_length=64)],
+    remember_device: Annotated[str, Form(max_length=2)] = "",
+) -> Response:
+    state = _signed_in(request, vault)
+    if isinstance(state, Response):
+        return state
+    resolved, view = state
+    if not _csrf_ok(resolved, csrf_token):
+        return redirect("/mfa/verify")
+    method, check = factors.totp_or_recovery(vault, code.strip())
+    try:
+        done = factors.verify(
+            vault,
+            resolved,
+            client_of(request),
+            method=method,
+            check=check,
+            remember=remember_device == "1",
+        )
+    except (InvalidInput, TooManyAttempts) as exc:
+        return render(
+            request,
+            "mfa_verify.html",
+            exc.status,
+            who=view.display_name,
+            csrf=view.csrf_token,
+            remember_days=30,
+            error=exc.detail,
+        )
+    response = redirect(NEXT_PAGE[done.view.stage])
+    if done.device_secret:
+        response.set_cookie(
+            sessions.DEVICE_COOKIE,
+            done.device_secret,
+            httponly=True,
+            samesite="strict",
+            secure=request.url.scheme == "https",
+            path="/",
+            max_age=done.remember_days * 86400,
+        )
+    return response
+
+
+@router.get("/", openapi_extra=SELF)
+def home(request: Request, vault: VaultDep) -> Response:
+    state = _signed_in(request, vault)
+    if isinstance(state, Response):
+        return state
+    resolved, view = state
+    if view.stage != auth.COMPLETE:
+        return redirect(NEXT_PAGE[view.stage])
+    with auth.identity_transaction(vault) as db:
+        tenants = db.execute(
+            select(Tenant.name, TenantGrant.is_privacy_officer)
+            .join(TenantGrant, TenantGrant.tenant_id == Tenant.id)
+            .where(TenantGrant.member_id == resolved.member.id, TenantGrant.status == "active")
+            .order_by(Tenant.name)
+        ).all()
+    return render(
+        request,
+        "home.html",
+        who=view.display_name,
+        csrf=view.csrf_token,
+        tenants=[{"name": n, "privacy_officer": po} for n, po in tenants],
+        idle_minutes=view.idle_seconds // 60,
+        password_warning=view.password_expires_in_days,
+    )
+
+
+@router.post("/logout", openapi_extra=SELF)
+def logout(
+    request: Request, vault: VaultDep, csrf_token: Annotated[str, Form(max_length=100)]
+) -> Response:
+    resolved = current(request, vault)
+    if resolved is not None and _csrf_ok(resolved, csrf_token):
+        auth.sign_out(vault, resolved, client_of(request))
+    response = redirect("/login")
+    response.delete_cookie(sessions.SESSION_COOKIE, path="/")
+    return response
