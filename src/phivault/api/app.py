@@ -19,7 +19,7 @@ from phivault.api import (
 )
 from phivault.api.deps import declare
 from phivault.api.envelope import Envelope
-from phivault.web import pages
+from phivault.web import pages, workspace
 
 UPLOAD_SUFFIX = "/documents"
 
@@ -55,6 +55,7 @@ def create_app(vault: Vault) -> FastAPI:
         name="web-static",
     )
     app.include_router(pages.router)
+    app.include_router(workspace.router)
     app.include_router(routes_people.router)
     app.include_router(routes_admin.router)
     app.include_router(routes_workforce.router)

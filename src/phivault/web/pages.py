@@ -310,7 +310,7 @@ def home(request: Request, vault: VaultDep) -> Response:
         return redirect(NEXT_PAGE[view.stage])
     with auth.identity_transaction(vault) as db:
         tenants = db.execute(
-            select(Tenant.name, TenantGrant.is_privacy_officer)
+            select(Tenant.id, Tenant.name, TenantGrant.is_privacy_officer)
             .join(TenantGrant, TenantGrant.tenant_id == Tenant.id)
             .where(TenantGrant.member_id == resolved.member.id, TenantGrant.status == "active")
             .order_by(Tenant.name)
@@ -320,8 +320,9 @@ def home(request: Request, vault: VaultDep) -> Response:
         "home.html",
         who=view.display_name,
         csrf=view.csrf_token,
-        tenants=[{"name": n, "privacy_officer": po} for n, po in tenants],
+        tenants=[{"id": str(i), "name": n, "privacy_officer": po} for i, n, po in tenants],
         idle_minutes=view.idle_seconds // 60,
+        idle_seconds=view.idle_seconds,
         password_warning=view.password_expires_in_days,
     )
 

@@ -1,0 +1,192 @@
+"""The staff workspace: agencies (tenant switcher), people search by name + date of birth or
+MRN, and a person's chart with records projected to the viewer's access category.
+
+Everything goes through the guarded services: the pages only hold the session, the purpose of
+use (asked once per patient context, carried in the URL — it is not PHI) and the CSRF token.
+Fields a category may not see are never rendered, not even as names (ACC-2).
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import Response
+from sqlalchemy import select
+
+from phivault.access.policy import Permission, PurposeOfUse
+from phivault.access.unit import Actor, Vault
+from phivault.api.deps import client_of, declare, declared_permissions
+from phivault.errors import InvalidInput, NotFound, PhivaultError, PurposeRequired
+from phivault.identity import auth
+from phivault.identity.models import TenantGrant
+from phivault.identity.session_models import LoginSession
+from phivault.records import service
+from phivault.records.types import RECORD_TYPES
+from phivault.tenancy.models import Tenant
+from phivault.web.pages import VaultDep, _csrf_ok, _signed_in, redirect, render
+
+router = APIRouter(include_in_schema=False)
+PURPOSES = [p.value for p in PurposeOfUse if p is not PurposeOfUse.OTHER]
+
+
+def _tenants(vault: Vault, member_id: uuid.UUID) -> list[dict[str, Any]]:
+    with auth.identity_transaction(vault) as db:
+        rows = db.execute(
+            select(Tenant.id, Tenant.name)
+            .join(TenantGrant, TenantGrant.tenant_id == Tenant.id)
+            .where(TenantGrant.member_id == member_id, TenantGrant.status == "active")
+            .order_by(Tenant.name)
+        ).all()
+    return [{"id": str(i), "name": n} for i, n in rows]
+
+
+def _context(request: Request, vault: Vault, tenant_id: uuid.UUID) -> dict[str, Any] | Response:
+    """The signed-in, fully verified member's page context in one agency, or a redirect."""
+    state = _signed_in(request, vault)
+    if isinstance(state, Response):
+        return state
+    resolved, view = state
+    if view.stage != auth.COMPLETE:
+        return redirect("/")
+    tenants = _tenants(vault, resolved.member.id)
+    current = next((t for t in tenants if t["id"] == str(tenant_id)), None)
+    if current is not None:
+        with auth.identity_transaction(vault) as db:
+            login = db.get(LoginSession, resolved.login.id)
+            if login is not None:
+                login.current_tenant_id = tenant_id
+    actor = Actor(
+        member_id=resolved.member.id,
+        session_id=f"session:{resolved.login.id}",
+        source=client_of(request).source,
+        request_id=client_of(request).request_id,
+        assurance=view.assurance,
+    )
+    return {
+        "resolved": resolved,
+        "view": view,
+        "actor": actor,
+        "tenants": tenants,
+        "tenant": current or {"id": str(tenant_id), "name": "Unknown agency"},
+        "who": view.display_name,
+        "csrf": view.csrf_token,
+        "idle_seconds": view.idle_seconds,
+    }
+
+
+def _purpose(raw: str | None) -> PurposeOfUse | None:
+    try:
+        return PurposeOfUse(raw) if raw else None
+    except ValueError:
+        return None
+
+
+def _not_found(request: Request, ctx: dict[str, Any]) -> Response:
+    """Missing and forbidden look the same (I-5)."""
+    return render(request, "not_found.html", 404, **_page(ctx))
+
+
+def _page(ctx: dict[str, Any]) -> dict[str, Any]:
+    return {k: ctx[k] for k in ("who", "csrf", "tenants", "tenant", "idle_seconds")}
+
+
+@router.get("/t/{tenant_id}/people", openapi_extra=declare(Permission.PEOPLE_READ))
+def search_page(request: Request, tenant_id: uuid.UUID, vault: VaultDep) -> Response:
+    ctx = _context(request, vault, tenant_id)
+    if isinstance(ctx, Response):
+        return ctx
+    return render(request, "search.html", purposes=PURPOSES, results=None, **_page(ctx))
+
+
+@router.post("/t/{tenant_id}/people", openapi_extra=declare(Permission.PEOPLE_READ))
+def search_submit(
+    request: Request,
+    tenant_id: uuid.UUID,
+    vault: VaultDep,
+    csrf_token: Annotated[str, Form(max_length=100)],
+    purpose: Annotated[str, Form(max_length=16)],
+    family_name: Annotated[str, Form(max_length=100)] = "",
+    given_name: Annotated[str, Form(max_length=100)] = "",
+    date_of_birth: Annotated[str, Form(max_length=10)] = "",
+    mrn: Annotated[str, Form(max_length=40)] = "",
+) -> Response:
+    ctx = _context(request, vault, tenant_id)
+    if isinstance(ctx, Response):
+        return ctx
+    if not _csrf_ok(ctx["resolved"], csrf_token):
+        return redirect(f"/t/{tenant_id}/people")
+    use = _purpose(purpose)
+    try:
+        with vault.unit(
+            tenant_id, ctx["actor"], use, declared=declared_permissions(request)
+        ) as unit:
+            found = service.search_people(
+                unit,
+                family_name=family_name or None,
+                given_name=given_name or None,
+                date_of_birth=date_of_birth or None,
+                mrn=mrn or None,
+            )
+    except NotFound:
+        return _not_found(request, ctx)
+    except (InvalidInput, PurposeRequired) as exc:
+        return render(
+            request,
+            "search.html",
+            exc.status,
+            purposes=PURPOSES,
+            results=None,
+            error=exc.detail,
+            **_page(ctx),
+        )
+    return render(
+        request,
+        "search.html",
+        purposes=PURPOSES,
+        results=found,
+        purpose=use.value if use else "",
+        **_page(ctx),
+    )
+
+
+@router.get(
+    "/t/{tenant_id}/people/{person_id}",
+    openapi_extra=declare(Permission.PEOPLE_READ, Permission.RECORDS_READ),
+)
+def chart(
+    request: Request,
+    tenant_id: uuid.UUID,
+    person_id: uuid.UUID,
+    vault: VaultDep,
+    purpose: str | None = None,
+) -> Response:
+    """A person's chart. Without a purpose of use, the purpose is asked first."""
+    ctx = _context(request, vault, tenant_id)
+    if isinstance(ctx, Response):
+        return ctx
+    use = _purpose(purpose)
+    if use is None:
+        return render(request, "purpose.html", purposes=PURPOSES, person_id=person_id, **_page(ctx))
+    try:
+        with vault.unit(
+            tenant_id, ctx["actor"], use, declared=declared_permissions(request)
+        ) as unit:
+            person = service.read_person(unit, person_id)
+            records = service.list_records(unit, person_id)
+    except NotFound:
+        return _not_found(request, ctx)
+    except PhivaultError as exc:
+        return render(request, "not_found.html", exc.status, error=exc.detail, **_page(ctx))
+    groups: dict[str, list[service.RecordView]] = {}
+    for record in records:
+        groups.setdefault(record.record_type, []).append(record)
+    return render(
+        request,
+        "chart.html",
+        person=person,
+        purpose=use.value,
+        groups=[(RECORD_TYPES[name].label, items) for name, items in sorted(groups.items())],
+        **_page(ctx),
+    )

@@ -1,0 +1,95 @@
+"""The workspace in a real browser: search and chart, minimum-necessary views in the DOM,
+agency switching, and the same page for a missing and a forbidden patient."""
+
+from __future__ import annotations
+
+import pytest
+from fastapi.testclient import TestClient
+
+from phivault.api.app import create_app
+from tests.browser.conftest import screenshot
+from tests.browser.helpers import sign_in_first_time
+from tests.support.signin import new_member
+
+pytestmark = pytest.mark.browser
+
+
+def _member(env, position: str, *, also_in_b: bool = False):
+    with TestClient(create_app(env.vault)) as client:
+        account = new_member(client, env.world, position=position)
+        if also_in_b:
+            grant = client.put(
+                f"/api/v1/tenants/{env.world.tenant_b}/members/{account.member_id}/grant",
+                headers=env.world["officer"].headers,
+                json={"position_id": str(_position_b(client, env, "Office Manager"))},
+            )
+            assert grant.status_code == 200, grant.text
+    return account
+
+
+def _position_b(client, env, title):
+    entries = client.get(f"/api/v1/tenants/{env.world.tenant_b}/directory",
+                         headers=env.world["officer"].headers).json()
+    return next(e["position_id"] for e in entries if e["title"] == title)
+
+
+def _search_mrn(page, env, tenant, purpose="treatment"):
+    page.goto(f"/t/{tenant}/people")
+    page.get_by_label("MRN").fill(env.world.secrets["mrn"])
+    page.get_by_label("Purpose of use").select_option(purpose)
+    page.get_by_role("button", name="Search").click()
+
+
+def test_search_and_open_a_chart(page, env) -> None:
+    account = sign_in_first_time(page, env, _member(env, "Emergency Medical Technician Paramedic"))
+    _search_mrn(page, env, env.world.tenant_a)
+    results = page.locator("#results a")
+    assert results.count() == 1
+    assert env.world.secrets["family"] in results.inner_text()
+    results.click()
+    assert env.world.secrets["plan"] in page.locator("#phi").inner_text()
+    assert "mental health" in page.locator("#phi").inner_text()  # sensitivity tag visible
+    screenshot(page, "chart")
+    assert account.username
+
+
+def test_summary_user_sees_no_hidden_field_even_in_the_html(page, env) -> None:
+    sign_in_first_time(page, env, _member(env, "Medical Coder"))
+    page.goto(f"/t/{env.world.tenant_a}/people/{env.world.patient}?purpose=payment")
+    html = page.content()
+    assert "diagnosis codes" in page.locator("#phi").inner_text().lower()
+    for hidden in ("plan_text", "plan text", env.world.secrets["plan"], env.world.secrets["note"], "ssn",
+                   "mental health"):
+        assert hidden not in html
+
+
+def test_purpose_is_asked_once_per_patient_context(page, env) -> None:
+    sign_in_first_time(page, env, _member(env, "Office Manager"))
+    page.goto(f"/t/{env.world.tenant_a}/people/{env.world.patient}")
+    assert page.get_by_role("heading", level=1).inner_text().startswith("Why are you opening")
+    page.get_by_label("Purpose of use").select_option("operations")
+    page.get_by_role("button", name="Open chart").click()
+    assert "purpose: operations" in page.locator("#phi").inner_text()
+
+
+def test_switching_agency_shows_only_that_agencys_people(page, env) -> None:
+    sign_in_first_time(page, env, _member(env, "Office Manager", also_in_b=True))
+    _search_mrn(page, env, env.world.tenant_a)
+    assert page.locator("#results a").count() == 1
+    page.get_by_role("link", name="Beta Paramedics").click()
+    assert page.locator("#current-agency").inner_text() == "Beta Paramedics"
+    _search_mrn(page, env, env.world.tenant_b)
+    assert page.locator("#current-agency").inner_text() == "Beta Paramedics"
+    assert page.locator("#results").inner_text() == "No one matches exactly."
+
+
+def test_missing_and_forbidden_patients_look_the_same(page, env) -> None:
+    import uuid
+
+    sign_in_first_time(page, env, _member(env, "Office Manager"))
+    missing = page.goto(f"/t/{env.world.tenant_a}/people/{uuid.uuid4()}?purpose=treatment")
+    missing_text = page.locator("main").inner_text()
+    forbidden = page.goto(f"/t/{env.world.tenant_b}/people/{env.world.patient_b}?purpose=treatment")
+    forbidden_text = page.locator("main").inner_text()
+    assert missing.status == forbidden.status == 404
+    assert missing_text == forbidden_text
