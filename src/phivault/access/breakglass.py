@@ -159,3 +159,20 @@ def _view(unit: Unit, grant: BreakGlassGrant, *, with_reason: bool) -> BreakGlas
         grant.review_status,
         reason,
     )
+
+
+def my_active_grant(unit: Unit, person_id: uuid.UUID) -> BreakGlassView | None:
+    """The caller's own emergency access to a person, if one is running (for the banner)."""
+    grant = unit.session.scalar(
+        select(BreakGlassGrant)
+        .where(
+            BreakGlassGrant.tenant_id == unit.tenant_id,
+            BreakGlassGrant.member_id == unit.actor.member_id,
+            BreakGlassGrant.person_id == person_id,
+            BreakGlassGrant.expires_at > unit.now,
+            BreakGlassGrant.ended_at.is_(None),
+        )
+        .order_by(BreakGlassGrant.expires_at.desc())
+        .limit(1)
+    )
+    return _view(unit, grant, with_reason=False) if grant is not None else None

@@ -15,6 +15,7 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import Response
 from sqlalchemy import select
 
+from phivault.access import breakglass
 from phivault.access.policy import Permission, PurposeOfUse
 from phivault.access.unit import Actor, Vault
 from phivault.api.deps import client_of, declare, declared_permissions
@@ -153,7 +154,9 @@ def search_submit(
 
 @router.get(
     "/t/{tenant_id}/people/{person_id}",
-    openapi_extra=declare(Permission.PEOPLE_READ, Permission.RECORDS_READ),
+    openapi_extra=declare(
+        Permission.PEOPLE_READ, Permission.RECORDS_READ, Permission.BREAK_GLASS_INVOKE
+    ),
 )
 def chart(
     request: Request,
@@ -175,8 +178,15 @@ def chart(
         ) as unit:
             person = service.read_person(unit, person_id)
             records = service.list_records(unit, person_id)
+            emergency = breakglass.my_active_grant(unit, person_id)
     except NotFound:
-        return _not_found(request, ctx)
+        return render(
+            request,
+            "not_found.html",
+            404,
+            **_page(ctx),
+            emergency_link=f"/t/{tenant_id}/people/{person_id}/emergency",
+        )
     except PhivaultError as exc:
         return render(request, "not_found.html", exc.status, error=exc.detail, **_page(ctx))
     groups: dict[str, list[service.RecordView]] = {}
@@ -187,6 +197,11 @@ def chart(
         "chart.html",
         person=person,
         purpose=use.value,
+        emergency=emergency,
+        # Counted down from the server's figure, not the browser's clock, which may differ.
+        emergency_seconds=(
+            int((emergency.expires_at - vault.clock()).total_seconds()) if emergency else 0
+        ),
         groups=[(RECORD_TYPES[name].label, items) for name, items in sorted(groups.items())],
         **_page(ctx),
     )

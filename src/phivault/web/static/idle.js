@@ -67,3 +67,19 @@
   document.body.addEventListener("htmx:afterRequest", arm);
   arm();
 }());
+
+// The break-glass banner counts down to the end of emergency access.
+(function () {
+  "use strict";
+  var banner = document.getElementById("break-glass-banner");
+  var out = document.getElementById("break-glass-countdown");
+  if (!banner || !out) { return; }
+  // Counted from the server's figure: the browser's clock may not match the server's.
+  var ends = Date.now() + 1000 * parseInt(banner.getAttribute("data-seconds-left") || "0", 10);
+  function tick() {
+    var left = Math.max(0, Math.round((ends - Date.now()) / 1000));
+    out.textContent = Math.floor(left / 60) + " min " + (left % 60) + " s";
+    if (left > 0) { setTimeout(tick, 1000); } else { window.location.reload(); }
+  }
+  tick();
+}());
