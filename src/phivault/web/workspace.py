@@ -12,18 +12,20 @@ import uuid
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Request
-from fastapi.responses import Response
+from fastapi.responses import Response, StreamingResponse
 from sqlalchemy import select
 
 from phivault.access import breakglass
 from phivault.access.policy import Permission, PurposeOfUse
 from phivault.access.unit import Actor, Vault
 from phivault.api.deps import client_of, declare, declared_permissions
+from phivault.api.routes_people import content_disposition
 from phivault.errors import InvalidInput, NotFound, PhivaultError, PurposeRequired
 from phivault.identity import auth
 from phivault.identity.models import TenantGrant
 from phivault.identity.session_models import LoginSession
-from phivault.records import service
+from phivault.records import documents, service
+from phivault.records.blobs import BlobStore
 from phivault.records.types import RECORD_TYPES
 from phivault.tenancy.models import Tenant
 from phivault.web.pages import VaultDep, _csrf_ok, _signed_in, redirect, render
@@ -155,7 +157,10 @@ def search_submit(
 @router.get(
     "/t/{tenant_id}/people/{person_id}",
     openapi_extra=declare(
-        Permission.PEOPLE_READ, Permission.RECORDS_READ, Permission.BREAK_GLASS_INVOKE
+        Permission.PEOPLE_READ,
+        Permission.RECORDS_READ,
+        Permission.DOCUMENTS_READ,
+        Permission.BREAK_GLASS_INVOKE,
     ),
 )
 def chart(
@@ -178,6 +183,7 @@ def chart(
         ) as unit:
             person = service.read_person(unit, person_id)
             records = service.list_records(unit, person_id)
+            files = documents.list_documents(unit, person_id)
             emergency = breakglass.my_active_grant(unit, person_id)
     except NotFound:
         return render(
@@ -198,10 +204,46 @@ def chart(
         person=person,
         purpose=use.value,
         emergency=emergency,
+        files=files,
         # Counted down from the server's figure, not the browser's clock, which may differ.
         emergency_seconds=(
             int((emergency.expires_at - vault.clock()).total_seconds()) if emergency else 0
         ),
         groups=[(RECORD_TYPES[name].label, items) for name, items in sorted(groups.items())],
         **_page(ctx),
+    )
+
+
+@router.get(
+    "/t/{tenant_id}/documents/{document_id}/download",
+    openapi_extra=declare(Permission.DOCUMENTS_READ),
+)
+def download(
+    request: Request,
+    tenant_id: uuid.UUID,
+    document_id: uuid.UUID,
+    vault: VaultDep,
+    purpose: str | None = None,
+) -> Response:
+    """Stream a document to a signed-in browser (links alone grant nothing, AUTH-9)."""
+    ctx = _context(request, vault, tenant_id)
+    if isinstance(ctx, Response):
+        return ctx
+    blobs = BlobStore(vault.settings.blob_dir)
+    try:
+        with vault.unit(
+            tenant_id, ctx["actor"], _purpose(purpose), declared=declared_permissions(request)
+        ) as unit:
+            opened = documents.open_document(unit, blobs, document_id)
+    except NotFound:
+        return _not_found(request, ctx)
+    except PhivaultError as exc:
+        return render(request, "not_found.html", exc.status, error=exc.detail, **_page(ctx))
+    return StreamingResponse(
+        documents.stream_document(opened),
+        media_type=opened.view.content_type,
+        headers={
+            "Content-Disposition": content_disposition(opened.view.filename or "document"),
+            "Content-Length": str(opened.view.size_bytes),
+        },
     )
