@@ -5,7 +5,7 @@ PostgreSQL, a temporary database created and dropped on the server named by
 PHIVAULT_BENCH_PG_ADMIN, default postgresql://postgres@127.0.0.1:5432/postgres).
 
     .venv/bin/python bench/run_all.py [--backend sqlite|postgres|both] [--size small|default|large]
-                                      [--only guarded_read,audit_append,audit_verify]
+                                      [--only guarded_read,audit_append,audit_verify,pages]
                                       [--events N] [--strict]
 
 The default size takes a few minutes on a 2-core machine. Figures are printed as Markdown
@@ -24,11 +24,13 @@ import audit_append
 import audit_verify
 import common
 import guarded_read
+import pages
 
 BENCHMARKS = {
     "guarded_read": guarded_read,
     "audit_append": audit_append,
     "audit_verify": audit_verify,
+    "pages": pages,
 }
 
 
