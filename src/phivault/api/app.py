@@ -19,7 +19,7 @@ from phivault.api import (
 )
 from phivault.api.deps import declare
 from phivault.api.envelope import Envelope
-from phivault.web import emergency, pages, workspace
+from phivault.web import account, emergency, pages, workspace
 
 UPLOAD_SUFFIX = "/documents"
 
@@ -57,6 +57,7 @@ def create_app(vault: Vault) -> FastAPI:
     app.include_router(pages.router)
     app.include_router(workspace.router)
     app.include_router(emergency.router)
+    app.include_router(account.router)
     app.include_router(routes_people.router)
     app.include_router(routes_admin.router)
     app.include_router(routes_workforce.router)
