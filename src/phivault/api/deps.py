@@ -53,8 +53,10 @@ def cross_site(request: Request) -> bool:
     if site is not None:
         return site not in ("same-origin", "none")
     origin = request.headers.get("origin")
-    return bool(origin) and origin != "null" and (
-        urlsplit(origin).netloc != request.headers.get("host", "")
+    return (
+        bool(origin)
+        and origin != "null"
+        and (urlsplit(origin).netloc != request.headers.get("host", ""))
     )
 
 

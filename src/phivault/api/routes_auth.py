@@ -15,6 +15,7 @@ from urllib.parse import urlsplit
 from fastapi import APIRouter, Depends, Request, Response, status
 
 from phivault.access.unit import Vault
+from phivault.api.cookies import set_device_cookie, set_session_cookie
 from phivault.api.deps import (
     Principal,
     authenticate,
@@ -59,34 +60,6 @@ def require_session(principal: Annotated[Principal, Depends(authenticate)]) -> P
 
 
 SessionDep = Annotated[Principal, Depends(require_session)]
-
-
-def _secure(request: Request) -> bool:
-    return request.url.scheme == "https"
-
-
-def _set_session_cookie(response: Response, request: Request, secret: str) -> None:
-    response.set_cookie(
-        sessions.SESSION_COOKIE,
-        secret,
-        httponly=True,
-        samesite="strict",
-        secure=_secure(request),
-        path="/",
-    )
-
-
-def _set_device_cookie(response: Response, request: Request, secret: str | None, days: int) -> None:
-    if secret:
-        response.set_cookie(
-            sessions.DEVICE_COOKIE,
-            secret,
-            httponly=True,
-            samesite="strict",
-            secure=_secure(request),
-            path="/",
-            max_age=days * 86400,
-        )
 
 
 def _same_origin(request: Request) -> None:
@@ -136,7 +109,7 @@ def login(body: LoginIn, request: Request, response: Response, vault: VaultDep) 
         client=client_of(request),
         device_secret=request.cookies.get(sessions.DEVICE_COOKIE),
     )
-    _set_session_cookie(response, request, signed.secret)
+    set_session_cookie(response, request, signed.secret)
     return _out(signed.view)
 
 
@@ -236,7 +209,7 @@ def _verify_factor(
     done = factors.verify(
         vault, principal.resolved, client_of(request), method=method, check=check, remember=remember
     )
-    _set_device_cookie(response, request, done.device_secret, done.remember_days)
+    set_device_cookie(response, request, done.device_secret, done.remember_days)
     return _out(done.view)
 
 

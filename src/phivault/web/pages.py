@@ -17,6 +17,7 @@ from fastapi.templating import Jinja2Templates
 from sqlalchemy import select
 
 from phivault.access.unit import Vault
+from phivault.api.cookies import set_device_cookie, set_session_cookie
 from phivault.api.deps import client_of, cross_site, declare, get_vault
 from phivault.errors import InvalidInput, TooManyAttempts, Unauthenticated
 from phivault.identity import auth, factors, sessions, totp
@@ -110,14 +111,7 @@ def login_submit(
     except Unauthenticated:
         return render(request, "login.html", 401, error="Wrong username or password.")
     response = redirect(NEXT_PAGE[signed.view.stage])
-    response.set_cookie(
-        sessions.SESSION_COOKIE,
-        signed.secret,
-        httponly=True,
-        samesite="strict",
-        secure=request.url.scheme == "https",
-        path="/",
-    )
+    set_session_cookie(response, request, signed.secret)
     return response
 
 
@@ -287,16 +281,7 @@ def verify_submit(
             error=exc.detail,
         )
     response = redirect(NEXT_PAGE[done.view.stage])
-    if done.device_secret:
-        response.set_cookie(
-            sessions.DEVICE_COOKIE,
-            done.device_secret,
-            httponly=True,
-            samesite="strict",
-            secure=request.url.scheme == "https",
-            path="/",
-            max_age=done.remember_days * 86400,
-        )
+    set_device_cookie(response, request, done.device_secret, done.remember_days)
     return response
 
 
