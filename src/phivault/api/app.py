@@ -19,7 +19,16 @@ from phivault.api import (
 )
 from phivault.api.deps import declare
 from phivault.api.envelope import Envelope
-from phivault.web import account, emergency, pages, workspace
+from phivault.web import (
+    account,
+    admin,
+    dashboard,
+    emergency,
+    pages,
+    security,
+    tokens,
+    workspace,
+)
 
 UPLOAD_SUFFIX = "/documents"
 
@@ -55,9 +64,13 @@ def create_app(vault: Vault) -> FastAPI:
         name="web-static",
     )
     app.include_router(pages.router)
+    app.include_router(dashboard.router)
     app.include_router(workspace.router)
     app.include_router(emergency.router)
     app.include_router(account.router)
+    app.include_router(security.router)
+    app.include_router(tokens.router)
+    app.include_router(admin.router)
     app.include_router(routes_people.router)
     app.include_router(routes_admin.router)
     app.include_router(routes_workforce.router)

@@ -1,10 +1,12 @@
 """Account pages: one's own sessions (list and revoke) and the password-reset pages (request,
-then the one-time code a manager hands over)."""
+then the one-time code a manager hands over), and the
+re-authentication page that sensitive actions send the browser to."""
 
 from __future__ import annotations
 
 import uuid
 from typing import Annotated
+from urllib.parse import quote
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import Response
@@ -12,7 +14,7 @@ from fastapi.responses import Response
 from phivault.api.deps import client_of, declare
 from phivault.errors import InvalidInput, TooManyAttempts
 from phivault.identity import auth, recovery
-from phivault.web.pages import VaultDep, _csrf_ok, _signed_in, redirect, render
+from phivault.web.common import VaultDep, csrf_ok, local_path, redirect, render, signed_in
 
 router = APIRouter(include_in_schema=False)
 PUBLIC = declare("public")
@@ -21,7 +23,7 @@ SELF = declare("self")
 
 @router.get("/account/sessions", openapi_extra=SELF)
 def sessions_page(request: Request, vault: VaultDep) -> Response:
-    state = _signed_in(request, vault)
+    state = signed_in(request, vault)
     if isinstance(state, Response):
         return state
     resolved, view = state
@@ -45,11 +47,11 @@ def revoke(
     vault: VaultDep,
     csrf_token: Annotated[str, Form(max_length=100)],
 ) -> Response:
-    state = _signed_in(request, vault)
+    state = signed_in(request, vault)
     if isinstance(state, Response):
         return state
     resolved, _ = state
-    if _csrf_ok(resolved, csrf_token):
+    if csrf_ok(resolved, csrf_token):
         with auth.identity_transaction(vault) as db:
             auth.revoke_sessions(
                 vault,
@@ -91,3 +93,58 @@ def reset_complete(
     except (InvalidInput, TooManyAttempts) as exc:
         return render(request, "reset.html", exc.status, requested=True, error=exc.detail)
     return render(request, "login.html", notice="Your password was reset. Sign in with it now.")
+
+
+@router.get("/reauth", openapi_extra=SELF)
+def reauth_page(request: Request, vault: VaultDep, next: str = "/") -> Response:
+    """Confirm one's password or a code before a sensitive action (fresh re-authentication)."""
+    state = signed_in(request, vault)
+    if isinstance(state, Response):
+        return state
+    _, view = state
+    return render(
+        request,
+        "reauth.html",
+        who=view.display_name,
+        csrf=view.csrf_token,
+        idle_seconds=view.idle_seconds,
+        next=local_path(next),
+    )
+
+
+@router.post("/reauth", openapi_extra=SELF)
+def reauth_submit(
+    request: Request,
+    vault: VaultDep,
+    csrf_token: Annotated[str, Form(max_length=100)],
+    next: Annotated[str, Form(max_length=500)] = "/",
+    password: Annotated[str, Form(max_length=1024)] = "",
+    code: Annotated[str, Form(max_length=12)] = "",
+) -> Response:
+    state = signed_in(request, vault)
+    if isinstance(state, Response):
+        return state
+    resolved, view = state
+    target = local_path(next)
+    if not csrf_ok(resolved, csrf_token):
+        return redirect(f"/reauth?next={quote(target, safe='/')}")
+    try:
+        recovery.reauthenticate(
+            vault,
+            resolved,
+            password=password or None,
+            code=None if password else (code.strip() or None),
+            client=client_of(request),
+        )
+    except (InvalidInput, TooManyAttempts) as exc:
+        return render(
+            request,
+            "reauth.html",
+            exc.status,
+            who=view.display_name,
+            csrf=view.csrf_token,
+            idle_seconds=view.idle_seconds,
+            next=target,
+            error=exc.detail if isinstance(exc, TooManyAttempts) else "That did not match.",
+        )
+    return redirect(target)

@@ -16,8 +16,15 @@ from phivault.api.deps import client_of, declare, declared_permissions
 from phivault.audit import service as audit_service
 from phivault.errors import InvalidInput, PhivaultError
 from phivault.identity import recovery
-from phivault.web.pages import VaultDep, _csrf_ok, redirect, render
-from phivault.web.workspace import _context, _not_found, _page
+from phivault.web.common import (
+    VaultDep,
+    csrf_ok,
+    not_found,
+    problem_page,
+    redirect,
+    render,
+    tenant_context,
+)
 
 router = APIRouter(include_in_schema=False)
 DURATIONS = (15, 30, 60, 120)
@@ -40,10 +47,12 @@ ACTIONS = (
 def emergency_form(
     request: Request, tenant_id: uuid.UUID, person_id: uuid.UUID, vault: VaultDep
 ) -> Response:
-    ctx = _context(request, vault, tenant_id)
-    if isinstance(ctx, Response):
-        return ctx
-    return render(request, "emergency.html", person_id=person_id, durations=DURATIONS, **_page(ctx))
+    page = tenant_context(request, vault, tenant_id)
+    if isinstance(page, Response):
+        return page
+    return render(
+        request, "emergency.html", person_id=person_id, durations=DURATIONS, **page.vars()
+    )
 
 
 @router.post(
@@ -61,17 +70,17 @@ def emergency_submit(
     password: Annotated[str, Form(max_length=1024)],
 ) -> Response:
     """Re-authenticate, then open emergency access; it is flagged for review at once."""
-    ctx = _context(request, vault, tenant_id)
-    if isinstance(ctx, Response):
-        return ctx
-    if not _csrf_ok(ctx["resolved"], csrf_token):
+    page = tenant_context(request, vault, tenant_id)
+    if isinstance(page, Response):
+        return page
+    if not csrf_ok(page.resolved, csrf_token):
         return redirect(f"/t/{tenant_id}/people/{person_id}/emergency")
     try:
         recovery.reauthenticate(
-            vault, ctx["resolved"], password=password, code=None, client=client_of(request)
+            vault, page.resolved, password=password, code=None, client=client_of(request)
         )
         with vault.unit(
-            tenant_id, ctx["actor"], PurposeOfUse.TREATMENT, declared=declared_permissions(request)
+            tenant_id, page.actor, PurposeOfUse.TREATMENT, declared=declared_permissions(request)
         ) as unit:
             breakglass.do_break_glass(unit, person_id=person_id, reason=reason, minutes=minutes)
     except InvalidInput as exc:
@@ -82,10 +91,10 @@ def emergency_submit(
             person_id=person_id,
             durations=DURATIONS,
             error=exc.detail,
-            **_page(ctx),
+            **page.vars(),
         )
     except PhivaultError:
-        return _not_found(request, ctx)
+        return not_found(request, page)
     return redirect(f"/t/{tenant_id}/people/{person_id}?purpose=treatment")
 
 
@@ -113,9 +122,9 @@ def audit_viewer(
     break_glass: str = "",
 ) -> Response:
     """Audit entries (IDs and field names only) and the break-glass review queue."""
-    ctx = _context(request, vault, tenant_id)
-    if isinstance(ctx, Response):
-        return ctx
+    page = tenant_context(request, vault, tenant_id)
+    if isinstance(page, Response):
+        return page
     try:
         flt = audit_service.EventFilter(
             person_id=uuid.UUID(person_id) if person_id else None,
@@ -128,13 +137,13 @@ def audit_viewer(
             limit=200,
         )
     except ValueError:
-        return render(request, "not_found.html", 422, error="A filter is not valid.", **_page(ctx))
+        return problem_page(request, page, 422, "A filter is not valid.")
     try:
-        with vault.unit(tenant_id, ctx["actor"], declared=declared_permissions(request)) as unit:
+        with vault.unit(tenant_id, page.actor, declared=declared_permissions(request)) as unit:
             entries = audit_service.query_events(unit, flt)
             pending = breakglass.list_break_glass(unit)
     except PhivaultError as exc:
-        return render(request, "not_found.html", exc.status, error=exc.detail, **_page(ctx))
+        return problem_page(request, page, exc.status, exc.detail)
     return render(
         request,
         "audit.html",
@@ -142,7 +151,7 @@ def audit_viewer(
         pending=pending,
         actions=ACTIONS,
         filters=request.query_params,
-        **_page(ctx),
+        **page.vars(),
     )
 
 
@@ -159,15 +168,13 @@ def review(
     disposition: Annotated[str, Form(max_length=16)],
     note: Annotated[str, Form(max_length=2000)] = "",
 ) -> Response:
-    ctx = _context(request, vault, tenant_id)
-    if isinstance(ctx, Response):
-        return ctx
-    if _csrf_ok(ctx["resolved"], csrf_token):
+    page = tenant_context(request, vault, tenant_id)
+    if isinstance(page, Response):
+        return page
+    if csrf_ok(page.resolved, csrf_token):
         try:
-            with vault.unit(
-                tenant_id, ctx["actor"], declared=declared_permissions(request)
-            ) as unit:
+            with vault.unit(tenant_id, page.actor, declared=declared_permissions(request)) as unit:
                 breakglass.do_review_break_glass(unit, grant_id, disposition=disposition, note=note)
         except PhivaultError as exc:
-            return render(request, "not_found.html", exc.status, error=exc.detail, **_page(ctx))
+            return problem_page(request, page, exc.status, exc.detail)
     return redirect(f"/t/{tenant_id}/audit")

@@ -7,80 +7,40 @@ yet, is protected by the SameSite=Strict cookie and an Origin check.
 
 from __future__ import annotations
 
-import hmac
-from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
-from fastapi import APIRouter, Depends, Form, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from fastapi.templating import Jinja2Templates
-from sqlalchemy import select
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import Response
 
 from phivault.access.unit import Vault
 from phivault.api.cookies import set_device_cookie, set_session_cookie
-from phivault.api.deps import client_of, cross_site, declare, get_vault
+from phivault.api.deps import client_of, cross_site, declare
 from phivault.errors import InvalidInput, TooManyAttempts, Unauthenticated
 from phivault.identity import auth, factors, sessions, totp
-from phivault.identity.models import TenantGrant
 from phivault.identity.policy import member_policy
-from phivault.tenancy.models import Tenant
-
-TEMPLATES = Jinja2Templates(directory=Path(__file__).parent / "templates")
-PAGE_CSP = (
-    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-    "connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+from phivault.web.common import (
+    NEXT_PAGE,
+    VaultDep,
+    csrf_ok,
+    current,
+    describe,
+    member_tenants,
+    redirect,
+    render,
+    signed_in,
 )
+
 PUBLIC = declare("public")
 SELF = declare("self")
-NEXT_PAGE = {
-    auth.PASSWORD_CHANGE: "/password",
-    auth.MFA_ENROL: "/mfa/enrol",
-    auth.MFA_VERIFY: "/mfa/verify",
-    auth.COMPLETE: "/",
-}
 
 router = APIRouter(include_in_schema=False)
-VaultDep = Annotated[Vault, Depends(get_vault)]
-
-
-def render(request: Request, name: str, status: int = 200, **context: Any) -> HTMLResponse:
-    response = TEMPLATES.TemplateResponse(request, name, context, status_code=status)
-    response.headers["Content-Security-Policy"] = PAGE_CSP
-    return response
-
-
-def redirect(path: str) -> RedirectResponse:
-    return RedirectResponse(path, status_code=303)
-
-
-def current(request: Request, vault: Vault) -> sessions.Resolved | None:
-    """The signed-in session behind the cookie, or None (an expired one is revoked)."""
-    secret = request.cookies.get(sessions.SESSION_COOKIE)
-    if not secret:
-        return None
-    with auth.identity_transaction(vault) as db:
-        try:
-            return sessions.resolve(db, secret, vault.clock())
-        except Unauthenticated:
-            return None
-
-
-def _describe(vault: Vault, resolved: sessions.Resolved) -> auth.SessionView:
-    with auth.identity_transaction(vault) as db:
-        login = db.merge(resolved.login)
-        member = db.merge(resolved.member)
-        return auth.describe(db, login, member, vault.clock())
-
-
-def _csrf_ok(resolved: sessions.Resolved, token: str) -> bool:
-    return hmac.compare_digest(token.encode(), resolved.login.csrf_token.encode())
 
 
 @router.get("/login", openapi_extra=PUBLIC)
 def login_page(request: Request, vault: VaultDep) -> Response:
     resolved = current(request, vault)
     if resolved is not None:
-        return redirect(NEXT_PAGE[_describe(vault, resolved).stage])
+        return redirect(NEXT_PAGE[describe(vault, resolved).stage])
     return render(request, "login.html")
 
 
@@ -115,18 +75,9 @@ def login_submit(
     return response
 
 
-def _signed_in(
-    request: Request, vault: Vault
-) -> tuple[sessions.Resolved, auth.SessionView] | Response:
-    resolved = current(request, vault)
-    if resolved is None:
-        return redirect("/login")
-    return resolved, _describe(vault, resolved)
-
-
 @router.get("/password", openapi_extra=SELF)
 def password_page(request: Request, vault: VaultDep) -> Response:
-    state = _signed_in(request, vault)
+    state = signed_in(request, vault)
     if isinstance(state, Response):
         return state
     _, view = state
@@ -141,11 +92,11 @@ def password_submit(
     current_password: Annotated[str, Form(max_length=1024)],
     new_password: Annotated[str, Form(max_length=1024)],
 ) -> Response:
-    state = _signed_in(request, vault)
+    state = signed_in(request, vault)
     if isinstance(state, Response):
         return state
     resolved, view = state
-    if not _csrf_ok(resolved, csrf_token):
+    if not csrf_ok(resolved, csrf_token):
         return render(
             request,
             "password.html",
@@ -172,7 +123,7 @@ def password_submit(
 
 @router.get("/mfa/enrol", openapi_extra=SELF)
 def enrol_page(request: Request, vault: VaultDep) -> Response:
-    state = _signed_in(request, vault)
+    state = signed_in(request, vault)
     if isinstance(state, Response):
         return state
     resolved, view = state
@@ -215,11 +166,11 @@ def enrol_submit(
     csrf_token: Annotated[str, Form(max_length=100)],
     code: Annotated[str, Form(max_length=12)],
 ) -> Response:
-    state = _signed_in(request, vault)
+    state = signed_in(request, vault)
     if isinstance(state, Response):
         return state
     resolved, view = state
-    if not _csrf_ok(resolved, csrf_token):
+    if not csrf_ok(resolved, csrf_token):
         return redirect("/mfa/enrol")
     try:
         codes, done = factors.confirm_totp(vault, resolved, code, client_of(request))
@@ -233,7 +184,7 @@ def enrol_submit(
 
 @router.get("/mfa/verify", openapi_extra=SELF)
 def verify_page(request: Request, vault: VaultDep) -> Response:
-    state = _signed_in(request, vault)
+    state = signed_in(request, vault)
     if isinstance(state, Response):
         return state
     resolved, view = state
@@ -254,11 +205,11 @@ def verify_submit(
     code: Annotated[str, Form(max_length=64)],
     remember_device: Annotated[str, Form(max_length=2)] = "",
 ) -> Response:
-    state = _signed_in(request, vault)
+    state = signed_in(request, vault)
     if isinstance(state, Response):
         return state
     resolved, view = state
-    if not _csrf_ok(resolved, csrf_token):
+    if not csrf_ok(resolved, csrf_token):
         return redirect("/mfa/verify")
     method, check = factors.totp_or_recovery(vault, code.strip())
     try:
@@ -287,25 +238,18 @@ def verify_submit(
 
 @router.get("/", openapi_extra=SELF)
 def home(request: Request, vault: VaultDep) -> Response:
-    state = _signed_in(request, vault)
+    state = signed_in(request, vault)
     if isinstance(state, Response):
         return state
     resolved, view = state
     if view.stage != auth.COMPLETE:
         return redirect(NEXT_PAGE[view.stage])
-    with auth.identity_transaction(vault) as db:
-        tenants = db.execute(
-            select(Tenant.id, Tenant.name, TenantGrant.is_privacy_officer)
-            .join(TenantGrant, TenantGrant.tenant_id == Tenant.id)
-            .where(TenantGrant.member_id == resolved.member.id, TenantGrant.status == "active")
-            .order_by(Tenant.name)
-        ).all()
     return render(
         request,
         "home.html",
         who=view.display_name,
         csrf=view.csrf_token,
-        tenants=[{"id": str(i), "name": n, "privacy_officer": po} for i, n, po in tenants],
+        tenants=member_tenants(vault, resolved.member.id),
         idle_minutes=view.idle_seconds // 60,
         idle_seconds=view.idle_seconds,
         password_warning=view.password_expires_in_days,
@@ -317,7 +261,7 @@ def logout(
     request: Request, vault: VaultDep, csrf_token: Annotated[str, Form(max_length=100)]
 ) -> Response:
     resolved = current(request, vault)
-    if resolved is not None and _csrf_ok(resolved, csrf_token):
+    if resolved is not None and csrf_ok(resolved, csrf_token):
         auth.sign_out(vault, resolved, client_of(request))
     response = redirect("/login")
     response.delete_cookie(sessions.SESSION_COOKIE, path="/")

@@ -9,74 +9,31 @@ Fields a category may not see are never rendered, not even as names (ACC-2).
 from __future__ import annotations
 
 import uuid
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import Response, StreamingResponse
-from sqlalchemy import select
 
 from phivault.access import breakglass
 from phivault.access.policy import Permission, PurposeOfUse
-from phivault.access.unit import Actor, Vault
-from phivault.api.deps import client_of, declare, declared_permissions
+from phivault.api.deps import declare, declared_permissions
 from phivault.api.routes_people import content_disposition
 from phivault.errors import InvalidInput, NotFound, PhivaultError, PurposeRequired
-from phivault.identity import auth
-from phivault.identity.models import TenantGrant
-from phivault.identity.session_models import LoginSession
 from phivault.records import documents, service
 from phivault.records.blobs import BlobStore
 from phivault.records.types import RECORD_TYPES
-from phivault.tenancy.models import Tenant
-from phivault.web.pages import VaultDep, _csrf_ok, _signed_in, redirect, render
+from phivault.web.common import (
+    VaultDep,
+    csrf_ok,
+    not_found,
+    problem_page,
+    redirect,
+    render,
+    tenant_context,
+)
 
 router = APIRouter(include_in_schema=False)
 PURPOSES = [p.value for p in PurposeOfUse if p is not PurposeOfUse.OTHER]
-
-
-def _tenants(vault: Vault, member_id: uuid.UUID) -> list[dict[str, Any]]:
-    with auth.identity_transaction(vault) as db:
-        rows = db.execute(
-            select(Tenant.id, Tenant.name)
-            .join(TenantGrant, TenantGrant.tenant_id == Tenant.id)
-            .where(TenantGrant.member_id == member_id, TenantGrant.status == "active")
-            .order_by(Tenant.name)
-        ).all()
-    return [{"id": str(i), "name": n} for i, n in rows]
-
-
-def _context(request: Request, vault: Vault, tenant_id: uuid.UUID) -> dict[str, Any] | Response:
-    """The signed-in, fully verified member's page context in one agency, or a redirect."""
-    state = _signed_in(request, vault)
-    if isinstance(state, Response):
-        return state
-    resolved, view = state
-    if view.stage != auth.COMPLETE:
-        return redirect("/")
-    tenants = _tenants(vault, resolved.member.id)
-    current = next((t for t in tenants if t["id"] == str(tenant_id)), None)
-    if current is not None:
-        with auth.identity_transaction(vault) as db:
-            login = db.get(LoginSession, resolved.login.id)
-            if login is not None:
-                login.current_tenant_id = tenant_id
-    actor = Actor(
-        member_id=resolved.member.id,
-        session_id=f"session:{resolved.login.id}",
-        source=client_of(request).source,
-        request_id=client_of(request).request_id,
-        assurance=view.assurance,
-    )
-    return {
-        "resolved": resolved,
-        "view": view,
-        "actor": actor,
-        "tenants": tenants,
-        "tenant": current or {"id": str(tenant_id), "name": "Unknown agency"},
-        "who": view.display_name,
-        "csrf": view.csrf_token,
-        "idle_seconds": view.idle_seconds,
-    }
 
 
 def _purpose(raw: str | None) -> PurposeOfUse | None:
@@ -86,21 +43,12 @@ def _purpose(raw: str | None) -> PurposeOfUse | None:
         return None
 
 
-def _not_found(request: Request, ctx: dict[str, Any]) -> Response:
-    """Missing and forbidden look the same (I-5)."""
-    return render(request, "not_found.html", 404, **_page(ctx))
-
-
-def _page(ctx: dict[str, Any]) -> dict[str, Any]:
-    return {k: ctx[k] for k in ("who", "csrf", "tenants", "tenant", "idle_seconds")}
-
-
 @router.get("/t/{tenant_id}/people", openapi_extra=declare(Permission.PEOPLE_READ))
 def search_page(request: Request, tenant_id: uuid.UUID, vault: VaultDep) -> Response:
-    ctx = _context(request, vault, tenant_id)
-    if isinstance(ctx, Response):
-        return ctx
-    return render(request, "search.html", purposes=PURPOSES, results=None, **_page(ctx))
+    page = tenant_context(request, vault, tenant_id)
+    if isinstance(page, Response):
+        return page
+    return render(request, "search.html", purposes=PURPOSES, results=None, **page.vars())
 
 
 @router.post("/t/{tenant_id}/people", openapi_extra=declare(Permission.PEOPLE_READ))
@@ -115,16 +63,14 @@ def search_submit(
     date_of_birth: Annotated[str, Form(max_length=10)] = "",
     mrn: Annotated[str, Form(max_length=40)] = "",
 ) -> Response:
-    ctx = _context(request, vault, tenant_id)
-    if isinstance(ctx, Response):
-        return ctx
-    if not _csrf_ok(ctx["resolved"], csrf_token):
+    page = tenant_context(request, vault, tenant_id)
+    if isinstance(page, Response):
+        return page
+    if not csrf_ok(page.resolved, csrf_token):
         return redirect(f"/t/{tenant_id}/people")
     use = _purpose(purpose)
     try:
-        with vault.unit(
-            tenant_id, ctx["actor"], use, declared=declared_permissions(request)
-        ) as unit:
+        with vault.unit(tenant_id, page.actor, use, declared=declared_permissions(request)) as unit:
             found = service.search_people(
                 unit,
                 family_name=family_name or None,
@@ -133,7 +79,7 @@ def search_submit(
                 mrn=mrn or None,
             )
     except NotFound:
-        return _not_found(request, ctx)
+        return not_found(request, page)
     except (InvalidInput, PurposeRequired) as exc:
         return render(
             request,
@@ -142,7 +88,7 @@ def search_submit(
             purposes=PURPOSES,
             results=None,
             error=exc.detail,
-            **_page(ctx),
+            **page.vars(),
         )
     return render(
         request,
@@ -150,7 +96,7 @@ def search_submit(
         purposes=PURPOSES,
         results=found,
         purpose=use.value if use else "",
-        **_page(ctx),
+        **page.vars(),
     )
 
 
@@ -171,16 +117,16 @@ def chart(
     purpose: str | None = None,
 ) -> Response:
     """A person's chart. Without a purpose of use, the purpose is asked first."""
-    ctx = _context(request, vault, tenant_id)
-    if isinstance(ctx, Response):
-        return ctx
+    page = tenant_context(request, vault, tenant_id)
+    if isinstance(page, Response):
+        return page
     use = _purpose(purpose)
     if use is None:
-        return render(request, "purpose.html", purposes=PURPOSES, person_id=person_id, **_page(ctx))
+        return render(
+            request, "purpose.html", purposes=PURPOSES, person_id=person_id, **page.vars()
+        )
     try:
-        with vault.unit(
-            tenant_id, ctx["actor"], use, declared=declared_permissions(request)
-        ) as unit:
+        with vault.unit(tenant_id, page.actor, use, declared=declared_permissions(request)) as unit:
             person = service.read_person(unit, person_id)
             records = service.list_records(unit, person_id)
             files = documents.list_documents(unit, person_id)
@@ -190,11 +136,11 @@ def chart(
             request,
             "not_found.html",
             404,
-            **_page(ctx),
+            **page.vars(),
             emergency_link=f"/t/{tenant_id}/people/{person_id}/emergency",
         )
     except PhivaultError as exc:
-        return render(request, "not_found.html", exc.status, error=exc.detail, **_page(ctx))
+        return problem_page(request, page, exc.status, exc.detail)
     groups: dict[str, list[service.RecordView]] = {}
     for record in records:
         groups.setdefault(record.record_type, []).append(record)
@@ -210,7 +156,7 @@ def chart(
             int((emergency.expires_at - vault.clock()).total_seconds()) if emergency else 0
         ),
         groups=[(RECORD_TYPES[name].label, items) for name, items in sorted(groups.items())],
-        **_page(ctx),
+        **page.vars(),
     )
 
 
@@ -226,19 +172,19 @@ def download(
     purpose: str | None = None,
 ) -> Response:
     """Stream a document to a signed-in browser (links alone grant nothing, AUTH-9)."""
-    ctx = _context(request, vault, tenant_id)
-    if isinstance(ctx, Response):
-        return ctx
+    page = tenant_context(request, vault, tenant_id)
+    if isinstance(page, Response):
+        return page
     blobs = BlobStore(vault.settings.blob_dir)
     try:
         with vault.unit(
-            tenant_id, ctx["actor"], _purpose(purpose), declared=declared_permissions(request)
+            tenant_id, page.actor, _purpose(purpose), declared=declared_permissions(request)
         ) as unit:
             opened = documents.open_document(unit, blobs, document_id)
     except NotFound:
-        return _not_found(request, ctx)
+        return not_found(request, page)
     except PhivaultError as exc:
-        return render(request, "not_found.html", exc.status, error=exc.detail, **_page(ctx))
+        return problem_page(request, page, exc.status, exc.detail)
     return StreamingResponse(
         documents.stream_document(opened),
         media_type=opened.view.content_type,

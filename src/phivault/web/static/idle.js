@@ -48,6 +48,8 @@
     if (main) { main.replaceChildren(screen); }
     var top = document.querySelector("header.top");
     if (top) { top.replaceChildren(el("span", { class: "brand" }, "phivault")); }
+    var agency = document.querySelector("nav.agency");
+    if (agency) { agency.remove(); }
     var warn = document.getElementById("idle-warning");
     if (warn) { warn.remove(); }
     document.title = "Signed out · phivault";

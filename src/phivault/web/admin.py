@@ -1,0 +1,7 @@
+"""Administration pages of an agency: workforce, role directory, security settings."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+router = APIRouter(include_in_schema=False)
