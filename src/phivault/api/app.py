@@ -25,6 +25,7 @@ from phivault.web import (
     dashboard,
     emergency,
     pages,
+    records,
     security,
     tokens,
     workspace,
@@ -65,6 +66,8 @@ def create_app(vault: Vault) -> FastAPI:
     )
     app.include_router(pages.router)
     app.include_router(dashboard.router)
+    # Before the workspace: "/people/new" must not be taken for a person id.
+    app.include_router(records.router)
     app.include_router(workspace.router)
     app.include_router(emergency.router)
     app.include_router(account.router)

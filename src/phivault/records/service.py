@@ -15,7 +15,7 @@ from phivault.access.policy import TIER_ORDER, Permission, Sensitivity, Tier
 from phivault.access.unit import Unit
 from phivault.errors import Conflict, InvalidInput
 from phivault.records.models import Person, Record
-from phivault.records.types import RecordType, clean_value, record_type
+from phivault.records.types import FieldSpec, RecordType, clean_value, record_type
 
 PERSON_KINDS = ("patient", "caregiver")
 PERSON_FIELDS = ("given_name", "family_name", "date_of_birth", "mrn")
@@ -318,7 +318,7 @@ def do_create_record(
     unit.session.flush()
     unit.guard.record(decision, fields)
     data, _ = _visible(unit, record, decision)
-    return RecordView(record.id, person_id, rt.name, 1, tags, data, decision.break_glass)
+    return _view(record, tags, data, decision)
 
 
 def _decide_record(
@@ -354,12 +354,7 @@ def _load_record(unit: Unit, record_id: uuid.UUID, permission: Permission, actio
     return record
 
 
-def read_record(unit: Unit, record_id: uuid.UUID) -> RecordView:
-    record = _load_record(unit, record_id, Permission.RECORDS_READ, "record.read")
-    tags = _tags(unit, record)
-    decision = _decide_record(unit, record, Permission.RECORDS_READ, "record.read", tags)
-    data, names = _visible(unit, record, decision)
-    unit.guard.record(decision, names)
+def _view(record: Record, tags: list[str], data: dict[str, Any], decision: Decision) -> RecordView:
     return RecordView(
         record.id,
         record.person_id,
@@ -369,6 +364,62 @@ def read_record(unit: Unit, record_id: uuid.UUID) -> RecordView:
         data,
         decision.break_glass,
     )
+
+
+def _read(unit: Unit, record_id: uuid.UUID, permission: Permission) -> tuple[RecordView, Decision]:
+    """Load, decide, decrypt and audit one record read (as a reader or as a writer)."""
+    record = _load_record(unit, record_id, permission, "record.read")
+    tags = _tags(unit, record)
+    decision = _decide_record(unit, record, permission, "record.read", tags)
+    data, names = _visible(unit, record, decision)
+    unit.guard.record(decision, names)
+    return _view(record, tags, data, decision), decision
+
+
+def read_record(unit: Unit, record_id: uuid.UUID) -> RecordView:
+    return _read(unit, record_id, Permission.RECORDS_READ)[0]
+
+
+@dataclass(frozen=True)
+class RecordDraft:
+    """What a correction form shows: the record as its writer may see it, and the fields of
+    the tiers they may write (empty ones included, so that they can be filled in)."""
+
+    record: RecordView
+    writable: tuple[FieldSpec, ...]
+
+
+def open_record_for_correction(unit: Unit, record_id: uuid.UUID) -> RecordDraft:
+    """Read a record for a correction: needs the write permission, audited as a read."""
+    view, decision = _read(unit, record_id, Permission.RECORDS_WRITE)
+    rt = record_type(view.record_type)
+    return RecordDraft(view, tuple(f for f in rt.fields if f.tier in decision.tiers))
+
+
+@dataclass(frozen=True)
+class NewRecordForm:
+    """What a new-record form offers: the person it is for and the fields the writer may fill."""
+
+    person: PersonView
+    record_type: RecordType
+    writable: tuple[FieldSpec, ...]
+    may_tag: bool
+
+
+def new_record_form(unit: Unit, person_id: uuid.UUID, type_name: str) -> NewRecordForm:
+    """The fields a writer may give a new record of this type for this person.
+
+    Reading the person's name for the form's heading is audited like any read; the writer's
+    tiers (their category, or every tier under break-glass) decide which fields are offered.
+    """
+    rt = record_type(type_name)
+    person, decision = _decide_person(unit, person_id, Permission.RECORDS_WRITE, "record.compose")
+    if person.kind not in rt.subjects:
+        raise InvalidInput(f"a {person.kind} cannot have a '{rt.name}' record")
+    writable = tuple(f for f in rt.fields if f.tier in decision.tiers)
+    view = _person_view(unit, person, decision)
+    unit.guard.record(decision, [k for k, v in view.fields.items() if v is not None])
+    return NewRecordForm(view, rt, writable, decision.full)
 
 
 def list_records(
@@ -399,17 +450,7 @@ def list_records(
             continue
         data, names = _visible(unit, record, decision)
         shown.update(names)
-        views.append(
-            RecordView(
-                record.id,
-                person_id,
-                record.record_type,
-                record.version,
-                tags,
-                data,
-                decision.break_glass,
-            )
-        )
+        views.append(_view(record, tags, data, decision))
     unit.guard.record(decision, shown)
     return views
 
@@ -441,6 +482,13 @@ def do_update_record(
             person_id=record.person_id,
             reason="category",
         )
+    cleared = [
+        f.name
+        for f in rt.fields
+        if f.required and f.name in fields and fields[f.name] in (None, "")
+    ]
+    if cleared:
+        raise InvalidInput(f"required field(s) cannot be emptied: {', '.join(cleared)}")
     if expected_version is not None and expected_version != record.version:
         raise Conflict("the record was changed by someone else; reload it and try again")
     c = unit.cipher
@@ -460,12 +508,4 @@ def do_update_record(
     unit.session.flush()
     unit.guard.record(decision, fields)
     data, _ = _visible(unit, record, decision)
-    return RecordView(
-        record.id,
-        record.person_id,
-        record.record_type,
-        record.version,
-        tags,
-        data,
-        decision.break_glass,
-    )
+    return _view(record, tags, data, decision)

@@ -156,6 +156,9 @@ def chart(
             int((emergency.expires_at - vault.clock()).total_seconds()) if emergency else 0
         ),
         groups=[(RECORD_TYPES[name].label, items) for name, items in sorted(groups.items())],
+        record_types=[
+            (t.name, t.label) for t in RECORD_TYPES.values() if person.kind in t.subjects
+        ],
         **page.vars(),
     )
 
