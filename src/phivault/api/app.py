@@ -22,6 +22,7 @@ from phivault.api.envelope import Envelope
 from phivault.web import (
     account,
     admin,
+    audit,
     dashboard,
     emergency,
     pages,
@@ -70,6 +71,7 @@ def create_app(vault: Vault) -> FastAPI:
     app.include_router(records.router)
     app.include_router(workspace.router)
     app.include_router(emergency.router)
+    app.include_router(audit.router)
     app.include_router(account.router)
     app.include_router(security.router)
     app.include_router(tokens.router)

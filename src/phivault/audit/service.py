@@ -4,17 +4,19 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any, TextIO
 
-from sqlalchemy import select
+from sqlalchemy import Select, select
+from sqlalchemy.orm import Session
 
 from phivault.access.policy import Permission
 from phivault.access.unit import Unit, Vault
 from phivault.audit.checkpoint import Checkpoint, read_checkpoint, write_checkpoint
+from phivault.audit.events import ALLOWED
 from phivault.audit.models import AuditEvent, AuditHead
 from phivault.audit.verify import Anchor, ChainReport, verify_chain
 from phivault.clock import from_micros, to_micros
@@ -22,6 +24,7 @@ from phivault.crypto.keyring import AUDIT_KEY_NAME
 from phivault.crypto.signing import load_private, load_public
 from phivault.db.engine import Scope
 from phivault.errors import InvalidInput
+from phivault.identity.models import Member
 
 MAX_PAGE = 500
 EXPORT_COLUMNS = [c.name for c in AuditEvent.__table__.columns]
@@ -48,11 +51,7 @@ def event_dict(event: AuditEvent) -> dict[str, Any]:
     return row
 
 
-def query_events(unit: Unit, flt: EventFilter) -> list[dict[str, Any]]:
-    """The tenant's audit events, newest first. Privacy officers only."""
-    if not 0 < flt.limit <= MAX_PAGE or flt.offset < 0:
-        raise InvalidInput(f"'limit' must be 1 to {MAX_PAGE} and 'offset' not negative")
-    unit.guard.allow(Permission.AUDIT_READ, action="audit.query", resource_type="audit")
+def _filtered(unit: Unit, flt: EventFilter) -> Select[AuditEvent]:
     e = AuditEvent
     query = select(e).where(e.tenant_id == str(unit.tenant_id))
     if flt.person_id:
@@ -69,15 +68,143 @@ def query_events(unit: Unit, flt: EventFilter) -> list[dict[str, Any]]:
         query = query.where(e.occurred_us < to_micros(flt.until))
     if flt.break_glass is not None:
         query = query.where(e.break_glass == (1 if flt.break_glass else 0))
-    query = query.order_by(e.seq.desc()).offset(flt.offset).limit(flt.limit)
+    return query.order_by(e.seq.desc())
+
+
+def query_events(unit: Unit, flt: EventFilter) -> list[dict[str, Any]]:
+    """The tenant's audit events, newest first. Privacy officers only."""
+    if not 0 < flt.limit <= MAX_PAGE or flt.offset < 0:
+        raise InvalidInput(f"'limit' must be 1 to {MAX_PAGE} and 'offset' not negative")
+    unit.guard.allow(Permission.AUDIT_READ, action="audit.query", resource_type="audit")
+    query = _filtered(unit, flt).offset(flt.offset).limit(flt.limit)
     return [event_dict(ev) for ev in unit.session.scalars(query)]
 
 
+@dataclass(frozen=True)
+class Verification:
+    """The outcome of the latest on-demand verification of a tenant's chain."""
+
+    at: datetime
+    actor_id: str
+    intact: bool
+    events: int
+    first_bad_event: int | None
+    problem: str | None
+
+
+@dataclass(frozen=True)
+class AuditPage:
+    """What the privacy officer's audit viewer shows: one page of entries, who the actors
+    are (workforce display names; not PHI) and the latest chain verification."""
+
+    entries: list[dict[str, Any]]
+    actor_names: dict[str, str]
+    verification: Verification | None
+
+
+def audit_page(unit: Unit, flt: EventFilter) -> AuditPage:
+    """A page of entries with the actors' names and the last verification: one audited read."""
+    entries = query_events(unit, flt)
+    verification = _last_verification(unit)
+    ids = {e["actor_id"] for e in entries} | {verification.actor_id if verification else ""}
+    return AuditPage(entries, member_names(unit.session, ids), verification)
+
+
+def member_names(session: Session, ids: Iterable[str | uuid.UUID]) -> dict[str, str]:
+    """Workforce display names by member id (not PHI: the audit viewer names its actors)."""
+    wanted = {uuid.UUID(str(i)) for i in ids if i}
+    if not wanted:
+        return {}
+    rows = session.execute(select(Member.id, Member.display_name).where(Member.id.in_(wanted)))
+    return {str(member_id): name for member_id, name in rows}
+
+
+def _last_verification(unit: Unit) -> Verification | None:
+    e = AuditEvent
+    event = unit.session.scalars(
+        select(e)
+        .where(e.tenant_id == str(unit.tenant_id), e.action == "audit.verify", e.outcome == ALLOWED)
+        .order_by(e.seq.desc())
+        .limit(1)
+    ).first()
+    if event is None:
+        return None
+    facts = dict(f.split(":", 1) for f in event.fields.split(",") if ":" in f)
+    if "result" not in facts:
+        return None  # verified before results were recorded
+    return Verification(
+        at=from_micros(event.occurred_us),
+        actor_id=event.actor_id,
+        intact=facts["result"] == "intact",
+        events=int(facts.get("events", "0")),
+        first_bad_event=int(facts["seq"]) if "seq" in facts else None,
+        problem=None if facts["result"] == "intact" else facts["result"],
+    )
+
+
+MAX_EXPORT = 100_000
+EXPORT_HEADER = (
+    "occurred_at",
+    "seq",
+    "event_id",
+    "action",
+    "outcome",
+    "reason",
+    "actor_id",
+    "session_id",
+    "resource_type",
+    "resource_id",
+    "person_id",
+    "purpose",
+    "break_glass",
+    "fields",
+    "source",
+    "request_id",
+)
+
+
+def export_rows(unit: Unit, flt: EventFilter) -> tuple[list[tuple[str, ...]], bool]:
+    """The filtered entries as CSV rows (IDs and field names only: no PHI, AUD-6), newest
+    first, at most ``MAX_EXPORT``; the flag says whether more matched. The export itself is
+    audited, with the number of rows."""
+    decision = unit.guard.check(Permission.AUDIT_READ, action="audit.export", resource_type="audit")
+    events = unit.session.scalars(_filtered(unit, flt).limit(MAX_EXPORT + 1)).all()
+    rows = [_export_row(event_dict(ev)) for ev in events[:MAX_EXPORT]]
+    unit.guard.record(decision, [f"rows:{len(rows)}"])
+    return rows, len(events) > MAX_EXPORT
+
+
+def _export_row(row: dict[str, Any]) -> tuple[str, ...]:
+    row = {
+        **row,
+        "fields": " ".join(row["fields"]),
+        "break_glass": "yes" if row["break_glass"] else "",
+    }
+    return tuple(_cell(row[c]) for c in EXPORT_HEADER)
+
+
+def _cell(value: object) -> str:
+    """A CSV cell a spreadsheet will not run as a formula (CSV injection)."""
+    text = "" if value is None else str(value)
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
 def verify_tenant_chain(unit: Unit) -> ChainReport:
-    """Verify the unit's tenant chain against its head row."""
-    unit.guard.allow(Permission.AUDIT_VERIFY, action="audit.verify", resource_type="audit")
+    """Verify the unit's tenant chain against its head row; the result is audited, so the
+    audit viewer can say when the chain was last verified and what was found."""
+    decision = unit.guard.check(
+        Permission.AUDIT_VERIFY, action="audit.verify", resource_type="audit"
+    )
     key = unit.vault.keyring.system_key(unit.session, AUDIT_KEY_NAME)
-    return _verify(unit.session.connection(), key, str(unit.tenant_id), {})
+    report = _verify(unit.session.connection(), key, str(unit.tenant_id), {})
+    facts = [
+        f"result:{report.problem.kind if report.problem else 'intact'}",
+        f"events:{report.events}",
+    ]
+    if report.problem:
+        facts.append(f"seq:{report.problem.seq}")
+    unit.guard.record(decision, facts)
+    return report
 
 
 def _verify(

@@ -22,7 +22,7 @@ from sqlalchemy import select
 from phivault.access.policy import Permission
 from phivault.access.unit import Actor, Vault
 from phivault.api.deps import client_of, get_vault
-from phivault.errors import Unauthenticated
+from phivault.errors import NotFound, PhivaultError, Unauthenticated
 from phivault.identity import auth, sessions
 from phivault.identity.models import TenantGrant
 from phivault.identity.service import standing_permissions
@@ -196,3 +196,11 @@ def not_found(request: Request, page: TenantPage, **extra: Any) -> Response:
 def problem_page(request: Request, page: TenantPage, status: int, message: str) -> Response:
     """A readable error inside the agency frame (the message never carries PHI)."""
     return render(request, "not_found.html", status, error=message, **page.vars())
+
+
+def error_page(request: Request, page: TenantPage, exc: PhivaultError) -> Response:
+    """The page for a service's refusal: the not-found page for anything absent or forbidden,
+    else the error's own (PHI-free) message."""
+    if isinstance(exc, NotFound):
+        return not_found(request, page)
+    return problem_page(request, page, exc.status, exc.detail)

@@ -19,13 +19,14 @@ from fastapi.responses import Response
 
 from phivault.access.policy import Permission, PurposeOfUse, Sensitivity, Tier
 from phivault.api.deps import declare, declared_permissions
-from phivault.errors import Conflict, InvalidInput, NotFound, PhivaultError
+from phivault.errors import Conflict, InvalidInput, PhivaultError
 from phivault.records import service
 from phivault.records.types import RECORD_TYPES, FieldSpec, clean_value
 from phivault.web.common import (
     TenantPage,
     VaultDep,
     csrf_ok,
+    error_page,
     not_found,
     problem_page,
     redirect,
@@ -144,12 +145,6 @@ def _chart(page: TenantPage, person_id: uuid.UUID, purpose: PurposeOfUse) -> str
     return f"/t/{page.tenant_id}/people/{person_id}?purpose={purpose.value}"
 
 
-def _failure(request: Request, page: TenantPage, exc: PhivaultError) -> Response:
-    if isinstance(exc, NotFound):
-        return not_found(request, page)
-    return problem_page(request, page, exc.status, exc.detail)
-
-
 # -- people -------------------------------------------------------------------------------
 PERSON_SPECS = (
     FieldSpec("family_name", Tier.MINIMUM, required=True, max_length=100),
@@ -229,7 +224,7 @@ def create_person(
             status=422,
         )
     except PhivaultError as exc:
-        return _failure(request, page, exc)
+        return error_page(request, page, exc)
     return redirect(_chart(page, person.id, use))
 
 
@@ -262,7 +257,7 @@ def edit_person(
         with vault.unit(tenant_id, page.actor, use, declared=declared_permissions(request)) as u:
             person = service.read_person(u, person_id)
     except PhivaultError as exc:
-        return _failure(request, page, exc)
+        return error_page(request, page, exc)
     if not page.can(Permission.PEOPLE_WRITE) or not person.fields:
         return not_found(request, page)
     shown = {k: v or "" for k, v in person.fields.items()}
@@ -289,7 +284,7 @@ def update_person(
         with vault.unit(tenant_id, page.actor, use, declared=declared_permissions(request)) as u:
             person = service.read_person(u, person_id)
     except PhivaultError as exc:
-        return _failure(request, page, exc)
+        return error_page(request, page, exc)
     if errors:
         return _person_form(
             request, page, person=person, purpose=use.value, shown=shown, errors=errors, status=422
@@ -314,7 +309,7 @@ def update_person(
                 status=422,
             )
         except PhivaultError as exc:
-            return _failure(request, page, exc)
+            return error_page(request, page, exc)
     return redirect(_chart(page, person_id, use))
 
 
@@ -383,7 +378,7 @@ def new_record(
         with vault.unit(tenant_id, page.actor, use, declared=declared_permissions(request)) as u:
             offer = service.new_record_form(u, person_id, record_type)
     except PhivaultError as exc:
-        return _failure(request, page, exc)
+        return error_page(request, page, exc)
     return _new_record_page(request, page, offer, use, {})
 
 
@@ -435,7 +430,7 @@ def create_record(
         with vault.unit(tenant_id, page.actor, use, declared=declared_permissions(request)) as u:
             offer = service.new_record_form(u, person_id, record_type)
     except PhivaultError as exc:
-        return _failure(request, page, exc)
+        return error_page(request, page, exc)
     shown = {s.name: _text(form, FIELD_PREFIX + s.name) for s in offer.writable}
     values, errors = parse_fields(offer.writable, form)
     if errors:
@@ -465,7 +460,7 @@ def create_record(
             error=None if named else exc.detail,
         )
     except PhivaultError as exc:
-        return _failure(request, page, exc)
+        return error_page(request, page, exc)
     return redirect(_chart(page, person_id, use))
 
 
@@ -498,7 +493,7 @@ def edit_record(
         with vault.unit(tenant_id, page.actor, use, declared=declared_permissions(request)) as u:
             draft = service.open_record_for_correction(u, record_id)
     except PhivaultError as exc:
-        return _failure(request, page, exc)
+        return error_page(request, page, exc)
     shown = {s.name: display_value(s, draft.record.fields.get(s.name)) for s in draft.writable}
     return _correction_form(request, page, draft, use, shown)
 
@@ -549,7 +544,7 @@ def update_record(
         with vault.unit(tenant_id, page.actor, use, declared=declared_permissions(request)) as u:
             draft = service.open_record_for_correction(u, record_id)
     except PhivaultError as exc:
-        return _failure(request, page, exc)
+        return error_page(request, page, exc)
     shown = {s.name: _text(form, FIELD_PREFIX + s.name) for s in draft.writable}
     values, errors = parse_fields(draft.writable, form)
     changes = {k: v for k, v in values.items() if v != draft.record.fields.get(k)}
@@ -585,5 +580,5 @@ def update_record(
                 status=422,
             )
         except PhivaultError as exc:
-            return _failure(request, page, exc)
+            return error_page(request, page, exc)
     return redirect(_chart(page, draft.record.person_id, use))

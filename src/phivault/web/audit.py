@@ -1,0 +1,224 @@
+"""The privacy officer's audit viewer: filtered entries (IDs and field names only, AUD-6) with
+the actors' names, paging, a CSV export, on-demand chain verification with its last result,
+and the break-glass review queue."""
+
+from __future__ import annotations
+
+import csv
+import io
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Annotated
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import Response, StreamingResponse
+
+from phivault.access import breakglass
+from phivault.access.policy import Permission
+from phivault.api.deps import declare, declared_permissions
+from phivault.audit import service as audit_service
+from phivault.errors import PhivaultError
+from phivault.web.common import (
+    VaultDep,
+    csrf_ok,
+    error_page,
+    problem_page,
+    redirect,
+    render,
+    tenant_context,
+)
+
+router = APIRouter(include_in_schema=False)
+PAGE_SIZE = 100
+FILTERS = ("person_id", "actor_id", "action", "outcome", "since", "until", "break_glass")
+ACTIONS = {
+    "Health information": (
+        "person.read",
+        "person.search",
+        "person.list",
+        "person.create",
+        "person.update",
+        "record.read",
+        "record.list",
+        "record.compose",
+        "record.create",
+        "record.update",
+        "document.download",
+        "document.upload",
+        "document.list",
+    ),
+    "Emergency access": ("break_glass.start", "break_glass.end", "break_glass.review"),
+    "Administration": (
+        "workforce.member.add",
+        "workforce.grant",
+        "workforce.revoke",
+        "workforce.mfa.reset",
+        "workforce.sessions.revoke",
+        "workforce.reset.authorize",
+        "settings.update",
+        "directory.role_category.add",
+        "directory.position.add",
+        "access_review.close",
+    ),
+    "Audit": ("audit.query", "audit.export", "audit.verify"),
+}
+
+
+def _day(raw: str, *, end: bool = False) -> datetime | None:
+    """A date filter as a UTC instant (the viewer shows UTC); ``end`` includes the whole day."""
+    if not raw:
+        return None
+    day = datetime.fromisoformat(raw).replace(tzinfo=UTC)
+    return day + timedelta(days=1) if end else day
+
+
+def _filter(params: dict[str, str], *, offset: int = 0) -> audit_service.EventFilter:
+    """The viewer's query parameters as a filter; ValueError when one is not valid."""
+    return audit_service.EventFilter(
+        person_id=uuid.UUID(params["person_id"]) if params.get("person_id") else None,
+        actor_id=uuid.UUID(params["actor_id"]) if params.get("actor_id") else None,
+        action=params.get("action") or None,
+        outcome=params.get("outcome") or None,
+        since=_day(params.get("since", "")),
+        until=_day(params.get("until", ""), end=True),
+        break_glass=True if params.get("break_glass") else None,
+        limit=PAGE_SIZE + 1,  # one more, to know whether an older page exists
+        offset=offset,
+    )
+
+
+def _params(request: Request) -> dict[str, str]:
+    return {k: request.query_params.get(k, "").strip()[:64] for k in FILTERS}
+
+
+@router.get(
+    "/t/{tenant_id}/audit",
+    openapi_extra=declare(Permission.AUDIT_READ, Permission.BREAK_GLASS_REVIEW),
+)
+def audit_viewer(
+    request: Request, tenant_id: uuid.UUID, vault: VaultDep, offset: int = 0
+) -> Response:
+    """Audit entries, newest first, a page at a time, and the break-glass review queue."""
+    page = tenant_context(request, vault, tenant_id)
+    if isinstance(page, Response):
+        return page
+    params = _params(request)
+    try:
+        flt = _filter(params, offset=max(offset, 0))
+    except ValueError:
+        return problem_page(request, page, 422, "A filter is not valid: check the ids and dates.")
+    try:
+        with vault.unit(tenant_id, page.actor, declared=declared_permissions(request)) as unit:
+            shown = audit_service.audit_page(unit, flt)
+            pending = breakglass.list_break_glass(unit)
+            names = shown.actor_names | audit_service.member_names(
+                unit.session, (g.member_id for g in pending)
+            )
+    except PhivaultError as exc:
+        return error_page(request, page, exc)
+    query = {k: v for k, v in params.items() if v}
+    return render(
+        request,
+        "audit.html",
+        section="audit",
+        entries=shown.entries[:PAGE_SIZE],
+        names=names,
+        verification=shown.verification,
+        verifier=names.get(shown.verification.actor_id if shown.verification else ""),
+        pending=pending,
+        actions=ACTIONS,
+        filters=params,
+        offset=flt.offset,
+        older=_link(tenant_id, query, flt.offset + PAGE_SIZE)
+        if len(shown.entries) > PAGE_SIZE
+        else None,
+        newer=_link(tenant_id, query, max(flt.offset - PAGE_SIZE, 0)) if flt.offset else None,
+        export=f"/t/{tenant_id}/audit/export.csv" + (f"?{urlencode(query)}" if query else ""),
+        **page.vars(),
+    )
+
+
+def _link(tenant_id: uuid.UUID, query: dict[str, str], offset: int) -> str:
+    return f"/t/{tenant_id}/audit?{urlencode({**query, 'offset': offset})}"
+
+
+@router.get("/t/{tenant_id}/audit/export.csv", openapi_extra=declare(Permission.AUDIT_READ))
+def export_csv(request: Request, tenant_id: uuid.UUID, vault: VaultDep) -> Response:
+    """The filtered entries as CSV. It carries IDs and field names only, no PHI values, so
+    unlike a PHI export it needs no fresh re-authentication; it is audited with its size."""
+    page = tenant_context(request, vault, tenant_id)
+    if isinstance(page, Response):
+        return page
+    try:
+        flt = _filter(_params(request))
+    except ValueError:
+        return problem_page(request, page, 422, "A filter is not valid: check the ids and dates.")
+    try:
+        with vault.unit(tenant_id, page.actor, declared=declared_permissions(request)) as unit:
+            rows, truncated = audit_service.export_rows(unit, flt)
+    except PhivaultError as exc:
+        return error_page(request, page, exc)
+    stamp = vault.clock().strftime("%Y%m%d-%H%M%S")
+    headers = {"Content-Disposition": f'attachment; filename="audit-{stamp}.csv"'}
+    if truncated:
+        headers["X-Phivault-Truncated"] = str(audit_service.MAX_EXPORT)
+    return StreamingResponse(_csv(rows), media_type="text/csv; charset=utf-8", headers=headers)
+
+
+def _csv(rows: list[tuple[str, ...]]) -> Iterator[str]:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(audit_service.EXPORT_HEADER)
+    for start in range(0, len(rows), 1000):
+        writer.writerows(rows[start : start + 1000])
+        yield buffer.getvalue()
+        buffer.seek(0)
+        buffer.truncate()
+    yield buffer.getvalue()
+
+
+@router.post("/t/{tenant_id}/audit/verify", openapi_extra=declare(Permission.AUDIT_VERIFY))
+def verify(
+    request: Request,
+    tenant_id: uuid.UUID,
+    vault: VaultDep,
+    csrf_token: Annotated[str, Form(max_length=100)],
+) -> Response:
+    """Walk the agency's whole chain now; the viewer then shows the recorded result."""
+    page = tenant_context(request, vault, tenant_id)
+    if isinstance(page, Response):
+        return page
+    if csrf_ok(page.resolved, csrf_token):
+        try:
+            with vault.unit(tenant_id, page.actor, declared=declared_permissions(request)) as unit:
+                audit_service.verify_tenant_chain(unit)
+        except PhivaultError as exc:
+            return error_page(request, page, exc)
+    return redirect(f"/t/{tenant_id}/audit")
+
+
+@router.post(
+    "/t/{tenant_id}/break-glass/{grant_id}/review",
+    openapi_extra=declare(Permission.BREAK_GLASS_REVIEW),
+)
+def review(
+    request: Request,
+    tenant_id: uuid.UUID,
+    grant_id: uuid.UUID,
+    vault: VaultDep,
+    csrf_token: Annotated[str, Form(max_length=100)],
+    disposition: Annotated[str, Form(max_length=16)],
+    note: Annotated[str, Form(max_length=2000)] = "",
+) -> Response:
+    page = tenant_context(request, vault, tenant_id)
+    if isinstance(page, Response):
+        return page
+    if csrf_ok(page.resolved, csrf_token):
+        try:
+            with vault.unit(tenant_id, page.actor, declared=declared_permissions(request)) as unit:
+                breakglass.do_review_break_glass(unit, grant_id, disposition=disposition, note=note)
+        except PhivaultError as exc:
+            return error_page(request, page, exc)
+    return redirect(f"/t/{tenant_id}/audit")
