@@ -98,7 +98,7 @@ def do_create_person(
     unit.session.add(person)
     unit.session.flush()
     unit.guard.record(decision, PERSON_FIELDS if mrn else PERSON_FIELDS[:3])
-    return _person_view(unit, person, decision)
+    return person_view(unit, person, decision)
 
 
 def _seal_identity(
@@ -120,7 +120,7 @@ def do_update_person(unit: Unit, person_id: uuid.UUID, changes: Mapping[str, Any
     if unknown:
         raise InvalidInput(f"people have no field '{unknown[0][:40]}'")
     person, decision = _decide_person(unit, person_id, Permission.PEOPLE_WRITE, "person.update")
-    current = _person_view(unit, person, decision).fields
+    current = person_view(unit, person, decision).fields
     merged = {**current, **changes}
     mrn = merged.get("mrn")
     if mrn is not None and (not isinstance(mrn, str) or not mrn.strip() or len(mrn) > 40):
@@ -136,10 +136,10 @@ def do_update_person(unit: Unit, person_id: uuid.UUID, changes: Mapping[str, Any
     person.updated_at = unit.now
     unit.session.flush()
     unit.guard.record(decision, changes)
-    return _person_view(unit, person, decision)
+    return person_view(unit, person, decision)
 
 
-def _person_view(unit: Unit, person: Person, decision: Decision) -> PersonView:
+def person_view(unit: Unit, person: Person, decision: Decision) -> PersonView:
     if Tier.MINIMUM not in decision.tiers:
         return PersonView(person.id, person.kind, {})
     c = unit.cipher
@@ -185,7 +185,7 @@ def _decide_person(
 
 def read_person(unit: Unit, person_id: uuid.UUID) -> PersonView:
     person, decision = _decide_person(unit, person_id, Permission.PEOPLE_READ, "person.read")
-    view = _person_view(unit, person, decision)
+    view = person_view(unit, person, decision)
     unit.guard.record(decision, [k for k, v in view.fields.items() if v is not None])
     return view
 
@@ -218,7 +218,7 @@ def search_people(
     people = unit.session.scalars(
         select(Person).where(Person.tenant_id == unit.tenant_id, probe).limit(MAX_LIST)
     ).all()
-    views = [_person_view(unit, p, decision) for p in people]
+    views = [person_view(unit, p, decision) for p in people]
     shown = [k for k in PERSON_FIELDS if any(v.fields.get(k) for v in views)]
     unit.guard.record(decision, [*criteria, *(f"result:{f}" for f in shown)])
     return views
@@ -243,7 +243,7 @@ def list_people(
     people = unit.session.scalars(
         query.order_by(Person.created_at, Person.id).offset(offset).limit(limit)
     ).all()
-    views = [_person_view(unit, p, decision) for p in people]
+    views = [person_view(unit, p, decision) for p in people]
     unit.guard.record(decision, PERSON_FIELDS)
     return views
 
@@ -259,7 +259,9 @@ def _tiers_of(fields: Mapping[str, Any], rt: RecordType) -> dict[Tier, dict[str,
     return grouped
 
 
-def _visible(unit: Unit, record: Record, decision: Decision) -> tuple[dict[str, Any], list[str]]:
+def visible_fields(
+    unit: Unit, record: Record, decision: Decision
+) -> tuple[dict[str, Any], list[str]]:
     data: dict[str, Any] = {}
     for tier in TIER_ORDER:
         blob = getattr(record, _TIER_COLUMN[tier])
@@ -268,7 +270,7 @@ def _visible(unit: Unit, record: Record, decision: Decision) -> tuple[dict[str, 
     return data, sorted(data)
 
 
-def _tags(unit: Unit, record: Record) -> list[str]:
+def record_tags(unit: Unit, record: Record) -> list[str]:
     tags: list[str] = unit.cipher.decrypt_json("records", "tags_ct", record.id, record.tags_ct)
     return tags
 
@@ -317,7 +319,7 @@ def do_create_record(
     unit.session.add(record)
     unit.session.flush()
     unit.guard.record(decision, fields)
-    data, _ = _visible(unit, record, decision)
+    data, _ = visible_fields(unit, record, decision)
     return _view(record, tags, data, decision)
 
 
@@ -369,9 +371,9 @@ def _view(record: Record, tags: list[str], data: dict[str, Any], decision: Decis
 def _read(unit: Unit, record_id: uuid.UUID, permission: Permission) -> tuple[RecordView, Decision]:
     """Load, decide, decrypt and audit one record read (as a reader or as a writer)."""
     record = _load_record(unit, record_id, permission, "record.read")
-    tags = _tags(unit, record)
+    tags = record_tags(unit, record)
     decision = _decide_record(unit, record, permission, "record.read", tags)
-    data, names = _visible(unit, record, decision)
+    data, names = visible_fields(unit, record, decision)
     unit.guard.record(decision, names)
     return _view(record, tags, data, decision), decision
 
@@ -417,7 +419,7 @@ def new_record_form(unit: Unit, person_id: uuid.UUID, type_name: str) -> NewReco
     if person.kind not in rt.subjects:
         raise InvalidInput(f"a {person.kind} cannot have a '{rt.name}' record")
     writable = tuple(f for f in rt.fields if f.tier in decision.tiers)
-    view = _person_view(unit, person, decision)
+    view = person_view(unit, person, decision)
     unit.guard.record(decision, [k for k, v in view.fields.items() if v is not None])
     return NewRecordForm(view, rt, writable, decision.full)
 
@@ -443,12 +445,12 @@ def list_records(
     views: list[RecordView] = []
     shown: set[str] = set()
     for record in unit.session.scalars(query.order_by(Record.created_at, Record.id)):
-        tags = _tags(unit, record)
+        tags = record_tags(unit, record)
         if tags and not decision.full:
             continue  # sensitive records stay out of partial views entirely
         if not record_type(record.record_type).names_in(decision.tiers):
             continue
-        data, names = _visible(unit, record, decision)
+        data, names = visible_fields(unit, record, decision)
         shown.update(names)
         views.append(_view(record, tags, data, decision))
     unit.guard.record(decision, shown)
@@ -470,7 +472,7 @@ def do_update_record(
     record = _load_record(unit, record_id, Permission.RECORDS_WRITE, "record.update")
     rt = record_type(record.record_type)
     grouped = _tiers_of(fields, rt)
-    tags = _tags(unit, record)
+    tags = record_tags(unit, record)
     decision = _decide_record(unit, record, Permission.RECORDS_WRITE, "record.update", tags)
     forbidden = [t for t in grouped if t not in decision.tiers]
     if forbidden:
@@ -507,5 +509,5 @@ def do_update_record(
     record.updated_at = unit.now
     unit.session.flush()
     unit.guard.record(decision, fields)
-    data, _ = _visible(unit, record, decision)
+    data, _ = visible_fields(unit, record, decision)
     return _view(record, tags, data, decision)

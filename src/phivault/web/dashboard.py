@@ -1,21 +1,128 @@
-"""An agency's dashboard: what needs attention today."""
+"""An agency's dashboard: what needs attention today, for what this member may do.
+
+Privacy officers see their queues (emergency access to review, access reviews), the audit
+trail's activity as a server-drawn chart and the chain's last verification; managers see the
+password resets waiting for them; staff who may read records see caregiver credentials that
+have lapsed or lapse soon (read for operations, audited); everyone sees their own expiring
+password and API tokens. Later procedures (requests due, trainings, incidents) add panels here.
+"""
 
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
-from phivault.api.deps import declare
-from phivault.web.common import VaultDep, render, tenant_context
+from phivault.access import breakglass
+from phivault.access.policy import Permission, PurposeOfUse
+from phivault.access.unit import Unit, Vault
+from phivault.api.deps import declare, declared_permissions
+from phivault.audit import service as audit_service
+from phivault.errors import PhivaultError
+from phivault.identity import auth, lifecycle
+from phivault.identity.service import list_tokens
+from phivault.records.credentials import expiring_credentials
+from phivault.web.charts import Chart, stacked_bars
+from phivault.web.common import (
+    TenantPage,
+    VaultDep,
+    error_page,
+    not_found,
+    render,
+    tenant_context,
+)
 
 router = APIRouter(include_in_schema=False)
+TOKEN_WARNING_DAYS = 14
+DASHBOARD_PERMISSIONS = declare(
+    Permission.RECORDS_READ,
+    Permission.AUDIT_READ,
+    Permission.BREAK_GLASS_REVIEW,
+    Permission.ACCESS_REVIEW,
+    Permission.DIRECTORY_READ,
+)
 
 
-@router.get("/t/{tenant_id}", openapi_extra=declare("self"))
+@dataclass
+class Dashboard:
+    """Everything the page shows; a panel is None when the member may not see it."""
+
+    break_glass: int | None = None
+    access_reviews: int | None = None
+    resets: int | None = None
+    credentials: list[Any] | None = None
+    activity: Chart | None = None
+    refused_today: int = 0
+    emergency_week: int = 0
+    verification: audit_service.Verification | None = None
+    tokens: list[Any] = field(default_factory=list)
+
+
+def _gather(unit: Unit, page: TenantPage) -> Dashboard:
+    board = Dashboard()
+    if page.can(Permission.BREAK_GLASS_REVIEW):
+        board.break_glass = len(breakglass.list_break_glass(unit))
+    if page.can(Permission.ACCESS_REVIEW):
+        board.access_reviews = len(lifecycle.list_access_reviews(unit, "open"))
+    if page.can(Permission.DIRECTORY_READ):
+        board.resets = len(lifecycle.list_reset_requests(unit))
+    if page.can(Permission.RECORDS_WRITE):  # staff with a record view (not emergency-only)
+        board.credentials = expiring_credentials(unit)
+    if page.can(Permission.AUDIT_READ):
+        days = audit_service.activity_by_day(unit, days=14)
+        board.activity = stacked_bars(
+            "Audit entries per day, last 14 days (UTC)",
+            [d.day.strftime("%d") for d in days],
+            {
+                "allowed": ("s-allowed", [d.allowed for d in days]),
+                "refused": ("s-refused", [d.refused for d in days]),
+            },
+        )
+        board.refused_today = days[-1].refused
+        board.emergency_week = sum(d.break_glass for d in days[-7:])
+        board.verification = audit_service.last_verification(unit)
+    return board
+
+
+def _expiring_tokens(vault: Vault, page: TenantPage) -> list[Any]:
+    now = vault.clock()
+    with auth.identity_transaction(vault) as db:
+        tokens = list_tokens(db, page.resolved.member.id)
+    return [
+        t
+        for t in tokens
+        if t.revoked_at is None
+        and t.expires_at is not None
+        and now < t.expires_at <= now + timedelta(days=TOKEN_WARNING_DAYS)
+    ]
+
+
+@router.get("/t/{tenant_id}", openapi_extra=DASHBOARD_PERMISSIONS)
 def dashboard(request: Request, tenant_id: uuid.UUID, vault: VaultDep) -> Response:
     page = tenant_context(request, vault, tenant_id)
     if isinstance(page, Response):
         return page
-    return render(request, "dashboard.html", section="dashboard", **page.vars())
+    if not page.permissions:
+        return not_found(request, page)  # no standing here: the agency looks absent (I-5)
+    try:
+        # Credential tracking is an operations function (BOC: the office tracks them).
+        with vault.unit(
+            tenant_id, page.actor, PurposeOfUse.OPERATIONS, declared=declared_permissions(request)
+        ) as unit:
+            board = _gather(unit, page)
+    except PhivaultError as exc:
+        return error_page(request, page, exc)
+    board.tokens = _expiring_tokens(vault, page)
+    return render(
+        request,
+        "dashboard.html",
+        section="dashboard",
+        board=board,
+        today=vault.clock(),
+        password_warning=page.view.password_expires_in_days,
+        **page.vars(),
+    )
