@@ -1,5 +1,6 @@
-"""Second-factor flows shared by the API and the web pages: confirming TOTP enrolment and
-verifying a factor, with throttling and auditing."""
+"""Second-factor flows shared by the API and the web pages: confirming TOTP enrolment,
+verifying a factor, and managing one's factors (new recovery codes, removing a passkey), with
+throttling and auditing."""
 
 from __future__ import annotations
 
@@ -8,12 +9,15 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from phivault.access.unit import Vault
-from phivault.errors import InvalidInput
-from phivault.identity import auth, sessions, totp
+from phivault.access.unit import Assurance, Vault
+from phivault.errors import Conflict, Forbidden, InvalidInput, NotFound
+from phivault.identity import auth, passkeys, sessions, totp
+from phivault.identity.credentials import TotpCredential, WebAuthnCredential
 from phivault.identity.models import Member
+from phivault.identity.passkeys import Passkey
 from phivault.identity.policy import member_policy
 from phivault.identity.session_models import LoginSession
 
@@ -96,4 +100,117 @@ def totp_or_recovery(vault: Vault, code: str) -> tuple[str, FactorCheck]:
         )
     return "recovery-code", lambda db, member_id, now: totp.use_recovery_code(
         db, vault.keyring, member_id, code, now=now
+    )
+
+
+# -- managing one's factors -----------------------------------------------------------------
+
+LAST_FACTOR = "add another passkey or an authenticator app before removing your only second factor"
+
+
+def require_complete_and_fresh(assurance: Assurance, login: LoginSession, now: datetime) -> None:
+    """Managing one's factors needs a complete sign-in confirmed in the last minutes."""
+    if not (assurance.password_ok and assurance.mfa):
+        raise Forbidden("complete sign-in (password and second factor) first")
+    sessions.require_fresh(login, now)
+
+
+def regenerate_recovery_codes(
+    vault: Vault, resolved: sessions.Resolved, assurance: Assurance, client: auth.Client
+) -> list[str]:
+    """New recovery codes for the session's member (the old ones stop working at once),
+    returned this once. Needs a complete, fresh sign-in."""
+    now = vault.clock()
+    require_complete_and_fresh(assurance, resolved.login, now)
+    member_id = resolved.member.id
+    with auth.identity_transaction(vault) as db:
+        codes = totp.regenerate_recovery_codes(db, vault.keyring, member_id, now=now)
+        auth.audit(
+            vault, db, "auth.mfa.recovery.regenerate", "allowed", client, member_id=member_id
+        )
+    return codes
+
+
+def _has_authenticator_app(db: Session, member_id: uuid.UUID) -> bool:
+    confirmed = db.scalar(
+        select(TotpCredential.member_id).where(
+            TotpCredential.member_id == member_id, TotpCredential.confirmed_at.is_not(None)
+        )
+    )
+    return confirmed is not None
+
+
+def _keeps_a_factor(db: Session, member_id: uuid.UUID, passkey_id: uuid.UUID) -> bool:
+    """Whether the member still has a second factor once ``passkey_id`` is gone."""
+    other = db.scalar(
+        select(WebAuthnCredential.id)
+        .where(WebAuthnCredential.member_id == member_id, WebAuthnCredential.id != passkey_id)
+        .limit(1)
+    )
+    return other is not None or _has_authenticator_app(db, member_id)
+
+
+def remove_passkey(
+    vault: Vault,
+    resolved: sessions.Resolved,
+    assurance: Assurance,
+    passkey_id: uuid.UUID,
+    client: auth.Client,
+) -> None:
+    """Remove one of the session's member's passkeys. Needs a complete, fresh sign-in.
+
+    :class:`NotFound` if the passkey is not theirs. Where the member's policy requires a
+    second factor, the only one left is not removed (:class:`Conflict`, audited): without any,
+    the next sign-in would let whoever knows the password enrol a factor of their own.
+    """
+    now = vault.clock()
+    require_complete_and_fresh(assurance, resolved.login, now)
+    member_id = resolved.member.id
+    with auth.identity_transaction(vault) as db:
+        if db.get(WebAuthnCredential, (member_id, passkey_id)) is None:
+            raise NotFound()
+        keeps = _keeps_a_factor(db, member_id, passkey_id)
+        refused = not keeps and member_policy(db, member_id).mfa_required
+        if refused:
+            # Audited in this transaction, which commits; the refusal is raised after it.
+            auth.audit(
+                vault,
+                db,
+                "auth.mfa.passkey.remove",
+                "refused",
+                client,
+                member_id=member_id,
+                reason="last-factor",
+                fields=(str(passkey_id),),
+            )
+        else:
+            passkeys.remove_passkey(db, member_id, passkey_id)
+            auth.audit(
+                vault,
+                db,
+                "auth.mfa.passkey.remove",
+                "allowed",
+                client,
+                member_id=member_id,
+                fields=(str(passkey_id),),
+            )
+    if refused:
+        raise Conflict(LAST_FACTOR)
+
+
+@dataclass(frozen=True)
+class Overview:
+    """A member's second factors as shown to them (no secret, no key material)."""
+
+    authenticator_app: bool
+    passkeys: list[Passkey]
+    recovery_codes_left: int
+
+
+def overview(db: Session, member_id: uuid.UUID) -> Overview:
+    """The member's authenticator app (confirmed or not), passkeys and unused recovery codes."""
+    return Overview(
+        authenticator_app=_has_authenticator_app(db, member_id),
+        passkeys=passkeys.list_passkeys(db, member_id),
+        recovery_codes_left=totp.remaining_recovery_codes(db, member_id),
     )

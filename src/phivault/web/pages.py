@@ -16,7 +16,7 @@ from phivault.access.unit import Vault
 from phivault.api.cookies import set_device_cookie, set_session_cookie
 from phivault.api.deps import client_of, cross_site, declare
 from phivault.errors import InvalidInput, TooManyAttempts, Unauthenticated
-from phivault.identity import auth, factors, sessions, totp
+from phivault.identity import auth, factors, passkeys, sessions, totp
 from phivault.identity.policy import member_policy
 from phivault.web.common import (
     NEXT_PAGE,
@@ -66,10 +66,13 @@ def login_submit(
             request,
             "login.html",
             429,
+            username=username,
             error=f"Too many attempts. Try again in {exc.retry_after} seconds.",
         )
     except Unauthenticated:
-        return render(request, "login.html", 401, error="Wrong username or password.")
+        return render(
+            request, "login.html", 401, username=username, error="Wrong username or password."
+        )
     response = redirect(NEXT_PAGE[signed.view.stage])
     set_session_cookie(response, request, signed.secret)
     return response
@@ -147,6 +150,8 @@ def _enrol_form(
         ) or totp.begin_enrolment(
             db, vault.keyring, member.id, username=member.username, now=vault.clock()
         )
+    # A passkey is offered as the alternative (AUTH-5): the API registers one at this stage,
+    # and it then counts as the verified second factor.
     return render(
         request,
         "mfa_enrol.html",
@@ -190,10 +195,30 @@ def verify_page(request: Request, vault: VaultDep) -> Response:
     resolved, view = state
     if view.stage != auth.MFA_VERIFY:
         return redirect(NEXT_PAGE[view.stage])
+    return _verify_form(request, vault, resolved, view)
+
+
+def _verify_form(
+    request: Request,
+    vault: Vault,
+    resolved: sessions.Resolved,
+    view: auth.SessionView,
+    error: str | None = None,
+    status: int = 200,
+) -> Response:
+    """The second-factor form: a code, or the member's passkey when they have one."""
     with auth.identity_transaction(vault) as db:
         days = member_policy(db, resolved.member.id).mfa_reverify_days
+        has_passkey = bool(passkeys.list_passkeys(db, resolved.member.id))
     return render(
-        request, "mfa_verify.html", who=view.display_name, csrf=view.csrf_token, remember_days=days
+        request,
+        "mfa_verify.html",
+        status,
+        who=view.display_name,
+        csrf=view.csrf_token,
+        remember_days=days,
+        has_passkey=has_passkey,
+        error=error,
     )
 
 
@@ -222,15 +247,7 @@ def verify_submit(
             remember=remember_device == "1",
         )
     except (InvalidInput, TooManyAttempts) as exc:
-        return render(
-            request,
-            "mfa_verify.html",
-            exc.status,
-            who=view.display_name,
-            csrf=view.csrf_token,
-            remember_days=30,
-            error=exc.detail,
-        )
+        return _verify_form(request, vault, resolved, view, exc.detail, exc.status)
     response = redirect(NEXT_PAGE[done.view.stage])
     set_device_cookie(response, request, done.device_secret, done.remember_days)
     return response

@@ -1,7 +1,152 @@
-"""Account security pages: passkeys (register, use, remove) and recovery codes."""
+"""Account security pages: the member's second factors (authenticator app, passkeys, recovery
+codes), removing a passkey and issuing new recovery codes.
+
+Adding a passkey and using one are WebAuthn ceremonies run by ``static/webauthn.js`` against
+the JSON API (``/api/v1/auth/passkeys/...``); these pages only render the buttons for it. The
+changes made here call the same services as the API (``identity.factors``), which audit them,
+and need a complete sign-in confirmed in the last minutes (fresh re-authentication).
+"""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import Response
+
+from phivault.access.unit import Vault
+from phivault.api.deps import client_of, declare
+from phivault.errors import Conflict, NotFound, ReauthRequired
+from phivault.identity import auth, factors, sessions
+from phivault.web.common import (
+    NEXT_PAGE,
+    VaultDep,
+    csrf_ok,
+    is_fresh,
+    local_path,
+    reauth_redirect,
+    redirect,
+    render,
+    signed_in,
+)
 
 router = APIRouter(include_in_schema=False)
+SELF = declare("self")
+HOME = "/account"
+FORM_EXPIRED = "The form expired; please try again."
+
+
+def _complete(
+    request: Request, vault: Vault
+) -> tuple[sessions.Resolved, auth.SessionView] | Response:
+    """The fully signed-in session, or a redirect to the sign-in step still missing."""
+    state = signed_in(request, vault)
+    if isinstance(state, Response):
+        return state
+    if state[1].stage != auth.COMPLETE:
+        return redirect(NEXT_PAGE[state[1].stage])
+    return state
+
+
+def _account(
+    request: Request,
+    vault: Vault,
+    resolved: sessions.Resolved,
+    view: auth.SessionView,
+    error: str | None = None,
+    status: int = 200,
+) -> Response:
+    with auth.identity_transaction(vault) as db:
+        mine = factors.overview(db, resolved.member.id)
+    return render(
+        request,
+        "account_security.html",
+        status,
+        who=view.display_name,
+        csrf=view.csrf_token,
+        idle_seconds=view.idle_seconds,
+        section="account",
+        totp_enrolled=mine.authenticator_app,
+        passkeys=mine.passkeys,
+        recovery_left=mine.recovery_codes_left,
+        error=error,
+    )
+
+
+@router.get("/account", openapi_extra=SELF)
+def account_page(request: Request, vault: VaultDep) -> Response:
+    """The member's second factors, with the buttons that manage them."""
+    state = _complete(request, vault)
+    if isinstance(state, Response):
+        return state
+    return _account(request, vault, *state)
+
+
+@router.post("/account/passkeys/{passkey_id}/remove", openapi_extra=SELF)
+def remove_passkey(
+    request: Request,
+    passkey_id: uuid.UUID,
+    vault: VaultDep,
+    csrf_token: Annotated[str, Form(max_length=100)],
+) -> Response:
+    """Remove one of the member's passkeys (after a fresh proof of identity)."""
+    state = _complete(request, vault)
+    if isinstance(state, Response):
+        return state
+    resolved, view = state
+    if not csrf_ok(resolved, csrf_token):
+        return _account(request, vault, resolved, view, FORM_EXPIRED, 403)
+    if not is_fresh(vault, resolved):
+        return reauth_redirect(HOME)
+    try:
+        factors.remove_passkey(vault, resolved, view.assurance, passkey_id, client_of(request))
+    except ReauthRequired:
+        return reauth_redirect(HOME)
+    except NotFound:
+        return _account(request, vault, resolved, view, "That passkey is not on your account.", 404)
+    except Conflict:
+        message = "This is your only second factor: add another passkey before removing this one."
+        return _account(request, vault, resolved, view, message, 409)
+    return redirect(HOME)
+
+
+@router.post("/account/recovery-codes", openapi_extra=SELF)
+def new_recovery_codes(
+    request: Request,
+    vault: VaultDep,
+    csrf_token: Annotated[str, Form(max_length=100)],
+    next: Annotated[str, Form(max_length=500)] = HOME,
+) -> Response:
+    """New recovery codes, shown this once; every earlier code stops working.
+
+    Also the last step of enrolling a passkey as the first second factor (``next`` is then the
+    home page): that enrolment has just proved the member's identity, so the session is fresh.
+    """
+    state = _complete(request, vault)
+    if isinstance(state, Response):
+        return state
+    resolved, view = state
+    if not csrf_ok(resolved, csrf_token):
+        return _account(request, vault, resolved, view, FORM_EXPIRED, 403)
+    if not is_fresh(vault, resolved):
+        return reauth_redirect(HOME)
+    try:
+        codes = factors.regenerate_recovery_codes(
+            vault, resolved, view.assurance, client_of(request)
+        )
+    except ReauthRequired:
+        return reauth_redirect(HOME)
+    except Conflict:
+        message = "Recovery codes need a second factor: add a passkey first."
+        return _account(request, vault, resolved, view, message, 409)
+    return render(
+        request,
+        "account_recovery_codes.html",
+        who=view.display_name,
+        csrf=view.csrf_token,
+        idle_seconds=view.idle_seconds,
+        section="account",
+        codes=codes,
+        next=local_path(next, HOME),
+    )
