@@ -172,3 +172,48 @@ def do_add_position(unit: Unit, *, title: str, role_category_id: uuid.UUID) -> u
     )
     unit.session.flush()
     return position_id
+
+
+@dataclass(frozen=True)
+class RoleCategoryView:
+    """A role category with its settings and positions, as its managers see it."""
+
+    id: uuid.UUID
+    name: str
+    access_category: AccessCategory
+    description: str
+    mfa_required: bool | None  # None: the tenant's MFA setting applies
+    positions: tuple[tuple[uuid.UUID, str], ...]  # (position id, title), by title
+
+
+def read_role_directory(unit: Unit) -> list[RoleCategoryView]:
+    """Every role category (also those without positions yet) with its data access category,
+    MFA override and positions. Guarded by ``directory:manage``: this is the administration
+    view; everyone else reads the positions with :func:`read_directory`."""
+    unit.guard.allow(
+        Permission.DIRECTORY_MANAGE,
+        action="directory.read",
+        resource_type="directory",
+        fields=("name", "access_category", "description", "mfa_required", "positions"),
+    )
+    roles = unit.session.scalars(
+        select(RoleCategory)
+        .where(RoleCategory.tenant_id == unit.tenant_id)
+        .order_by(RoleCategory.name)
+    ).all()
+    positions: dict[uuid.UUID, list[tuple[uuid.UUID, str]]] = {}
+    for position in unit.session.scalars(
+        select(Position).where(Position.tenant_id == unit.tenant_id).order_by(Position.title)
+    ):
+        positions.setdefault(position.role_category_id, []).append((position.id, position.title))
+    return [
+        RoleCategoryView(
+            id=role.id,
+            name=role.name,
+            access_category=AccessCategory(role.access_category),
+            description=role.description,
+            mfa_required=role.mfa_required,
+            positions=tuple(positions.get(role.id, ())),
+        )
+        for role in roles
+    ]

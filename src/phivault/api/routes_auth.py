@@ -371,26 +371,16 @@ def passkey_verify(
 def _complete_and_fresh(principal: Principal, now: Any) -> None:
     """Managing one's factors needs a complete sign-in confirmed in the last minutes."""
     assert principal.resolved is not None
-    if not (principal.assurance.password_ok and principal.assurance.mfa):
-        raise Forbidden("complete sign-in (password and second factor) first")
-    sessions.require_fresh(principal.resolved.login, now)
+    factors.require_complete_and_fresh(principal.assurance, principal.resolved.login, now)
 
 
 @router.post("/mfa/recovery-codes", openapi_extra=SELF)
 def regenerate_codes(principal: SessionDep, request: Request, vault: VaultDep) -> dict[str, Any]:
     """New recovery codes (the old ones stop working); shown this once."""
-    now = vault.clock()
-    _complete_and_fresh(principal, now)
-    with auth.identity_transaction(vault) as db:
-        codes = totp.regenerate_recovery_codes(db, vault.keyring, principal.member_id, now=now)
-        auth.audit(
-            vault,
-            db,
-            "auth.mfa.recovery.regenerate",
-            "allowed",
-            client_of(request),
-            member_id=principal.member_id,
-        )
+    assert principal.resolved is not None
+    codes = factors.regenerate_recovery_codes(
+        vault, principal.resolved, principal.assurance, client_of(request)
+    )
     return {"recovery_codes": codes}
 
 
@@ -404,19 +394,11 @@ def my_passkeys(principal: SessionDep, vault: VaultDep) -> list[dict[str, Any]]:
 def remove_passkey(
     passkey_id: uuid.UUID, principal: SessionDep, request: Request, vault: VaultDep
 ) -> None:
-    now = vault.clock()
-    _complete_and_fresh(principal, now)
-    with auth.identity_transaction(vault) as db:
-        passkeys.remove_passkey(db, principal.member_id, passkey_id)
-        auth.audit(
-            vault,
-            db,
-            "auth.mfa.passkey.remove",
-            "allowed",
-            client_of(request),
-            member_id=principal.member_id,
-            fields=(str(passkey_id),),
-        )
+    """Remove one of your passkeys (not the only second factor where one is required)."""
+    assert principal.resolved is not None
+    factors.remove_passkey(
+        vault, principal.resolved, principal.assurance, passkey_id, client_of(request)
+    )
 
 
 @router.post("/reauth", openapi_extra=SELF)
@@ -466,8 +448,7 @@ def revoke_my_session(
 
 @router.get("/tokens", openapi_extra=SELF)
 def my_tokens(principal: SessionDep, vault: VaultDep) -> list[TokenRow]:
-    with auth.identity_transaction(vault) as db:
-        return [TokenRow(**vars(t)) for t in identity.list_tokens(db, principal.member_id)]
+    return [TokenRow(**vars(t)) for t in identity.my_tokens(vault, principal.member_id)]
 
 
 @router.post("/tokens", status_code=status.HTTP_201_CREATED, openapi_extra=SELF)
@@ -476,27 +457,16 @@ def create_token(
 ) -> TokenOut:
     """An integration token for one tenant and chosen permissions; shown this once. Needs a
     complete session (password and second factor) confirmed in the last few minutes."""
-    now = vault.clock()
-    _complete_and_fresh(principal, now)
-    with auth.identity_transaction(vault) as db:
-        token_id, token = identity.create_scoped_token(
-            db,
-            member_id=principal.member_id,
-            tenant_id=body.tenant_id,
-            scopes=body.scopes,
-            days=body.days,
-            label=body.label,
-            now=now,
-        )
-        auth.audit(
-            vault,
-            db,
-            "auth.token.issue",
-            "allowed",
-            client_of(request),
-            member_id=principal.member_id,
-            fields=tuple(body.scopes)[:20],
-        )
+    assert principal.resolved is not None
+    token_id, token = identity.do_issue_token(
+        vault,
+        principal.resolved,
+        client_of(request),
+        tenant_id=body.tenant_id,
+        scopes=body.scopes,
+        days=body.days,
+        label=body.label,
+    )
     return TokenOut(id=token_id, token=token)
 
 
@@ -504,16 +474,7 @@ def create_token(
 def revoke_my_token(
     token_id: uuid.UUID, principal: SessionDep, request: Request, vault: VaultDep
 ) -> None:
-    with auth.identity_transaction(vault) as db:
-        identity.revoke_token(db, principal.member_id, token_id, vault.clock())
-        auth.audit(
-            vault,
-            db,
-            "auth.token.revoke",
-            "allowed",
-            client_of(request),
-            member_id=principal.member_id,
-        )
+    identity.do_revoke_token(vault, principal.member_id, token_id, client_of(request))
 
 
 @router.post("/reset-requests", status_code=status.HTTP_202_ACCEPTED, openapi_extra=PUBLIC)

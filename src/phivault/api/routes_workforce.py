@@ -53,6 +53,24 @@ class ReviewCloseIn(Strict):
     outcome: str = Field(description="confirmed | revoked")
 
 
+class MemberOut(BaseModel):
+    id: uuid.UUID
+    username: str
+    display_name: str
+    position_id: uuid.UUID
+    position: str
+    role_category: str
+    access_category: str
+    privacy_officer: bool
+    administrator: bool
+    status: str = Field(description="account: invited | active | suspended | terminated")
+    standing: str = Field(description="standing in this tenant: active | revoked")
+    mfa_enrolled: bool
+    manager_id: uuid.UUID | None = Field(description="only a manager with standing here")
+    manager: str | None
+    manager_outside: bool = Field(description="the manager has no standing in this tenant")
+
+
 class SettingsIn(Strict):
     password_profile: str | None = None
     password_expiry_days: int | None = None
@@ -61,6 +79,20 @@ class SettingsIn(Strict):
     mfa_required: bool | None = None
     mfa_reverify_days: int | None = None
     mfa_self_service_reset: bool | None = None
+
+
+@router.get("/members", openapi_extra=declare(Permission.WORKFORCE_MANAGE))
+def list_members(tenant_id: uuid.UUID, ctx: Ctx) -> list[MemberOut]:
+    """Everyone with (or once with) standing here: position, duties, account status, second
+    factor enrolled or not, manager."""
+    with ctx.unit(tenant_id) as unit:
+        return [MemberOut(**asdict(m)) for m in lifecycle.list_members(unit)]
+
+
+@router.get("/members/{member_id}", openapi_extra=declare(Permission.WORKFORCE_MANAGE))
+def read_member(tenant_id: uuid.UUID, member_id: uuid.UUID, ctx: Ctx) -> MemberOut:
+    with ctx.unit(tenant_id) as unit:
+        return MemberOut(**asdict(lifecycle.read_member(unit, member_id)))
 
 
 @router.post("/members/{member_id}/status", openapi_extra=declare(Permission.WORKFORCE_MANAGE))

@@ -16,10 +16,13 @@ from typing import Any
 
 from sqlalchemy import select
 
-from phivault.access.policy import Permission
+from phivault.access.models import Position, RoleCategory
+from phivault.access.policy import AccessCategory, Permission
+from phivault.access.roles import join_role
 from phivault.access.unit import Unit
 from phivault.errors import Conflict, InvalidInput
 from phivault.identity import sessions, totp
+from phivault.identity.credentials import TotpCredential, WebAuthnCredential
 from phivault.identity.models import AccessReview, Member, TenantGrant
 from phivault.identity.session_models import ResetRequest
 from phivault.tenancy.models import TenantSettings
@@ -213,6 +216,128 @@ def do_authorize_reset(unit: Unit, request_id: uuid.UUID) -> str:
     return code
 
 
+MEMBER_FIELDS = (
+    "username",
+    "display_name",
+    "position_id",
+    "is_privacy_officer",
+    "is_administrator",
+    "status",
+    "mfa_enrolled",
+    "manager_id",
+)
+
+
+@dataclass(frozen=True)
+class MemberRow:
+    """A workforce member as this tenant's administrators see them (no PHI: workforce
+    accounts are not patient data). ``manager`` is named only when the manager has (or had)
+    standing here, so another agency's staff are never revealed."""
+
+    id: uuid.UUID
+    username: str
+    display_name: str
+    position_id: uuid.UUID
+    position: str
+    role_category: str
+    access_category: AccessCategory
+    privacy_officer: bool
+    administrator: bool
+    status: str
+    standing: str
+    mfa_enrolled: bool
+    manager_id: uuid.UUID | None
+    manager: str | None
+    manager_outside: bool
+
+
+def _member_rows(unit: Unit, member_id: uuid.UUID | None = None) -> list[MemberRow]:
+    query = join_role(
+        select(TenantGrant, Member, Position.title, RoleCategory.name, RoleCategory.access_category)
+        .join(Member, Member.id == TenantGrant.member_id)
+        .where(TenantGrant.tenant_id == unit.tenant_id)
+    )
+    if member_id is not None:
+        query = query.where(TenantGrant.member_id == member_id)
+    rows = unit.session.execute(query.order_by(Member.display_name, Member.username)).all()
+    ids = [member.id for _, member, *_ in rows]
+    enrolled = set(
+        unit.session.scalars(
+            select(TotpCredential.member_id).where(
+                TotpCredential.member_id.in_(ids), TotpCredential.confirmed_at.is_not(None)
+            )
+        )
+    ) | set(
+        unit.session.scalars(
+            select(WebAuthnCredential.member_id).where(WebAuthnCredential.member_id.in_(ids))
+        )
+    )
+    managers = {m.manager_id for _, m, *_ in rows if m.manager_id is not None}
+    # Only managers with (or once with) standing here are named (I-5: tenants never mix).
+    named: dict[uuid.UUID, str] = {
+        manager_id: name
+        for manager_id, name in unit.session.execute(
+            select(Member.id, Member.display_name)
+            .join(TenantGrant, TenantGrant.member_id == Member.id)
+            .where(TenantGrant.tenant_id == unit.tenant_id, Member.id.in_(managers))
+        )
+    }
+    return [
+        MemberRow(
+            id=member.id,
+            username=member.username,
+            display_name=member.display_name,
+            position_id=grant.position_id,
+            position=title,
+            role_category=role,
+            access_category=AccessCategory(category),
+            privacy_officer=grant.is_privacy_officer,
+            administrator=grant.is_administrator,
+            status=member.status,
+            standing=grant.status,
+            mfa_enrolled=member.id in enrolled,
+            manager_id=member.manager_id if member.manager_id in named else None,
+            manager=named.get(member.manager_id) if member.manager_id else None,
+            manager_outside=member.manager_id is not None and member.manager_id not in named,
+        )
+        for grant, member, title, role, category in rows
+    ]
+
+
+def list_members(unit: Unit) -> list[MemberRow]:
+    """Everyone with (or once with) standing in this tenant, for its administrators.
+
+    Guarded by ``workforce:manage``: account status, second factors and reporting lines are
+    administration data, not something every member needs.
+    """
+    unit.guard.allow(
+        Permission.WORKFORCE_MANAGE,
+        action="workforce.member.list",
+        resource_type="member",
+        fields=MEMBER_FIELDS,
+    )
+    return _member_rows(unit)
+
+
+def read_member(unit: Unit, member_id: uuid.UUID) -> MemberRow:
+    """One member with standing (or former standing) here; anyone else is an audited 404."""
+    if unit.session.get(TenantGrant, (unit.tenant_id, member_id)) is None:
+        raise unit.guard.not_found(
+            Permission.WORKFORCE_MANAGE,
+            action="workforce.member.read",
+            resource_type="member",
+            resource_id=member_id,
+        )
+    unit.guard.allow(
+        Permission.WORKFORCE_MANAGE,
+        action="workforce.member.read",
+        resource_type="member",
+        resource_id=member_id,
+        fields=MEMBER_FIELDS,
+    )
+    return _member_rows(unit, member_id)[0]
+
+
 SETTING_RULES: dict[str, tuple[type, Any]] = {
     "password_profile": (str, ("nist", "acs-2003")),
     "password_expiry_days": (int, (30, 90)),
@@ -224,32 +349,70 @@ SETTING_RULES: dict[str, tuple[type, Any]] = {
 }
 
 
-def read_settings(unit: Unit) -> dict[str, Any]:
-    unit.guard.allow(Permission.DIRECTORY_READ, action="settings.read", resource_type="settings")
+_KIND_NAMES: dict[type, str] = {int: "a whole number", bool: "true or false", str: "text"}
+
+
+class InvalidSettings(InvalidInput):
+    """Settings outside their bounds; ``problems`` maps each setting to what is wrong."""
+
+    def __init__(self, problems: dict[str, str]) -> None:
+        super().__init__("; ".join(f"'{name}' {problem}" for name, problem in problems.items()))
+        self.problems = problems
+
+
+def settings_problems(changes: dict[str, Any]) -> dict[str, str]:
+    """What is wrong with each proposed setting (empty when all are within bounds)."""
+    problems: dict[str, str] = {}
+    for name, value in changes.items():
+        rule = SETTING_RULES.get(name)
+        if rule is None:
+            problems[name[:40]] = "is not a setting"
+            continue
+        kind, allowed = rule
+        if type(value) is not kind:
+            problems[name] = f"must be {_KIND_NAMES.get(kind, kind.__name__)}"
+        elif kind is int and not allowed[0] <= value <= allowed[1]:
+            problems[name] = f"must be between {allowed[0]} and {allowed[1]}"
+        elif kind is str and value not in allowed:
+            problems[name] = f"must be one of {', '.join(allowed)}"
+    return problems
+
+
+def _settings(unit: Unit) -> dict[str, Any]:
     row = unit.session.get(TenantSettings, unit.tenant_id)
     assert row is not None
     return {name: getattr(row, name) for name in SETTING_RULES}
 
 
+def read_settings(unit: Unit) -> dict[str, Any]:
+    unit.guard.allow(Permission.DIRECTORY_READ, action="settings.read", resource_type="settings")
+    return _settings(unit)
+
+
+def read_settings_to_manage(unit: Unit) -> dict[str, Any]:
+    """The settings, for someone about to change them (the administration page): guarded by
+    ``settings:manage`` so the page is as absent as any other to everyone else."""
+    unit.guard.allow(
+        Permission.SETTINGS_MANAGE,
+        action="settings.read",
+        resource_type="settings",
+        fields=tuple(SETTING_RULES),
+    )
+    return _settings(unit)
+
+
 def do_update_settings(unit: Unit, changes: dict[str, Any]) -> dict[str, Any]:
-    """Change security settings within their legal bounds (idle timeout never above 15)."""
+    """Change security settings within their legal bounds (idle timeout never above 15).
+    Raises :class:`InvalidSettings` naming every setting out of bounds; nothing changes then."""
     unit.guard.allow(
         Permission.SETTINGS_MANAGE,
         action="settings.update",
         resource_type="settings",
         fields=tuple(sorted(changes)),
     )
-    for name, value in changes.items():
-        rule = SETTING_RULES.get(name)
-        if rule is None:
-            raise InvalidInput(f"unknown setting '{name[:40]}'")
-        kind, allowed = rule
-        if type(value) is not kind:
-            raise InvalidInput(f"'{name}' must be a {kind.__name__}")
-        if kind is int and not allowed[0] <= value <= allowed[1]:
-            raise InvalidInput(f"'{name}' must be between {allowed[0]} and {allowed[1]}")
-        if kind is str and value not in allowed:
-            raise InvalidInput(f"'{name}' must be one of {', '.join(allowed)}")
+    problems = settings_problems(changes)
+    if problems:
+        raise InvalidSettings(problems)
     row = unit.session.get(TenantSettings, unit.tenant_id)
     assert row is not None
     for name, value in changes.items():

@@ -19,8 +19,9 @@ from sqlalchemy.orm import Session
 
 from phivault.access.models import Position
 from phivault.access.policy import Permission
-from phivault.access.unit import Unit
-from phivault.errors import Conflict, InvalidInput, Unauthenticated
+from phivault.access.unit import Unit, Vault
+from phivault.errors import Conflict, Forbidden, InvalidInput, NotFound, Unauthenticated
+from phivault.identity import auth, sessions
 from phivault.identity.credentials import PasswordCredential
 from phivault.identity.models import ApiToken, Member, TenantGrant
 from phivault.identity.passwords import generate_initial_password, hash_password
@@ -417,8 +418,77 @@ def revoke_token(
 ) -> None:
     token = session.get(ApiToken, token_id)
     if token is None or token.member_id != member_id:
-        from phivault.errors import NotFound
-
         raise NotFound()
     token.revoked_at = token.revoked_at or now
     session.flush()
+
+
+# One's own tokens, for the API routes and the web page alike. Tokens are platform rows (a
+# member's, across tenants), so these run in the identity transaction and are audited in the
+# system chain like every other sign-in event.
+
+
+def my_tokens(vault: Vault, member_id: uuid.UUID) -> list[TokenView]:
+    """The member's own API tokens, oldest first (secrets are never stored, only hashes)."""
+    with auth.identity_transaction(vault) as db:
+        return list_tokens(db, member_id)
+
+
+def do_issue_token(
+    vault: Vault,
+    resolved: sessions.Resolved,
+    client: auth.Client,
+    *,
+    tenant_id: uuid.UUID,
+    scopes: list[str],
+    days: int,
+    label: str,
+) -> tuple[uuid.UUID, str]:
+    """Issue an integration token from a signed-in session; the secret is returned this once.
+
+    Needs a complete sign-in (password and second factor: ``Forbidden`` otherwise) confirmed
+    in the last few minutes (``ReauthRequired`` otherwise), because a token outlives the
+    session that made it. Audited as ``auth.token.issue`` with the scopes as field names.
+    """
+    now = vault.clock()
+    assurance = auth.session_assurance(resolved.login, now)
+    if not (assurance.password_ok and assurance.mfa):
+        raise Forbidden("complete sign-in (password and second factor) first")
+    sessions.require_fresh(resolved.login, now)
+    with auth.identity_transaction(vault) as db:
+        token_id, token = create_scoped_token(
+            db,
+            member_id=resolved.member.id,
+            tenant_id=tenant_id,
+            scopes=scopes,
+            days=days,
+            label=label,
+            now=now,
+        )
+        auth.audit(
+            vault,
+            db,
+            "auth.token.issue",
+            "allowed",
+            client,
+            member_id=resolved.member.id,
+            fields=tuple(scopes)[:20],
+        )
+    return token_id, token
+
+
+def do_revoke_token(
+    vault: Vault, member_id: uuid.UUID, token_id: uuid.UUID, client: auth.Client
+) -> None:
+    """Revoke one of the member's own tokens (404 for anyone else's); audited."""
+    with auth.identity_transaction(vault) as db:
+        revoke_token(db, member_id, token_id, vault.clock())
+        auth.audit(vault, db, "auth.token.revoke", "allowed", client, member_id=member_id)
+
+
+def held_permissions(
+    vault: Vault, member_id: uuid.UUID, tenant_id: uuid.UUID
+) -> frozenset[Permission]:
+    """What a token for this tenant could carry: the member's own standing there."""
+    with auth.identity_transaction(vault) as db:
+        return standing_permissions(db, member_id, tenant_id)
