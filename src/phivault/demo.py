@@ -47,9 +47,9 @@ class DemoSummary:
 
     def login_lines(self) -> list[str]:
         lines = [
-            "Sign in with these fabricated accounts (POST /api/v1/auth/login, or the web pages",
-            "once they exist). Each initial password must be changed at first sign-in, then an",
-            "authenticator app enrolled (MFA is required before any PHI):",
+            "Sign in with these fabricated accounts in a browser (or POST /api/v1/auth/login).",
+            "Each initial password must be changed at first sign-in, then an authenticator app",
+            "or a passkey enrolled (a second factor is required before any PHI):",
         ]
         for tenant, username, role, password in self.logins:
             lines.append(f"  {tenant:<32} {username:<28} {role:<22} {password}")

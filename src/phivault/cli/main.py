@@ -128,9 +128,11 @@ def demo(
     for line in summary.login_lines():
         out.print(line, soft_wrap=True, highlight=False)
     if serve_after:
+        # Passkeys need a host name: browsers refuse an IP address as a WebAuthn party.
+        shown = "localhost" if host in ("127.0.0.1", "::1") else host
         out.print(
-            f"\nServing on [bold]http://{host}:{port}[/] — API docs at /docs, "
-            "OpenAPI at /openapi.json. Ctrl-C stops."
+            f"\nOpen [bold]http://{shown}:{port}/login[/] in a browser and sign in with an "
+            "account above. API docs at /docs, OpenAPI at /openapi.json. Ctrl-C stops."
         )
         _serve(Listener(host, port))
 
