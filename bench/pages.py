@@ -22,7 +22,7 @@ from phivault.api.app import create_app
 from phivault.bootstrap import open_vault
 from phivault.db.engine import Scope
 from phivault.demo import build_demo
-from phivault.records.models import Person
+from phivault.records.models import Person, Record
 from phivault.tenancy.models import Tenant
 
 BUDGET_S = 0.200
@@ -61,11 +61,36 @@ def measure(backend: str, patients: int, repeats: int) -> list[list[object]]:
                 select(Person.id).where(Person.tenant_id == tenant.id, Person.kind == "patient")
             ).first()
         t = tenant.id
+        with vault.db.transaction(Scope.everything()) as session:
+            record = session.scalars(
+                select(Record.id).where(
+                    Record.tenant_id == t,
+                    Record.person_id == person,
+                    Record.record_type == "care_plan",
+                )
+            ).first()
+        chart = f"/t/{t}/people/{person}"
         pages = {
             "home": ("GET", "/", None),
+            "dashboard": ("GET", f"/t/{t}", None),
             "people search form": ("GET", f"/t/{t}/people", None),
-            "chart (Full view)": ("GET", f"/t/{t}/people/{person}?purpose=treatment", None),
+            "chart (Full view)": ("GET", f"{chart}?purpose=treatment", None),
+            "new record form": (
+                "GET",
+                f"{chart}/records/new?purpose=treatment&record_type=clinical_note",
+                None,
+            ),
+            "record correction form": (
+                "GET",
+                f"/t/{t}/records/{record}/edit?purpose=treatment",
+                None,
+            ),
             "audit viewer": ("GET", f"/t/{t}/audit", None),
+            "audit CSV export": ("GET", f"/t/{t}/audit/export.csv?action=record.read", None),
+            "workforce": ("GET", f"/t/{t}/admin", None),
+            "security settings": ("GET", f"/t/{t}/admin/settings", None),
+            "account security": ("GET", "/account", None),
+            "API tokens": ("GET", "/account/tokens", None),
         }
         rows: list[list[object]] = []
         with TestClient(create_app(vault)) as client:
