@@ -17,13 +17,13 @@ from fastapi.responses import Response, StreamingResponse
 
 from phivault.access import breakglass
 from phivault.access.policy import Permission
-from phivault.api.deps import declare, declared_permissions
+from phivault.api.deps import declare
 from phivault.audit import service as audit_service
 from phivault.errors import PhivaultError
 from phivault.web.common import (
     VaultDep,
-    csrf_ok,
     error_page,
+    form_page,
     problem_page,
     redirect,
     render,
@@ -110,7 +110,7 @@ def audit_viewer(
     except ValueError:
         return problem_page(request, page, 422, "A filter is not valid: check the ids and dates.")
     try:
-        with vault.unit(tenant_id, page.actor, declared=declared_permissions(request)) as unit:
+        with page.unit() as unit:
             shown = audit_service.audit_page(unit, flt)
             pending = breakglass.list_break_glass(unit)
             names = shown.actor_names | audit_service.member_names(
@@ -156,7 +156,7 @@ def export_csv(request: Request, tenant_id: uuid.UUID, vault: VaultDep) -> Respo
     except ValueError:
         return problem_page(request, page, 422, "A filter is not valid: check the ids and dates.")
     try:
-        with vault.unit(tenant_id, page.actor, declared=declared_permissions(request)) as unit:
+        with page.unit() as unit:
             rows, truncated = audit_service.export_rows(unit, flt)
     except PhivaultError as exc:
         return error_page(request, page, exc)
@@ -187,15 +187,14 @@ def verify(
     csrf_token: Annotated[str, Form(max_length=100)],
 ) -> Response:
     """Walk the agency's whole chain now; the viewer then shows the recorded result."""
-    page = tenant_context(request, vault, tenant_id)
+    page = form_page(request, vault, tenant_id, csrf_token, f"/t/{tenant_id}/audit")
     if isinstance(page, Response):
         return page
-    if csrf_ok(page.resolved, csrf_token):
-        try:
-            with vault.unit(tenant_id, page.actor, declared=declared_permissions(request)) as unit:
-                audit_service.verify_tenant_chain(unit)
-        except PhivaultError as exc:
-            return error_page(request, page, exc)
+    try:
+        with page.unit() as unit:
+            audit_service.verify_tenant_chain(unit)
+    except PhivaultError as exc:
+        return error_page(request, page, exc)
     return redirect(f"/t/{tenant_id}/audit")
 
 
@@ -212,13 +211,12 @@ def review(
     disposition: Annotated[str, Form(max_length=16)],
     note: Annotated[str, Form(max_length=2000)] = "",
 ) -> Response:
-    page = tenant_context(request, vault, tenant_id)
+    page = form_page(request, vault, tenant_id, csrf_token, f"/t/{tenant_id}/audit")
     if isinstance(page, Response):
         return page
-    if csrf_ok(page.resolved, csrf_token):
-        try:
-            with vault.unit(tenant_id, page.actor, declared=declared_permissions(request)) as unit:
-                breakglass.do_review_break_glass(unit, grant_id, disposition=disposition, note=note)
-        except PhivaultError as exc:
-            return error_page(request, page, exc)
+    try:
+        with page.unit() as unit:
+            breakglass.do_review_break_glass(unit, grant_id, disposition=disposition, note=note)
+    except PhivaultError as exc:
+        return error_page(request, page, exc)
     return redirect(f"/t/{tenant_id}/audit")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hmac
 import uuid
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
@@ -19,10 +20,10 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from sqlalchemy import select
 
-from phivault.access.policy import Permission
-from phivault.access.unit import Actor, Vault
-from phivault.api.deps import client_of, get_vault
-from phivault.errors import NotFound, PhivaultError, Unauthenticated
+from phivault.access.policy import Permission, PurposeOfUse
+from phivault.access.unit import Actor, Unit, Vault
+from phivault.api.deps import client_of, declared_permissions, get_vault
+from phivault.errors import NotFound, PhivaultError, ReauthRequired, Unauthenticated
 from phivault.identity import auth, sessions
 from phivault.identity.models import TenantGrant
 from phivault.identity.service import standing_permissions
@@ -116,6 +117,13 @@ class TenantPage:
     tenants: list[dict[str, Any]]
     tenant: dict[str, Any]
     permissions: frozenset[Permission]
+    vault: Vault
+    declared: frozenset[Permission]  # what the route declared: the guard allows no more
+
+    def unit(self, purpose: PurposeOfUse | None = None) -> AbstractContextManager[Unit]:
+        """A guarded unit of work in this agency, for this member, with the route's
+        declared permissions (I-1)."""
+        return self.vault.unit(self.tenant_id, self.actor, purpose, declared=self.declared)
 
     @property
     def tenant_id(self) -> uuid.UUID:
@@ -185,7 +193,31 @@ def tenant_context(request: Request, vault: Vault, tenant_id: uuid.UUID) -> Tena
         tenants=tenants,
         tenant=here or {"id": str(tenant_id), "name": "Unknown agency"},
         permissions=permissions,
+        vault=vault,
+        declared=declared_permissions(request),
     )
+
+
+def form_page(
+    request: Request,
+    vault: Vault,
+    tenant_id: uuid.UUID,
+    csrf_token: str,
+    back: str,
+    *,
+    fresh: bool = False,
+) -> TenantPage | Response:
+    """The agency page context for a form's POST, or the redirect that must come first: to
+    sign in; back to the form when its CSRF token is not this session's (an expired form);
+    to re-authenticate when a sensitive action needs a fresh proof of identity."""
+    page = tenant_context(request, vault, tenant_id)
+    if isinstance(page, Response):
+        return page
+    if not csrf_ok(page.resolved, csrf_token):
+        return redirect(back)
+    if fresh and not is_fresh(vault, page.resolved):
+        return reauth_redirect(back)
+    return page
 
 
 def not_found(request: Request, page: TenantPage, **extra: Any) -> Response:
@@ -198,9 +230,14 @@ def problem_page(request: Request, page: TenantPage, status: int, message: str) 
     return render(request, "not_found.html", status, error=message, **page.vars())
 
 
-def error_page(request: Request, page: TenantPage, exc: PhivaultError) -> Response:
-    """The page for a service's refusal: the not-found page for anything absent or forbidden,
-    else the error's own (PHI-free) message."""
+def error_page(
+    request: Request, page: TenantPage, exc: PhivaultError, back: str | None = None
+) -> Response:
+    """The page for a service's refusal: the not-found page for anything absent or forbidden
+    by its existence, re-authentication (then ``back``) when a fresh proof is needed, else
+    the error's own (PHI-free) message."""
     if isinstance(exc, NotFound):
         return not_found(request, page)
+    if isinstance(exc, ReauthRequired) and back is not None:
+        return reauth_redirect(back)
     return problem_page(request, page, exc.status, exc.detail)

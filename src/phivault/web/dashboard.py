@@ -20,7 +20,7 @@ from fastapi.responses import Response
 from phivault.access import breakglass
 from phivault.access.policy import Permission, PurposeOfUse
 from phivault.access.unit import Unit, Vault
-from phivault.api.deps import declare, declared_permissions
+from phivault.api.deps import declare
 from phivault.audit import service as audit_service
 from phivault.errors import PhivaultError
 from phivault.identity import auth, lifecycle
@@ -110,9 +110,7 @@ def dashboard(request: Request, tenant_id: uuid.UUID, vault: VaultDep) -> Respon
         return not_found(request, page)  # no standing here: the agency looks absent (I-5)
     try:
         # Credential tracking is an operations function (BOC: the office tracks them).
-        with vault.unit(
-            tenant_id, page.actor, PurposeOfUse.OPERATIONS, declared=declared_permissions(request)
-        ) as unit:
+        with page.unit(PurposeOfUse.OPERATIONS) as unit:
             board = _gather(unit, page)
     except PhivaultError as exc:
         return error_page(request, page, exc)

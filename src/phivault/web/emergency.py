@@ -11,12 +11,12 @@ from fastapi.responses import Response
 
 from phivault.access import breakglass
 from phivault.access.policy import Permission, PurposeOfUse
-from phivault.api.deps import client_of, declare, declared_permissions
+from phivault.api.deps import client_of, declare
 from phivault.errors import InvalidInput, PhivaultError
 from phivault.identity import recovery
 from phivault.web.common import (
     VaultDep,
-    csrf_ok,
+    form_page,
     not_found,
     redirect,
     render,
@@ -57,18 +57,15 @@ def emergency_submit(
     password: Annotated[str, Form(max_length=1024)],
 ) -> Response:
     """Re-authenticate, then open emergency access; it is flagged for review at once."""
-    page = tenant_context(request, vault, tenant_id)
+    back = f"/t/{tenant_id}/people/{person_id}/emergency"
+    page = form_page(request, vault, tenant_id, csrf_token, back)
     if isinstance(page, Response):
         return page
-    if not csrf_ok(page.resolved, csrf_token):
-        return redirect(f"/t/{tenant_id}/people/{person_id}/emergency")
     try:
         recovery.reauthenticate(
             vault, page.resolved, password=password, code=None, client=client_of(request)
         )
-        with vault.unit(
-            tenant_id, page.actor, PurposeOfUse.TREATMENT, declared=declared_permissions(request)
-        ) as unit:
+        with page.unit(PurposeOfUse.TREATMENT) as unit:
             breakglass.do_break_glass(unit, person_id=person_id, reason=reason, minutes=minutes)
     except InvalidInput as exc:
         return render(

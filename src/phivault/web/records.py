@@ -18,15 +18,15 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 
 from phivault.access.policy import Permission, PurposeOfUse, Sensitivity, Tier
-from phivault.api.deps import declare, declared_permissions
+from phivault.api.deps import declare
 from phivault.errors import Conflict, InvalidInput, PhivaultError
 from phivault.records import service
 from phivault.records.types import RECORD_TYPES, FieldSpec, clean_value
 from phivault.web.common import (
     TenantPage,
     VaultDep,
-    csrf_ok,
     error_page,
+    form_page,
     not_found,
     problem_page,
     redirect,
@@ -192,11 +192,11 @@ def new_person(request: Request, tenant_id: uuid.UUID, vault: VaultDep) -> Respo
 def create_person(
     request: Request, tenant_id: uuid.UUID, vault: VaultDep, form: FormDep
 ) -> Response:
-    page = tenant_context(request, vault, tenant_id)
+    page = form_page(
+        request, vault, tenant_id, _text(form, "csrf_token"), f"/t/{tenant_id}/people/new"
+    )
     if isinstance(page, Response):
         return page
-    if not csrf_ok(page.resolved, _text(form, "csrf_token")):
-        return redirect(f"/t/{tenant_id}/people/new")
     shown = {s.name: _text(form, FIELD_PREFIX + s.name) for s in PERSON_SPECS}
     shown["kind"] = _text(form, "kind")
     use = _purpose(form.get("purpose"))
@@ -209,23 +209,21 @@ def create_person(
             request, page, person=None, purpose=use.value, shown=shown, errors=errors, status=422
         )
     try:
-        with vault.unit(tenant_id, page.actor, use, declared=declared_permissions(request)) as u:
+        with page.unit(use) as u:
             person = service.do_create_person(u, kind=shown["kind"], **values)
     except InvalidInput as exc:
-        named = _field_error(exc.detail, shown)
         return _person_form(
-            request,
-            page,
-            person=None,
-            purpose=use.value,
-            shown=shown,
-            errors=named,
-            error=None if named else exc.detail,
-            status=422,
+            request, page, person=None, purpose=use.value, shown=shown, **_refusal(exc, shown)
         )
     except PhivaultError as exc:
         return error_page(request, page, exc)
     return redirect(_chart(page, person.id, use))
+
+
+def _refusal(exc: InvalidInput, names: Iterable[str]) -> dict[str, Any]:
+    """A service's validation message as form arguments: at its field when it names one."""
+    named = _field_error(exc.detail, names)
+    return {"errors": named, "error": None if named else exc.detail, "status": 422}
 
 
 def _field_error(detail: str, names: Iterable[str]) -> dict[str, str]:
@@ -254,7 +252,7 @@ def edit_person(
     if use is None:
         return redirect(f"/t/{tenant_id}/people/{person_id}")
     try:
-        with vault.unit(tenant_id, page.actor, use, declared=declared_permissions(request)) as u:
+        with page.unit(use) as u:
             person = service.read_person(u, person_id)
     except PhivaultError as exc:
         return error_page(request, page, exc)
@@ -272,16 +270,18 @@ def update_person(
     request: Request, tenant_id: uuid.UUID, person_id: uuid.UUID, vault: VaultDep, form: FormDep
 ) -> Response:
     """Correct a person's identifying fields; only the fields that differ are written."""
-    page = tenant_context(request, vault, tenant_id)
+    page = form_page(
+        request, vault, tenant_id, _text(form, "csrf_token"), f"/t/{tenant_id}/people/{person_id}"
+    )
     if isinstance(page, Response):
         return page
     use = _purpose(form.get("purpose"))
-    if use is None or not csrf_ok(page.resolved, _text(form, "csrf_token")):
+    if use is None:
         return redirect(f"/t/{tenant_id}/people/{person_id}")
     shown = {s.name: _text(form, FIELD_PREFIX + s.name) for s in PERSON_SPECS}
     values, errors = parse_fields(PERSON_SPECS, form)
     try:
-        with vault.unit(tenant_id, page.actor, use, declared=declared_permissions(request)) as u:
+        with page.unit(use) as u:
             person = service.read_person(u, person_id)
     except PhivaultError as exc:
         return error_page(request, page, exc)
@@ -292,21 +292,11 @@ def update_person(
     changes = {k: v for k, v in values.items() if v != person.fields.get(k)}
     if changes:
         try:
-            with vault.unit(
-                tenant_id, page.actor, use, declared=declared_permissions(request)
-            ) as u:
+            with page.unit(use) as u:
                 service.do_update_person(u, person_id, changes)
         except InvalidInput as exc:
-            named = _field_error(exc.detail, shown)
             return _person_form(
-                request,
-                page,
-                person=person,
-                purpose=use.value,
-                shown=shown,
-                errors=named,
-                error=None if named else exc.detail,
-                status=422,
+                request, page, person=person, purpose=use.value, shown=shown, **_refusal(exc, shown)
             )
         except PhivaultError as exc:
             return error_page(request, page, exc)
@@ -375,7 +365,7 @@ def new_record(
     if use is None:
         return redirect(f"/t/{tenant_id}/people/{person_id}")
     try:
-        with vault.unit(tenant_id, page.actor, use, declared=declared_permissions(request)) as u:
+        with page.unit(use) as u:
             offer = service.new_record_form(u, person_id, record_type)
     except PhivaultError as exc:
         return error_page(request, page, exc)
@@ -419,15 +409,17 @@ def create_record(
     form: FormDep,
     record_type: str = "",
 ) -> Response:
-    page = tenant_context(request, vault, tenant_id)
+    page = form_page(
+        request, vault, tenant_id, _text(form, "csrf_token"), f"/t/{tenant_id}/people/{person_id}"
+    )
     if isinstance(page, Response):
         return page
     use = _purpose(form.get("purpose"))
-    if use is None or not csrf_ok(page.resolved, _text(form, "csrf_token")):
+    if use is None:
         return redirect(f"/t/{tenant_id}/people/{person_id}")
     tags = _tag_list(form.get("sensitivity"))
     try:
-        with vault.unit(tenant_id, page.actor, use, declared=declared_permissions(request)) as u:
+        with page.unit(use) as u:
             offer = service.new_record_form(u, person_id, record_type)
     except PhivaultError as exc:
         return error_page(request, page, exc)
@@ -438,7 +430,7 @@ def create_record(
             request, page, offer, use, shown, errors=errors, tags=tags, status=422
         )
     try:
-        with vault.unit(tenant_id, page.actor, use, declared=declared_permissions(request)) as u:
+        with page.unit(use) as u:
             service.do_create_record(
                 u,
                 person_id=person_id,
@@ -447,18 +439,7 @@ def create_record(
                 sensitivity=tags if offer.may_tag else (),
             )
     except InvalidInput as exc:
-        named = _field_error(exc.detail, shown)
-        return _new_record_page(
-            request,
-            page,
-            offer,
-            use,
-            shown,
-            errors=named,
-            tags=tags,
-            status=422,
-            error=None if named else exc.detail,
-        )
+        return _new_record_page(request, page, offer, use, shown, tags=tags, **_refusal(exc, shown))
     except PhivaultError as exc:
         return error_page(request, page, exc)
     return redirect(_chart(page, person_id, use))
@@ -490,7 +471,7 @@ def edit_record(
     if use is None:
         return not_found(request, page)
     try:
-        with vault.unit(tenant_id, page.actor, use, declared=declared_permissions(request)) as u:
+        with page.unit(use) as u:
             draft = service.open_record_for_correction(u, record_id)
     except PhivaultError as exc:
         return error_page(request, page, exc)
@@ -530,18 +511,24 @@ def update_record(
 ) -> Response:
     """Write the fields that differ from the stored record, guarded by its version (a
     correction made meanwhile by someone else is not overwritten)."""
-    page = tenant_context(request, vault, tenant_id)
+    page = form_page(
+        request,
+        vault,
+        tenant_id,
+        _text(form, "csrf_token"),
+        f"/t/{tenant_id}/records/{record_id}/edit",
+    )
     if isinstance(page, Response):
         return page
     use = _purpose(form.get("purpose"))
-    if use is None or not csrf_ok(page.resolved, _text(form, "csrf_token")):
+    if use is None:
         return not_found(request, page)
     try:
         version = int(_text(form, "version"))
     except ValueError:
         return problem_page(request, page, 422, "The form is incomplete; open it again.")
     try:
-        with vault.unit(tenant_id, page.actor, use, declared=declared_permissions(request)) as u:
+        with page.unit(use) as u:
             draft = service.open_record_for_correction(u, record_id)
     except PhivaultError as exc:
         return error_page(request, page, exc)
@@ -552,9 +539,7 @@ def update_record(
         return _correction_form(request, page, draft, use, shown, errors=errors, status=422)
     if changes:
         try:
-            with vault.unit(
-                tenant_id, page.actor, use, declared=declared_permissions(request)
-            ) as u:
+            with page.unit(use) as u:
                 service.do_update_record(u, record_id, fields=changes, expected_version=version)
         except Conflict:
             return _correction_form(
@@ -568,17 +553,7 @@ def update_record(
                 "saved. Open the record again to see their version, then make your correction.",
             )
         except InvalidInput as exc:
-            named = _field_error(exc.detail, shown)
-            return _correction_form(
-                request,
-                page,
-                draft,
-                use,
-                shown,
-                errors=named,
-                error=None if named else exc.detail,
-                status=422,
-            )
+            return _correction_form(request, page, draft, use, shown, **_refusal(exc, shown))
         except PhivaultError as exc:
             return error_page(request, page, exc)
     return redirect(_chart(page, draft.record.person_id, use))

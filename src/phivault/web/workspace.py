@@ -16,7 +16,7 @@ from fastapi.responses import Response, StreamingResponse
 
 from phivault.access import breakglass
 from phivault.access.policy import Permission, PurposeOfUse
-from phivault.api.deps import declare, declared_permissions
+from phivault.api.deps import declare
 from phivault.api.routes_people import content_disposition
 from phivault.errors import InvalidInput, NotFound, PhivaultError, PurposeRequired
 from phivault.records import documents, service
@@ -24,10 +24,9 @@ from phivault.records.blobs import BlobStore
 from phivault.records.types import RECORD_TYPES
 from phivault.web.common import (
     VaultDep,
-    csrf_ok,
+    form_page,
     not_found,
     problem_page,
-    redirect,
     render,
     tenant_context,
 )
@@ -63,14 +62,12 @@ def search_submit(
     date_of_birth: Annotated[str, Form(max_length=10)] = "",
     mrn: Annotated[str, Form(max_length=40)] = "",
 ) -> Response:
-    page = tenant_context(request, vault, tenant_id)
+    page = form_page(request, vault, tenant_id, csrf_token, f"/t/{tenant_id}/people")
     if isinstance(page, Response):
         return page
-    if not csrf_ok(page.resolved, csrf_token):
-        return redirect(f"/t/{tenant_id}/people")
     use = _purpose(purpose)
     try:
-        with vault.unit(tenant_id, page.actor, use, declared=declared_permissions(request)) as unit:
+        with page.unit(use) as unit:
             found = service.search_people(
                 unit,
                 family_name=family_name or None,
@@ -126,7 +123,7 @@ def chart(
             request, "purpose.html", purposes=PURPOSES, person_id=person_id, **page.vars()
         )
     try:
-        with vault.unit(tenant_id, page.actor, use, declared=declared_permissions(request)) as unit:
+        with page.unit(use) as unit:
             person = service.read_person(unit, person_id)
             records = service.list_records(unit, person_id)
             files = documents.list_documents(unit, person_id)
@@ -180,9 +177,7 @@ def download(
         return page
     blobs = BlobStore(vault.settings.blob_dir)
     try:
-        with vault.unit(
-            tenant_id, page.actor, _purpose(purpose), declared=declared_permissions(request)
-        ) as unit:
+        with page.unit(_purpose(purpose)) as unit:
             opened = documents.open_document(unit, blobs, document_id)
     except NotFound:
         return not_found(request, page)

@@ -1,0 +1,225 @@
+"""The role directory (role categories with their data access category, and positions) and
+the agency's security settings."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import Response
+
+from phivault.access import directory
+from phivault.access.policy import Permission
+from phivault.access.unit import Vault
+from phivault.api.deps import declare
+from phivault.errors import InvalidInput, PhivaultError
+from phivault.identity import lifecycle
+from phivault.web.admin.shared import (
+    BASE,
+    CSRF,
+    DONE,
+    SETTING_LABELS,
+    failed,
+    page_vars,
+    parse_uuid,
+)
+from phivault.web.common import (
+    TenantPage,
+    VaultDep,
+    form_page,
+    is_fresh,
+    reauth_redirect,
+    redirect,
+    render,
+    tenant_context,
+)
+
+router = APIRouter(include_in_schema=False)
+
+
+# -- role directory ------------------------------------------------------------------------
+def _directory(
+    request: Request, vault: Vault, page: TenantPage, status: int = 200, **extra: Any
+) -> Response:
+    try:
+        with page.unit() as unit:
+            roles = directory.read_role_directory(unit)
+    except PhivaultError as exc:
+        return failed(request, page, exc, request.url.path)
+    extra.setdefault("role_form", {})
+    extra.setdefault("position_form", {})
+    return render(
+        request,
+        "admin_directory.html",
+        status,
+        **page_vars(page, "directory", roles=roles, **extra),
+    )
+
+
+@router.get(BASE + "/directory", openapi_extra=declare(Permission.DIRECTORY_MANAGE))
+def role_directory(
+    request: Request, tenant_id: uuid.UUID, vault: VaultDep, done: str = ""
+) -> Response:
+    """Role categories with their data access category and MFA rule, and their positions."""
+    page = tenant_context(request, vault, tenant_id)
+    if isinstance(page, Response):
+        return page
+    return _directory(request, vault, page, notice=DONE.get(done))
+
+
+MFA_CHOICES = {"": None, "required": True, "not-required": False}
+
+
+@router.post(
+    BASE + "/directory/role-categories", openapi_extra=declare(Permission.DIRECTORY_MANAGE)
+)
+def add_role_category(
+    request: Request,
+    tenant_id: uuid.UUID,
+    vault: VaultDep,
+    csrf_token: CSRF,
+    name: Annotated[str, Form(max_length=200)] = "",
+    access_category: Annotated[str, Form(max_length=16)] = "",
+    mfa: Annotated[str, Form(max_length=16)] = "",
+) -> Response:
+    back = f"/t/{tenant_id}/admin/directory"
+    page = form_page(request, vault, tenant_id, csrf_token, back)
+    if isinstance(page, Response):
+        return page
+    form = {"name": name, "access_category": access_category, "mfa": mfa}
+    try:
+        with page.unit() as unit:
+            directory.do_add_role_category(
+                unit,
+                name=name,
+                access_category=access_category,
+                mfa_required=MFA_CHOICES.get(mfa),
+            )
+    except InvalidInput as exc:
+        return _directory(request, vault, page, 422, role_form=form, role_error=exc.detail)
+    except PhivaultError as exc:
+        return failed(request, page, exc, back)
+    return redirect(f"{back}?done=role")
+
+
+@router.post(BASE + "/directory/positions", openapi_extra=declare(Permission.DIRECTORY_MANAGE))
+def add_position(
+    request: Request,
+    tenant_id: uuid.UUID,
+    vault: VaultDep,
+    csrf_token: CSRF,
+    title: Annotated[str, Form(max_length=200)] = "",
+    role_category_id: Annotated[str, Form(max_length=40)] = "",
+) -> Response:
+    back = f"/t/{tenant_id}/admin/directory"
+    page = form_page(request, vault, tenant_id, csrf_token, back)
+    if isinstance(page, Response):
+        return page
+    form = {"title": title, "role_category_id": role_category_id}
+    role = parse_uuid(role_category_id)
+    if role is None:
+        return _directory(
+            request,
+            vault,
+            page,
+            422,
+            position_form=form,
+            position_error="Choose a role category.",
+        )
+    try:
+        with page.unit() as unit:
+            directory.do_add_position(unit, title=title, role_category_id=role)
+    except InvalidInput as exc:
+        return _directory(request, vault, page, 422, position_form=form, position_error=exc.detail)
+    except PhivaultError as exc:
+        return failed(request, page, exc, back)
+    return redirect(f"{back}?done=position")
+
+
+# -- security settings ---------------------------------------------------------------------
+
+
+def _settings_page(
+    request: Request,
+    page: TenantPage,
+    values: dict[str, Any],
+    status: int = 200,
+    **extra: Any,
+) -> Response:
+    extra.setdefault("problems", {})
+    return render(
+        request,
+        "admin_settings.html",
+        status,
+        **page_vars(page, "settings", values=values, labels=SETTING_LABELS, **extra),
+    )
+
+
+@router.get(BASE + "/settings", openapi_extra=declare(Permission.SETTINGS_MANAGE))
+def settings_form(
+    request: Request, tenant_id: uuid.UUID, vault: VaultDep, done: str = ""
+) -> Response:
+    """The agency's security settings, ready to change."""
+    page = tenant_context(request, vault, tenant_id)
+    if isinstance(page, Response):
+        return page
+    if page.can(Permission.SETTINGS_MANAGE) and not is_fresh(vault, page.resolved):
+        return reauth_redirect(request.url.path)
+    try:
+        with page.unit() as unit:
+            values = lifecycle.read_settings_to_manage(unit)
+    except PhivaultError as exc:
+        return failed(request, page, exc, request.url.path)
+    return _settings_page(request, page, values, notice=DONE.get(done))
+
+
+@router.post(BASE + "/settings", openapi_extra=declare(Permission.SETTINGS_MANAGE))
+def save_settings(
+    request: Request,
+    tenant_id: uuid.UUID,
+    vault: VaultDep,
+    csrf_token: CSRF,
+    password_profile: Annotated[str, Form(max_length=16)] = "",
+    password_expiry_days: Annotated[str, Form(max_length=10)] = "",
+    password_history: Annotated[str, Form(max_length=10)] = "",
+    idle_timeout_minutes: Annotated[str, Form(max_length=10)] = "",
+    mfa_reverify_days: Annotated[str, Form(max_length=10)] = "",
+    mfa_required: Annotated[bool, Form()] = False,
+    mfa_self_service_reset: Annotated[bool, Form()] = False,
+) -> Response:
+    """Save every setting at once; out-of-bounds values are named next to their field and
+    nothing changes."""
+    back = f"/t/{tenant_id}/admin/settings"
+    page = form_page(request, vault, tenant_id, csrf_token, back, fresh=True)
+    if isinstance(page, Response):
+        return page
+    raw = {
+        "password_expiry_days": password_expiry_days,
+        "password_history": password_history,
+        "idle_timeout_minutes": idle_timeout_minutes,
+        "mfa_reverify_days": mfa_reverify_days,
+    }
+    changes: dict[str, Any] = {
+        "password_profile": password_profile,
+        "mfa_required": mfa_required,
+        "mfa_self_service_reset": mfa_self_service_reset,
+    }
+    for name, text in raw.items():
+        # Unparseable numbers go to the service as text: it names them "a whole number".
+        changes[name] = int(text.strip()) if text.strip().lstrip("-").isdigit() else text
+    try:
+        with page.unit() as unit:
+            lifecycle.do_update_settings(unit, changes)
+    except lifecycle.InvalidSettings as exc:
+        return _settings_page(
+            request,
+            page,
+            changes,
+            422,
+            problems=exc.problems,
+            error="The settings were not saved: correct the values marked below.",
+        )
+    except PhivaultError as exc:
+        return failed(request, page, exc, back)
+    return redirect(f"{back}?done=settings")

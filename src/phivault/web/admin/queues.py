@@ -1,0 +1,159 @@
+"""Work waiting for a manager or the privacy officer: password resets to authorize (AUTH-4)
+and access reviews opened by role changes (ACC-9)."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import Response
+
+from phivault.access import directory
+from phivault.access.policy import Permission
+from phivault.access.unit import Vault
+from phivault.api.deps import declare
+from phivault.errors import Conflict, InvalidInput, PhivaultError
+from phivault.identity import lifecycle
+from phivault.web.admin.shared import (
+    BASE,
+    CSRF,
+    DONE,
+    failed,
+    page_vars,
+)
+from phivault.web.common import (
+    TenantPage,
+    VaultDep,
+    form_page,
+    is_fresh,
+    reauth_redirect,
+    redirect,
+    render,
+    tenant_context,
+)
+
+router = APIRouter(include_in_schema=False)
+
+
+# -- password resets -----------------------------------------------------------------------
+@router.get(BASE + "/resets", openapi_extra=declare(Permission.DIRECTORY_READ))
+def resets(request: Request, tenant_id: uuid.UUID, vault: VaultDep) -> Response:
+    """Pending reset requests of the people in the viewer's reporting line (AUTH-4): any
+    member may be someone's manager, so this page is not limited to administrators."""
+    page = tenant_context(request, vault, tenant_id)
+    if isinstance(page, Response):
+        return page
+    try:
+        with page.unit() as unit:
+            pending = lifecycle.list_reset_requests(unit)
+    except PhivaultError as exc:
+        return failed(request, page, exc, request.url.path)
+    if pending and not is_fresh(vault, page.resolved):
+        return reauth_redirect(request.url.path)
+    return render(request, "admin_resets.html", **page_vars(page, "resets", pending=pending))
+
+
+@router.post(
+    BASE + "/resets/{request_id}/authorize", openapi_extra=declare(Permission.DIRECTORY_READ)
+)
+def authorize_reset(
+    request: Request,
+    tenant_id: uuid.UUID,
+    request_id: uuid.UUID,
+    vault: VaultDep,
+    csrf_token: CSRF,
+) -> Response:
+    """Authorize a reset: the one-time code is shown on this response only."""
+    back = f"/t/{tenant_id}/admin/resets"
+    page = form_page(request, vault, tenant_id, csrf_token, back, fresh=True)
+    if isinstance(page, Response):
+        return page
+    try:
+        with page.unit() as unit:
+            code = lifecycle.do_authorize_reset(unit, request_id)
+    except PhivaultError as exc:
+        return failed(request, page, exc, back)
+    return render(
+        request,
+        "admin_reset_code.html",
+        **page_vars(page, "resets", code=code, hours=lifecycle.RESET_TOKEN_HOURS),
+    )
+
+
+# -- access reviews ------------------------------------------------------------------------
+REVIEW_PERMISSIONS = declare(
+    Permission.ACCESS_REVIEW, Permission.WORKFORCE_MANAGE, Permission.DIRECTORY_READ
+)
+
+
+def _reviews_page(
+    request: Request, vault: Vault, page: TenantPage, status: int = 200, **extra: Any
+) -> Response:
+    try:
+        with page.unit() as unit:
+            open_reviews = lifecycle.list_access_reviews(unit)
+            names = {m.id: m for m in lifecycle.list_members(unit)}
+            titles = {e.position_id: e.title for e in directory.read_directory(unit)}
+    except PhivaultError as exc:
+        return failed(request, page, exc, request.url.path)
+    if open_reviews and not is_fresh(vault, page.resolved):
+        return reauth_redirect(f"/t/{page.tenant_id}/admin/reviews")
+    return render(
+        request,
+        "admin_reviews.html",
+        status,
+        **page_vars(page, "reviews", reviews=open_reviews, names=names, titles=titles, **extra),
+    )
+
+
+@router.get(BASE + "/reviews", openapi_extra=REVIEW_PERMISSIONS)
+def reviews(request: Request, tenant_id: uuid.UUID, vault: VaultDep, done: str = "") -> Response:
+    """Open access reviews (opened by role changes, ACC-9), to confirm or revoke."""
+    page = tenant_context(request, vault, tenant_id)
+    if isinstance(page, Response):
+        return page
+    return _reviews_page(request, vault, page, notice=DONE.get(done))
+
+
+@router.post(BASE + "/reviews/{review_id}/close", openapi_extra=REVIEW_PERMISSIONS)
+def close_review(
+    request: Request,
+    tenant_id: uuid.UUID,
+    review_id: uuid.UUID,
+    vault: VaultDep,
+    csrf_token: CSRF,
+    outcome: Annotated[str, Form(max_length=16)] = "",
+    confirm: Annotated[str, Form(max_length=8)] = "",
+) -> Response:
+    """Confirm at once; revoking asks for confirmation first (a real form step)."""
+    back = f"/t/{tenant_id}/admin/reviews"
+    page = form_page(request, vault, tenant_id, csrf_token, back, fresh=True)
+    if isinstance(page, Response):
+        return page
+    if outcome == "revoked" and confirm != "yes":
+        return render(
+            request,
+            "admin_confirm.html",
+            **page_vars(
+                page,
+                "reviews",
+                question="Revoke this access?",
+                subject="",
+                consequence="Their standing in this agency ends at once and they are signed "
+                "out everywhere.",
+                button="Yes, revoke access",
+                action_url=f"{back}/{review_id}/close",
+                fields={"outcome": "revoked"},
+                cancel=back,
+                danger=True,
+            ),
+        )
+    try:
+        with page.unit() as unit:
+            lifecycle.do_close_access_review(unit, review_id, outcome)
+    except (InvalidInput, Conflict) as exc:
+        return _reviews_page(request, vault, page, exc.status, error=exc.detail)
+    except PhivaultError as exc:
+        return failed(request, page, exc, back)
+    return redirect(f"{back}?done={outcome}")
