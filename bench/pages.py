@@ -98,7 +98,7 @@ def measure(backend: str, patients: int, repeats: int) -> list[list[object]]:
             pages["people search (MRN)"] = (
                 "POST",
                 f"/t/{t}/people",
-                {"csrf_token": csrf, "purpose": "operations", "mrn": "MRN-00000000"},
+                {"csrf_token": csrf, "purpose": "operations", "mrn": "SUN-00001"},
             )
             pages["sign-in page"] = ("GET", "/login", None)  # last: it signs the client out
             for name, (method, url, form) in pages.items():

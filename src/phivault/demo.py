@@ -44,6 +44,7 @@ STAFF = (
 @dataclass
 class DemoSummary:
     logins: list[tuple[str, str, str, str]] = field(default_factory=list)
+    mrns: list[tuple[str, str]] = field(default_factory=list)  # (agency, range of patient MRNs)
 
     def login_lines(self) -> list[str]:
         lines = [
@@ -53,6 +54,9 @@ class DemoSummary:
         ]
         for tenant, username, role, password in self.logins:
             lines.append(f"  {tenant:<32} {username:<28} {role:<22} {password}")
+        if self.mrns:
+            lines.append("Find a patient by MRN (People → Find a person):")
+            lines.extend(f"  {tenant:<32} {span}" for tenant, span in self.mrns)
         return lines
 
 
@@ -191,8 +195,20 @@ def _records_for(
     return out
 
 
+def demo_mrn(slug: str, number: int) -> str:
+    """Demo MRNs are predictable (SUN-00001, VAL-00042…) so that a newcomer can find a patient
+    without anyone printing a name: the data is fabricated, but the habit is kept."""
+    return f"{slug[:3].upper()}-{number:05d}"
+
+
 def _populate(
-    vault: Vault, tenant_id: uuid.UUID, actor: Actor, fake: Faker, patients: int, progress: Progress
+    vault: Vault,
+    tenant_id: uuid.UUID,
+    slug: str,
+    actor: Actor,
+    fake: Faker,
+    patients: int,
+    progress: Progress,
 ) -> None:
     caregivers: list[uuid.UUID] = []
     blobs = BlobStore(vault.settings.blob_dir)
@@ -207,7 +223,7 @@ def _populate(
                 given_name=fake.first_name(),
                 family_name=fake.last_name(),
                 date_of_birth=fake.date_of_birth(minimum_age=18, maximum_age=95).isoformat(),
-                mrn=fake.bothify("MRN-########") if kind == "patient" else None,
+                mrn=demo_mrn(slug, index - n_caregivers + 1) if kind == "patient" else None,
             )
             for type_name, values, tags in _records_for(fake, kind, caregivers):
                 service.do_create_record(
@@ -290,6 +306,7 @@ def _existing_demo(settings: Settings) -> DemoSummary | None:
                     ("password",),
                 )
                 summary.logins.append(("(existing demo)", member.username, "", password))
+            summary.mrns = [(name, f"from {demo_mrn(slug, 1)}") for name, slug in tenants]
         return summary
     finally:
         vault.db.dispose()
@@ -351,6 +368,12 @@ def build_demo(
             summary.logins.append((tenant.name, login, title, password))
     with Progress(console=progress, transient=True) as bar:
         for tenant in tenants:
-            _populate(vault, tenant.id, officer, fake, patients_per_tenant, bar)
+            _populate(vault, tenant.id, tenant.slug, officer, fake, patients_per_tenant, bar)
+            summary.mrns.append(
+                (
+                    tenant.name,
+                    f"{demo_mrn(tenant.slug, 1)} to {demo_mrn(tenant.slug, patients_per_tenant)}",
+                )
+            )
     vault.db.dispose()
     return summary

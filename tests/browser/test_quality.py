@@ -31,6 +31,7 @@ def _pages(env) -> list[str]:
         f"/t/{a}",
         f"/t/{a}/people",
         f"/t/{a}/people/new",
+        f"/t/{a}/people/list?kind=patient&purpose=treatment",
         f"/t/{a}/people/{w.patient}",
         f"/t/{a}/people/{w.patient}?purpose=treatment",
         f"/t/{a}/people/{w.patient}/edit?purpose=treatment",

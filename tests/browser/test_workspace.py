@@ -93,3 +93,30 @@ def test_missing_and_forbidden_patients_look_the_same(page, env) -> None:
     forbidden_text = page.locator("main").inner_text()
     assert missing.status == forbidden.status == 404
     assert missing_text == forbidden_text
+
+
+def test_the_purpose_defaults_to_the_roles_usual_one(page, env) -> None:
+    sign_in_first_time(page, env, _member(env, "Medical Coder"))
+    page.goto(f"/t/{env.world.tenant_a}/people")
+    assert page.get_by_label("Purpose of use").input_value() == "payment"
+    page.goto(f"/t/{env.world.tenant_a}/people/{env.world.patient}")
+    assert page.get_by_label("Purpose of use").input_value() == "payment"
+
+
+def test_list_patients_for_a_purpose(page, env) -> None:
+    sign_in_first_time(page, env, _member(env, "Scheduler"))
+    page.goto(f"/t/{env.world.tenant_a}/people")
+    assert page.get_by_label("for").input_value() == "operations"
+    page.get_by_role("button", name="Show list").click()
+    listed = page.locator("#people a")
+    assert listed.count() == 1  # the world's one patient (its caregiver is not a patient)
+    assert env.world.secrets["family"] in listed.inner_text()
+    listed.click()
+    assert "purpose: operations" in page.locator("#phi").inner_text()
+
+
+def test_emergency_only_staff_cannot_list_people(page, env) -> None:
+    sign_in_first_time(page, env, _member(env, "IT Support Technician"))
+    response = page.goto(f"/t/{env.world.tenant_a}/people/list?kind=patient&purpose=treatment")
+    assert response.status == 403
+    assert env.world.secrets["family"] not in page.content()

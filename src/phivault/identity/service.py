@@ -18,7 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from phivault.access.models import Position
-from phivault.access.policy import Permission
+from phivault.access.policy import AccessCategory, Permission
 from phivault.access.unit import Unit, Vault
 from phivault.errors import Conflict, Forbidden, InvalidInput, NotFound, Unauthenticated
 from phivault.identity import auth, sessions
@@ -320,12 +320,13 @@ class TokenView:
 MAX_TOKEN_DAYS = 365
 
 
-def standing_permissions(
+def standing_of(
     session: Session, member_id: uuid.UUID, tenant_id: uuid.UUID
-) -> frozenset[Permission]:
-    """What the member's active grant in a tenant carries (empty without one)."""
+) -> tuple[AccessCategory | None, frozenset[Permission]]:
+    """The data access category and permissions of the member's active grant in a tenant
+    (None and nothing without one)."""
     from phivault.access.models import RoleCategory
-    from phivault.access.policy import AccessCategory, grant_permissions
+    from phivault.access.policy import grant_permissions
     from phivault.access.roles import join_role
 
     row = session.execute(
@@ -336,13 +337,19 @@ def standing_permissions(
         )
     ).first()
     if row is None:
-        return frozenset()
-    grant, category = row
-    return grant_permissions(
-        AccessCategory(category),
-        privacy_officer=grant.is_privacy_officer,
-        administrator=grant.is_administrator,
+        return None, frozenset()
+    grant, raw = row
+    category = AccessCategory(raw)
+    return category, grant_permissions(
+        category, privacy_officer=grant.is_privacy_officer, administrator=grant.is_administrator
     )
+
+
+def standing_permissions(
+    session: Session, member_id: uuid.UUID, tenant_id: uuid.UUID
+) -> frozenset[Permission]:
+    """What the member's active grant in a tenant carries (empty without one)."""
+    return standing_of(session, member_id, tenant_id)[1]
 
 
 def create_scoped_token(

@@ -20,13 +20,13 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from sqlalchemy import select
 
-from phivault.access.policy import Permission, PurposeOfUse
+from phivault.access.policy import AccessCategory, Permission, PurposeOfUse
 from phivault.access.unit import Actor, Unit, Vault
 from phivault.api.deps import client_of, declared_permissions, get_vault
 from phivault.errors import NotFound, PhivaultError, ReauthRequired, Unauthenticated
 from phivault.identity import auth, sessions
 from phivault.identity.models import TenantGrant
-from phivault.identity.service import standing_permissions
+from phivault.identity.service import standing_of
 from phivault.identity.session_models import LoginSession
 from phivault.tenancy.models import Tenant
 
@@ -42,6 +42,14 @@ NEXT_PAGE = {
     auth.COMPLETE: "/",
 }
 VaultDep = Annotated[Vault, Depends(get_vault)]
+# The purpose of use a form preselects, by the role's data access category: clinicians treat,
+# billing and coding staff handle payment, scheduling and payroll staff run operations.
+DEFAULT_PURPOSE = {
+    AccessCategory.FULL: PurposeOfUse.TREATMENT,
+    AccessCategory.SUMMARY: PurposeOfUse.PAYMENT,
+    AccessCategory.MINIMUM: PurposeOfUse.OPERATIONS,
+    AccessCategory.EMERGENCY_ONLY: PurposeOfUse.TREATMENT,
+}
 
 
 def render(request: Request, name: str, status: int = 200, **context: Any) -> HTMLResponse:
@@ -117,6 +125,7 @@ class TenantPage:
     tenants: list[dict[str, Any]]
     tenant: dict[str, Any]
     permissions: frozenset[Permission]
+    category: AccessCategory | None
     vault: Vault
     declared: frozenset[Permission]  # what the route declared: the guard allows no more
 
@@ -128,6 +137,13 @@ class TenantPage:
     @property
     def tenant_id(self) -> uuid.UUID:
         return uuid.UUID(self.tenant["id"])
+
+    @property
+    def default_purpose(self) -> PurposeOfUse:
+        """The purpose a form preselects; the member still chooses (ACC-2)."""
+        if self.category is None:
+            return PurposeOfUse.TREATMENT
+        return DEFAULT_PURPOSE[self.category]
 
     def can(self, permission: Permission) -> bool:
         """For navigation only: the guard decides every request on its own."""
@@ -142,6 +158,7 @@ class TenantPage:
             "tenant": self.tenant,
             "idle_seconds": self.view.idle_seconds,
             "nav": {str(p).split(":", 1)[1] for p in self.permissions},
+            "default_purpose": self.default_purpose.value,
         }
 
 
@@ -172,12 +189,13 @@ def tenant_context(request: Request, vault: Vault, tenant_id: uuid.UUID) -> Tena
     tenants = member_tenants(vault, resolved.member.id)
     here = next((t for t in tenants if t["id"] == str(tenant_id)), None)
     permissions: frozenset[Permission] = frozenset()
+    category: AccessCategory | None = None
     if here is not None:
         with auth.identity_transaction(vault) as db:
             login = db.get(LoginSession, resolved.login.id)
             if login is not None and login.current_tenant_id != tenant_id:
                 login.current_tenant_id = tenant_id
-            permissions = standing_permissions(db, resolved.member.id, tenant_id)
+            category, permissions = standing_of(db, resolved.member.id, tenant_id)
     client = client_of(request)
     actor = Actor(
         member_id=resolved.member.id,
@@ -193,6 +211,7 @@ def tenant_context(request: Request, vault: Vault, tenant_id: uuid.UUID) -> Tena
         tenants=tenants,
         tenant=here or {"id": str(tenant_id), "name": "Unknown agency"},
         permissions=permissions,
+        category=category,
         vault=vault,
         declared=declared_permissions(request),
     )

@@ -185,7 +185,7 @@ def new_person(request: Request, tenant_id: uuid.UUID, vault: VaultDep) -> Respo
     page = tenant_context(request, vault, tenant_id)
     if isinstance(page, Response):
         return page
-    return _person_form(request, page, person=None, purpose="treatment", shown={})
+    return _person_form(request, page, person=None, purpose=page.default_purpose.value, shown={})
 
 
 @router.post("/t/{tenant_id}/people/new", openapi_extra=declare(Permission.PEOPLE_WRITE))

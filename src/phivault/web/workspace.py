@@ -24,6 +24,7 @@ from phivault.records.blobs import BlobStore
 from phivault.records.types import RECORD_TYPES
 from phivault.web.common import (
     VaultDep,
+    error_page,
     form_page,
     not_found,
     problem_page,
@@ -93,6 +94,48 @@ def search_submit(
         purposes=PURPOSES,
         results=found,
         purpose=use.value if use else "",
+        **page.vars(),
+    )
+
+
+LIST_PAGE = 50
+
+
+@router.get("/t/{tenant_id}/people/list", openapi_extra=declare(Permission.PEOPLE_READ))
+def people_list(
+    request: Request,
+    tenant_id: uuid.UUID,
+    vault: VaultDep,
+    kind: str = "patient",
+    purpose: str = "",
+    offset: int = 0,
+) -> Response:
+    """The agency's patients or caregivers, a page at a time (a census: for whom the agency
+    cares, or who works for it). Names only, for a stated purpose; the listing is audited."""
+    page = tenant_context(request, vault, tenant_id)
+    if isinstance(page, Response):
+        return page
+    use = _purpose(purpose)
+    if use is None or kind not in service.PERSON_KINDS:
+        return problem_page(request, page, 422, "Choose patients or caregivers and a purpose.")
+    try:
+        with page.unit(use) as unit:
+            people = service.list_people(
+                unit, kind=kind, offset=max(offset, 0), limit=LIST_PAGE + 1
+            )
+    except PhivaultError as exc:
+        return error_page(request, page, exc)
+    base = f"/t/{tenant_id}/people/list?kind={kind}&purpose={use.value}"
+    return render(
+        request,
+        "people_list.html",
+        section="people",
+        people=people[:LIST_PAGE],
+        kind=kind,
+        purpose=use.value,
+        first=max(offset, 0) + 1,
+        older=f"{base}&offset={offset + LIST_PAGE}" if len(people) > LIST_PAGE else None,
+        newer=f"{base}&offset={max(offset - LIST_PAGE, 0)}" if offset > 0 else None,
         **page.vars(),
     )
 

@@ -58,6 +58,9 @@ def test_demo_builds_fabricated_data_without_serving(fresh) -> None:
     assert result.exit_code == 0, result.output
     assert "Valley Paramedic Service (demo)" in result.output
     assert "scheduler@sunrise-demo" in result.output
+    # The printed MRNs find patients (a newcomer needs someone to look for).
+    assert "SUN-00001 to SUN-00004" in result.output
+    assert "VAL-00001 to VAL-00004" in result.output
     verify = invoke(["audit", "verify"], fresh)
     assert verify.exit_code == 0, verify.output
     assert verify.output.count("intact") == 3
