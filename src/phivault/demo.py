@@ -71,7 +71,8 @@ def _pdf(fake: Faker, title: str) -> bytes:
         b"<< /Length %d >>\nstream\n%s\nendstream" % (len(body), body),
         b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
     ]
-    out = io.BytesIO(b"%PDF-1.4\n")
+    out = io.BytesIO()
+    out.write(b"%PDF-1.4\n")  # (BytesIO(initial) would start writing over it at 0)
     offsets = []
     for i, obj in enumerate(objs, 1):
         offsets.append(out.tell())

@@ -24,6 +24,7 @@ from phivault.web import (
     admin,
     audit,
     dashboard,
+    documents,
     emergency,
     pages,
     records,
@@ -70,6 +71,7 @@ def create_app(vault: Vault) -> FastAPI:
     # Before the workspace: "/people/new" must not be taken for a person id.
     app.include_router(records.router)
     app.include_router(workspace.router)
+    app.include_router(documents.router)
     app.include_router(emergency.router)
     app.include_router(audit.router)
     app.include_router(account.router)

@@ -30,13 +30,15 @@ from phivault.records.blobs import BlobStore
 router = APIRouter(prefix="/api/v1/tenants/{tenant_id}", tags=["people and records"])
 
 
-def content_disposition(filename: str) -> str:
-    """An attachment header that survives any file name: an ASCII fallback plus the exact
-    UTF-8 name (RFC 6266 / RFC 5987)."""
+def content_disposition(filename: str, disposition: str = "attachment") -> str:
+    """A Content-Disposition header that survives any file name: an ASCII fallback plus the
+    exact UTF-8 name (RFC 6266 / RFC 5987)."""
     fallback = "".join(
         ch if ch.isascii() and (ch.isalnum() or ch in "._-") else "_" for ch in filename
     )
-    return f"attachment; filename=\"{fallback or 'document'}\"; filename*=UTF-8''{quote(filename)}"
+    return (
+        f"{disposition}; filename=\"{fallback or 'document'}\"; filename*=UTF-8''{quote(filename)}"
+    )
 
 
 def _person(view: service.PersonView) -> PersonOut:

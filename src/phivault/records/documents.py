@@ -17,6 +17,7 @@ from typing import BinaryIO
 
 from sqlalchemy import select
 
+from phivault.access.guard import Decision
 from phivault.access.policy import Permission, Tier
 from phivault.access.unit import Unit
 from phivault.crypto import stream
@@ -224,26 +225,45 @@ def list_documents(unit: Unit, person_id: uuid.UUID) -> list[DocumentView]:
     return views
 
 
-def open_document(unit: Unit, blobs: BlobStore, document_id: uuid.UUID) -> OpenDocument:
-    """Authorize and audit a download; the caller streams it after the transaction."""
+def _decide_document(
+    unit: Unit, document_id: uuid.UUID, action: str
+) -> tuple[Document, list[str], Decision]:
+    """Load a document and decide an access to it (its tier and sensitivity tags apply)."""
     doc = unit.session.get(Document, (unit.tenant_id, document_id))
     if doc is None:
         raise unit.guard.not_found(
             Permission.DOCUMENTS_READ,
-            action="document.download",
+            action=action,
             resource_type="document",
             resource_id=document_id,
         )
     tags = _tags(unit, doc)
     decision = unit.guard.check(
         Permission.DOCUMENTS_READ,
-        action="document.download",
+        action=action,
         resource_type="document",
         resource_id=doc.id,
         person_id=doc.person_id,
         sensitivity=tags,
         min_tier=Tier(doc.tier),
     )
+    return doc, tags, decision
+
+
+def read_document(unit: Unit, document_id: uuid.UUID) -> DocumentView:
+    """A document's description (name, kind, type, size) without its content, e.g. for the
+    viewer page that then embeds the content."""
+    doc, tags, decision = _decide_document(unit, document_id, "document.read")
+    unit.guard.record(decision, ["filename"])
+    return _view(unit, doc, tags, show_name=True)
+
+
+def open_document(
+    unit: Unit, blobs: BlobStore, document_id: uuid.UUID, *, action: str = "document.download"
+) -> OpenDocument:
+    """Authorize and audit a download (or, with ``action="document.view"``, a display in the
+    browser); the caller streams it after the transaction."""
+    doc, tags, decision = _decide_document(unit, document_id, action)
     unit.guard.record(decision, _FIELDS)
     view = _view(unit, doc, tags, show_name=True)
     try:

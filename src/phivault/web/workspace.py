@@ -12,15 +12,13 @@ import uuid
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
-from fastapi.responses import Response, StreamingResponse
+from fastapi.responses import Response
 
 from phivault.access import breakglass
 from phivault.access.policy import Permission, PurposeOfUse
 from phivault.api.deps import declare
-from phivault.api.routes_people import content_disposition
 from phivault.errors import InvalidInput, NotFound, PhivaultError, PurposeRequired
 from phivault.records import documents, service
-from phivault.records.blobs import BlobStore
 from phivault.records.types import RECORD_TYPES
 from phivault.web.common import (
     VaultDep,
@@ -200,37 +198,4 @@ def chart(
             (t.name, t.label) for t in RECORD_TYPES.values() if person.kind in t.subjects
         ],
         **page.vars(),
-    )
-
-
-@router.get(
-    "/t/{tenant_id}/documents/{document_id}/download",
-    openapi_extra=declare(Permission.DOCUMENTS_READ),
-)
-def download(
-    request: Request,
-    tenant_id: uuid.UUID,
-    document_id: uuid.UUID,
-    vault: VaultDep,
-    purpose: str | None = None,
-) -> Response:
-    """Stream a document to a signed-in browser (links alone grant nothing, AUTH-9)."""
-    page = tenant_context(request, vault, tenant_id)
-    if isinstance(page, Response):
-        return page
-    blobs = BlobStore(vault.settings.blob_dir)
-    try:
-        with page.unit(_purpose(purpose)) as unit:
-            opened = documents.open_document(unit, blobs, document_id)
-    except NotFound:
-        return not_found(request, page)
-    except PhivaultError as exc:
-        return problem_page(request, page, exc.status, exc.detail)
-    return StreamingResponse(
-        documents.stream_document(opened),
-        media_type=opened.view.content_type,
-        headers={
-            "Content-Disposition": content_disposition(opened.view.filename or "document"),
-            "Content-Length": str(opened.view.size_bytes),
-        },
     )

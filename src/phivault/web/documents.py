@@ -1,0 +1,144 @@
+"""Documents in the browser: a viewer page that shows a PDF, an image, a recording or a text
+inside phivault's own page, and downloads. Both stream the decrypted file after the guarded,
+audited transaction has committed (AUTH-9: a link alone grants nothing; the session and the
+guard decide every time).
+
+The viewer embeds the content rather than opening it bare in a tab, so that the idle logoff,
+which removes the page's content from the screen, removes the document with it (AUTH-6).
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response, StreamingResponse
+
+from phivault.access.policy import Permission, PurposeOfUse
+from phivault.api.deps import declare
+from phivault.api.routes_people import content_disposition
+from phivault.errors import PhivaultError, UnsupportedMediaType
+from phivault.records import documents
+from phivault.records.blobs import BlobStore
+from phivault.web.common import (
+    PAGE_CSP,
+    TenantPage,
+    VaultDep,
+    error_page,
+    render,
+    tenant_context,
+)
+
+router = APIRouter(include_in_schema=False)
+READ = declare(Permission.DOCUMENTS_READ)
+# How each stored type is shown; anything else (TIFF) is offered for download only.
+EMBED = {
+    "application/pdf": "frame",
+    "text/plain": "frame",
+    "image/png": "image",
+    "image/jpeg": "image",
+    "audio/mpeg": "audio",
+    "audio/wav": "audio",
+    "audio/ogg": "audio",
+}
+# The viewer page may frame and play phivault's own content, nothing else.
+VIEWER_CSP = PAGE_CSP + "; frame-src 'self'; media-src 'self'"
+# Embedded content: framed by phivault's own pages only, never by another site.
+CONTENT_HEADERS = {
+    "Content-Security-Policy": "default-src 'none'; frame-ancestors 'self'",
+    "X-Frame-Options": "SAMEORIGIN",
+}
+
+
+def _purpose(raw: str | None) -> PurposeOfUse | None:
+    try:
+        return PurposeOfUse(raw) if raw else None
+    except ValueError:
+        return None
+
+
+def _stream(
+    request: Request, page: TenantPage, document_id: uuid.UUID, purpose: str | None, action: str
+) -> Response:
+    blobs = BlobStore(page.vault.settings.blob_dir)
+    try:
+        with page.unit(_purpose(purpose)) as unit:
+            opened = documents.open_document(unit, blobs, document_id, action=action)
+    except PhivaultError as exc:
+        return error_page(request, page, exc)
+    view = opened.view
+    inline = action == "document.view"
+    if inline and view.content_type not in EMBED:
+        opened.source.close()
+        return error_page(request, page, UnsupportedMediaType("this format can only be downloaded"))
+    headers = {
+        "Content-Disposition": content_disposition(
+            view.filename or "document", "inline" if inline else "attachment"
+        ),
+        "Content-Length": str(view.size_bytes),
+        **(CONTENT_HEADERS if inline else {}),
+    }
+    return StreamingResponse(
+        documents.stream_document(opened), media_type=view.content_type, headers=headers
+    )
+
+
+@router.get("/t/{tenant_id}/documents/{document_id}/download", openapi_extra=READ)
+def download(
+    request: Request,
+    tenant_id: uuid.UUID,
+    document_id: uuid.UUID,
+    vault: VaultDep,
+    purpose: str | None = None,
+) -> Response:
+    """Stream a document to a signed-in browser as a download."""
+    page = tenant_context(request, vault, tenant_id)
+    if isinstance(page, Response):
+        return page
+    return _stream(request, page, document_id, purpose, "document.download")
+
+
+@router.get("/t/{tenant_id}/documents/{document_id}/content", openapi_extra=READ)
+def content(
+    request: Request,
+    tenant_id: uuid.UUID,
+    document_id: uuid.UUID,
+    vault: VaultDep,
+    purpose: str | None = None,
+) -> Response:
+    """The document's content for the viewer page to embed (inline, same-origin frames only)."""
+    page = tenant_context(request, vault, tenant_id)
+    if isinstance(page, Response):
+        return page
+    return _stream(request, page, document_id, purpose, "document.view")
+
+
+@router.get("/t/{tenant_id}/documents/{document_id}", openapi_extra=READ)
+def viewer(
+    request: Request,
+    tenant_id: uuid.UUID,
+    document_id: uuid.UUID,
+    vault: VaultDep,
+    purpose: str | None = None,
+) -> Response:
+    """A document shown inside phivault's page, with its description and a download link."""
+    page = tenant_context(request, vault, tenant_id)
+    if isinstance(page, Response):
+        return page
+    use = _purpose(purpose)
+    try:
+        with page.unit(use) as unit:
+            view = documents.read_document(unit, document_id)
+    except PhivaultError as exc:
+        return error_page(request, page, exc)
+    response = render(
+        request,
+        "document.html",
+        section="people",
+        document=view,
+        embed=EMBED.get(view.content_type),
+        purpose=use.value if use else "",
+        **page.vars(),
+    )
+    response.headers["Content-Security-Policy"] = VIEWER_CSP
+    return response
