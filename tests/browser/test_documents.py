@@ -12,6 +12,7 @@ from fastapi.testclient import TestClient
 from phivault.api.app import create_app
 from tests.browser.conftest import screenshot
 from tests.browser.helpers import sign_in_first_time
+from tests.browser.test_quality import _violations
 from tests.support.audit import events
 from tests.support.signin import new_member
 
@@ -103,6 +104,7 @@ def test_view_an_image_and_a_text(page, env, tmp_path: Path) -> None:
     shown.wait_for()
     page.wait_for_function("() => document.getElementById('document-image').complete")
     assert shown.evaluate("img => img.naturalWidth") > 0
+    assert _violations(page) == []  # the viewer page passes axe-core too
     text = tmp_path / "call notes.txt"
     text.write_text("Fabricated call notes: caller asked about visit times.")
     _upload(page, env, text, "text/plain")
