@@ -120,3 +120,35 @@ def test_emergency_only_staff_cannot_list_people(page, env) -> None:
     response = page.goto(f"/t/{env.world.tenant_a}/people/list?kind=patient&purpose=treatment")
     assert response.status == 403
     assert env.world.secrets["family"] not in page.content()
+
+
+def test_an_outsider_gets_the_same_page_for_a_missing_and_a_forbidden_patient(page, env) -> None:
+    import uuid
+
+    from tests.support.signin import totp_now
+
+    account = sign_in_first_time(page, env, _member(env, "Office Manager"))
+    with TestClient(create_app(env.vault)) as client:  # their only standing is taken away
+        revoked = client.delete(
+            f"/api/v1/tenants/{env.world.tenant_a}/members/{account.member_id}/grant",
+            headers=env.world["officer"].headers,
+        )
+        assert revoked.status_code == 204, revoked.text
+    page.goto("/")
+    assert page.url.endswith("/login")  # losing the grant ended the session (AUTH-8)
+    page.get_by_label("Username").fill(account.username)
+    page.get_by_label("Password").fill(account.password)
+    page.get_by_role("button", name="Sign in").click()
+    page.get_by_label("Code from your authenticator app, or a recovery code").fill(
+        totp_now(account.totp_secret, env, 30)
+    )
+    page.get_by_role("button", name="Continue").click()
+    assert "No agency has granted you access yet." in page.locator("#tenants").inner_text()
+    pages = {}
+    for name, person in (("missing", uuid.uuid4()), ("forbidden", env.world.patient)):
+        response = page.goto(f"/t/{env.world.tenant_a}/people/{person}?purpose=treatment")
+        pages[name] = (response.status, page.locator("main").inner_text())
+    assert pages["missing"] == pages["forbidden"]
+    assert pages["forbidden"][0] == 404
+    assert env.world.secrets["family"] not in page.content()
+    assert "Alpha Home Care" not in page.content()  # not even the agency's name
