@@ -62,6 +62,14 @@ def redirect(path: str) -> RedirectResponse:
     return RedirectResponse(path, status_code=303)
 
 
+def parse_purpose(raw: object) -> PurposeOfUse | None:
+    """A purpose of use from a form or query string; None when absent or not one of ours."""
+    try:
+        return PurposeOfUse(raw) if isinstance(raw, str) and raw else None
+    except ValueError:
+        return None
+
+
 def local_path(raw: str | None, default: str = "/") -> str:
     """``raw`` if it is a path on this site, else ``default`` (no open redirects)."""
     if not raw or not raw.startswith("/") or raw.startswith("//") or "\\" in raw:

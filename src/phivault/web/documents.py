@@ -14,7 +14,7 @@ import uuid
 from fastapi import APIRouter, Request
 from fastapi.responses import Response, StreamingResponse
 
-from phivault.access.policy import Permission, PurposeOfUse
+from phivault.access.policy import Permission
 from phivault.api.deps import declare
 from phivault.api.routes_people import content_disposition
 from phivault.errors import PhivaultError, UnsupportedMediaType
@@ -25,6 +25,7 @@ from phivault.web.common import (
     TenantPage,
     VaultDep,
     error_page,
+    parse_purpose,
     render,
     tenant_context,
 )
@@ -50,19 +51,12 @@ CONTENT_HEADERS = {
 }
 
 
-def _purpose(raw: str | None) -> PurposeOfUse | None:
-    try:
-        return PurposeOfUse(raw) if raw else None
-    except ValueError:
-        return None
-
-
 def _stream(
     request: Request, page: TenantPage, document_id: uuid.UUID, purpose: str | None, action: str
 ) -> Response:
     blobs = BlobStore(page.vault.settings.blob_dir)
     try:
-        with page.unit(_purpose(purpose)) as unit:
+        with page.unit(parse_purpose(purpose)) as unit:
             opened = documents.open_document(unit, blobs, document_id, action=action)
     except PhivaultError as exc:
         return error_page(request, page, exc)
@@ -125,7 +119,7 @@ def viewer(
     page = tenant_context(request, vault, tenant_id)
     if isinstance(page, Response):
         return page
-    use = _purpose(purpose)
+    use = parse_purpose(purpose)
     try:
         with page.unit(use) as unit:
             view = documents.read_document(unit, document_id)

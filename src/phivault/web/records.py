@@ -28,6 +28,7 @@ from phivault.web.common import (
     error_page,
     form_page,
     not_found,
+    parse_purpose,
     problem_page,
     redirect,
     render,
@@ -63,13 +64,6 @@ async def form_data(request: Request) -> dict[str, Any]:
 
 
 FormDep = Annotated[dict[str, Any], Depends(form_data)]
-
-
-def _purpose(raw: object) -> PurposeOfUse | None:
-    try:
-        return PurposeOfUse(raw) if isinstance(raw, str) and raw else None
-    except ValueError:
-        return None
 
 
 def _text(form: Mapping[str, Any], key: str) -> str:
@@ -199,7 +193,7 @@ def create_person(
         return page
     shown = {s.name: _text(form, FIELD_PREFIX + s.name) for s in PERSON_SPECS}
     shown["kind"] = _text(form, "kind")
-    use = _purpose(form.get("purpose"))
+    use = parse_purpose(form.get("purpose"))
     values, errors = parse_fields(PERSON_SPECS, form)
     if use is None or shown["kind"] not in service.PERSON_KINDS:
         # Both come from fixed choices: only a tampered form gets here.
@@ -248,7 +242,7 @@ def edit_person(
     page = tenant_context(request, vault, tenant_id)
     if isinstance(page, Response):
         return page
-    use = _purpose(purpose)
+    use = parse_purpose(purpose)
     if use is None:
         return redirect(f"/t/{tenant_id}/people/{person_id}")
     try:
@@ -275,7 +269,7 @@ def update_person(
     )
     if isinstance(page, Response):
         return page
-    use = _purpose(form.get("purpose"))
+    use = parse_purpose(form.get("purpose"))
     if use is None:
         return redirect(f"/t/{tenant_id}/people/{person_id}")
     shown = {s.name: _text(form, FIELD_PREFIX + s.name) for s in PERSON_SPECS}
@@ -361,7 +355,7 @@ def new_record(
     page = tenant_context(request, vault, tenant_id)
     if isinstance(page, Response):
         return page
-    use = _purpose(purpose)
+    use = parse_purpose(purpose)
     if use is None:
         return redirect(f"/t/{tenant_id}/people/{person_id}")
     try:
@@ -414,7 +408,7 @@ def create_record(
     )
     if isinstance(page, Response):
         return page
-    use = _purpose(form.get("purpose"))
+    use = parse_purpose(form.get("purpose"))
     if use is None:
         return redirect(f"/t/{tenant_id}/people/{person_id}")
     tags = _tag_list(form.get("sensitivity"))
@@ -467,7 +461,7 @@ def edit_record(
     page = tenant_context(request, vault, tenant_id)
     if isinstance(page, Response):
         return page
-    use = _purpose(purpose)
+    use = parse_purpose(purpose)
     if use is None:
         return not_found(request, page)
     try:
@@ -520,7 +514,7 @@ def update_record(
     )
     if isinstance(page, Response):
         return page
-    use = _purpose(form.get("purpose"))
+    use = parse_purpose(form.get("purpose"))
     if use is None:
         return not_found(request, page)
     try:

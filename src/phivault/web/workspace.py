@@ -25,6 +25,7 @@ from phivault.web.common import (
     error_page,
     form_page,
     not_found,
+    parse_purpose,
     problem_page,
     render,
     tenant_context,
@@ -32,13 +33,6 @@ from phivault.web.common import (
 
 router = APIRouter(include_in_schema=False)
 PURPOSES = [p.value for p in PurposeOfUse if p is not PurposeOfUse.OTHER]
-
-
-def _purpose(raw: str | None) -> PurposeOfUse | None:
-    try:
-        return PurposeOfUse(raw) if raw else None
-    except ValueError:
-        return None
 
 
 @router.get("/t/{tenant_id}/people", openapi_extra=declare(Permission.PEOPLE_READ))
@@ -64,7 +58,7 @@ def search_submit(
     page = form_page(request, vault, tenant_id, csrf_token, f"/t/{tenant_id}/people")
     if isinstance(page, Response):
         return page
-    use = _purpose(purpose)
+    use = parse_purpose(purpose)
     try:
         with page.unit(use) as unit:
             found = service.search_people(
@@ -113,7 +107,7 @@ def people_list(
     page = tenant_context(request, vault, tenant_id)
     if isinstance(page, Response):
         return page
-    use = _purpose(purpose)
+    use = parse_purpose(purpose)
     if use is None or kind not in service.PERSON_KINDS:
         return problem_page(request, page, 422, "Choose patients or caregivers and a purpose.")
     try:
@@ -158,7 +152,7 @@ def chart(
     page = tenant_context(request, vault, tenant_id)
     if isinstance(page, Response):
         return page
-    use = _purpose(purpose)
+    use = parse_purpose(purpose)
     if use is None:
         return render(
             request, "purpose.html", purposes=PURPOSES, person_id=person_id, **page.vars()
