@@ -135,3 +135,22 @@ def test_content_cannot_be_framed_by_another_site_or_opened_without_a_session(
     assert other.url.endswith("/login")
     assert "Fabricated note." not in other.content()
     stranger.close()
+    # Opened as a page of its own it would escape the idle logoff: the viewer is shown instead.
+    page.goto(url)
+    assert "/content" not in page.url and "purpose=operations" in page.url
+    assert page.get_by_role("heading", level=1).inner_text() == "note.txt"
+
+
+def test_a_format_browsers_cannot_show_is_offered_for_download_only(page, env, tmp_path) -> None:
+    sign_in_first_time(page, env, _member(env, "Office Manager"))
+    scan = tmp_path / "old fax.tiff"
+    scan.write_bytes(b"II*\x00fabricated tiff bytes")
+    _upload(page, env, scan, "image/tiff", "scanned_form")
+    page.get_by_role("link", name="old fax.tiff", exact=True).click()
+    assert "cannot be shown in a browser" in page.locator("#viewer").inner_text()
+    refused = page.request.get(page.url.replace("?", "/content?"))
+    assert refused.status == 415
+    assert not events(env.vault, env.world.tenant_a, action="document.view")  # nothing shown
+    with page.expect_download() as info:
+        page.get_by_role("link", name="Download").click()
+    assert Path(info.value.path()).read_bytes() == scan.read_bytes()

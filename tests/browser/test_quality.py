@@ -39,6 +39,8 @@ def _pages(env) -> list[str]:
         f"/t/{a}/records/{w.records['care_plan']}/edit?purpose=treatment",
         f"/t/{a}/people/{w.patient}/emergency",
         f"/t/{a}/audit",
+        f"/t/{a}/credentials",
+        f"/t/{a}/credentials?purpose=operations",
         f"/t/{a}/audit?action=record.read&outcome=allowed",
         f"/t/{a}/admin",
         f"/t/{a}/admin/directory",

@@ -66,3 +66,20 @@ def test_the_same_posts_with_the_token_do_work(client, world, officer) -> None:
                            follow_redirects=False)
     assert response.status_code == 303
     assert "/people/" in response.headers["location"]
+
+
+def test_odd_numbers_and_dates_get_a_readable_answer_not_a_crash(client, world, officer) -> None:
+    a = world.tenant_a
+    settings = client.post(f"/t/{a}/admin/settings", data={
+        "csrf_token": officer.csrf, "password_profile": "nist", "idle_timeout_minutes": "--5",
+        "password_expiry_days": "²", "password_history": "6", "mfa_reverify_days": "30"})
+    assert settings.status_code == 422
+    assert "whole number" in settings.text
+    token = client.post("/account/tokens/new", data={
+        "csrf_token": officer.csrf, "tenant_id": str(a), "scopes": "tenant:people:read",
+        "label": "odd", "days": "²"})
+    assert token.status_code == 422
+    assert "whole number of days" in token.text
+    audit = client.get(f"/t/{a}/audit", params={"until": "9999-12-31"})
+    assert audit.status_code == 422
+    assert "A filter is not valid" in audit.text

@@ -259,11 +259,18 @@ def read_document(unit: Unit, document_id: uuid.UUID) -> DocumentView:
 
 
 def open_document(
-    unit: Unit, blobs: BlobStore, document_id: uuid.UUID, *, action: str = "document.download"
+    unit: Unit,
+    blobs: BlobStore,
+    document_id: uuid.UUID,
+    *,
+    action: str = "document.download",
+    content_types: frozenset[str] | None = None,
 ) -> OpenDocument:
     """Authorize and audit a download (or, with ``action="document.view"``, a display in the
-    browser); the caller streams it after the transaction."""
+    browser, for ``content_types`` only); the caller streams it after the transaction."""
     doc, tags, decision = _decide_document(unit, document_id, action)
+    if content_types is not None and doc.content_type not in content_types:
+        raise UnsupportedMediaType("this format cannot be shown in a browser: download it")
     unit.guard.record(decision, _FIELDS)
     view = _view(unit, doc, tags, show_name=True)
     try:

@@ -57,6 +57,11 @@ def _clean_dob(value: object) -> str:
     return parsed.isoformat()
 
 
+def _blank(value: object) -> bool:
+    """Whether a value leaves a field empty (whitespace and empty lists count as nothing)."""
+    return value is None or value == [] or (isinstance(value, str) and not value.strip())
+
+
 def _clean_tags(tags: Iterable[str]) -> list[str]:
     cleaned = sorted(set(tags))
     allowed = {s.value for s in Sensitivity}
@@ -183,11 +188,21 @@ def _decide_person(
     return person, decision
 
 
-def read_person(unit: Unit, person_id: uuid.UUID) -> PersonView:
-    person, decision = _decide_person(unit, person_id, Permission.PEOPLE_READ, "person.read")
+def _read_person(unit: Unit, person_id: uuid.UUID, permission: Permission) -> PersonView:
+    person, decision = _decide_person(unit, person_id, permission, "person.read")
     view = person_view(unit, person, decision)
     unit.guard.record(decision, [k for k, v in view.fields.items() if v is not None])
     return view
+
+
+def read_person(unit: Unit, person_id: uuid.UUID) -> PersonView:
+    return _read_person(unit, person_id, Permission.PEOPLE_READ)
+
+
+def open_person_for_correction(unit: Unit, person_id: uuid.UUID) -> PersonView:
+    """A person's identifying fields for a correction form: needs the write permission (a
+    reader who may not correct is refused before anything is shown), audited as a read."""
+    return _read_person(unit, person_id, Permission.PEOPLE_WRITE)
 
 
 def search_people(
@@ -259,14 +274,25 @@ def _tiers_of(fields: Mapping[str, Any], rt: RecordType) -> dict[Tier, dict[str,
     return grouped
 
 
+def tier_fields(unit: Unit, record: Record, tier: Tier) -> dict[str, Any]:
+    """The fields of one tier of a record (its own ciphertext; empty if it has none)."""
+    blob = getattr(record, _TIER_COLUMN[tier])
+    if blob is None:
+        return {}
+    fields: dict[str, Any] = unit.cipher.decrypt_json(
+        "records", _TIER_COLUMN[tier], record.id, blob
+    )
+    return fields
+
+
 def visible_fields(
     unit: Unit, record: Record, decision: Decision
 ) -> tuple[dict[str, Any], list[str]]:
+    """The fields of every tier the decision shows (no other tier is decrypted)."""
     data: dict[str, Any] = {}
     for tier in TIER_ORDER:
-        blob = getattr(record, _TIER_COLUMN[tier])
-        if tier in decision.tiers and blob is not None:
-            data.update(unit.cipher.decrypt_json("records", _TIER_COLUMN[tier], record.id, blob))
+        if tier in decision.tiers:
+            data.update(tier_fields(unit, record, tier))
     return data, sorted(data)
 
 
@@ -289,7 +315,7 @@ def do_create_record(
     person = _load_person(unit, person_id, Permission.RECORDS_WRITE, "record.create")
     if person.kind not in rt.subjects:
         raise InvalidInput(f"a {person.kind} cannot have a '{rt.name}' record")
-    missing = [f.name for f in rt.fields if f.required and fields.get(f.name) in (None, "")]
+    missing = [f.name for f in rt.fields if f.required and _blank(fields.get(f.name))]
     if missing:
         raise InvalidInput(f"missing required field(s): {', '.join(missing)}")
     record_id = uuid.uuid4()
@@ -485,9 +511,7 @@ def do_update_record(
             reason="category",
         )
     cleared = [
-        f.name
-        for f in rt.fields
-        if f.required and f.name in fields and fields[f.name] in (None, "")
+        f.name for f in rt.fields if f.required and f.name in fields and _blank(fields[f.name])
     ]
     if cleared:
         raise InvalidInput(f"required field(s) cannot be emptied: {', '.join(cleared)}")

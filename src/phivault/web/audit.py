@@ -45,24 +45,29 @@ ACTIONS = {
         "record.compose",
         "record.create",
         "record.update",
+        "document.read",
+        "document.view",
         "document.download",
         "document.upload",
         "document.list",
     ),
     "Emergency access": ("break_glass.start", "break_glass.end", "break_glass.review"),
     "Administration": (
+        "workforce.member.list",
+        "workforce.member.read",
         "workforce.member.add",
         "workforce.grant",
         "workforce.revoke",
         "workforce.mfa.reset",
         "workforce.sessions.revoke",
         "workforce.reset.authorize",
+        "settings.read",
         "settings.update",
         "directory.role_category.add",
         "directory.position.add",
         "access_review.close",
     ),
-    "Audit": ("audit.query", "audit.export", "audit.verify"),
+    "Audit": ("audit.query", "audit.summary", "audit.export", "audit.verify"),
 }
 
 
@@ -71,7 +76,10 @@ def _day(raw: str, *, end: bool = False) -> datetime | None:
     if not raw:
         return None
     day = datetime.fromisoformat(raw).replace(tzinfo=UTC)
-    return day + timedelta(days=1) if end else day
+    try:
+        return day + timedelta(days=1) if end else day
+    except OverflowError:  # 9999-12-31: past the last day there is
+        raise ValueError(raw) from None
 
 
 def _filter(params: dict[str, str], *, offset: int = 0) -> audit_service.EventFilter:

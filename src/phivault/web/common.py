@@ -8,6 +8,7 @@ guarded unit opened from :class:`TenantPage`.
 from __future__ import annotations
 
 import hmac
+import re
 import uuid
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
@@ -68,6 +69,12 @@ def parse_purpose(raw: object) -> PurposeOfUse | None:
         return PurposeOfUse(raw) if isinstance(raw, str) and raw else None
     except ValueError:
         return None
+
+
+def whole_number(text: str) -> int | None:
+    """A form's whole number (ASCII digits, an optional minus, at most nine digits), else None.
+    (``str.isdigit`` accepts "²", which ``int`` then refuses.)"""
+    return int(text) if re.fullmatch(r"-?[0-9]{1,9}", text.strip()) else None
 
 
 def local_path(raw: str | None, default: str = "/") -> str:

@@ -2,9 +2,11 @@
 
 Privacy officers see their queues (emergency access to review, access reviews), the audit
 trail's activity as a server-drawn chart and the chain's last verification; managers see the
-password resets waiting for them; staff who may read records see caregiver credentials that
-have lapsed or lapse soon (read for operations, audited); everyone sees their own expiring
-password and API tokens. Later procedures (requests due, trainings, incidents) add panels here.
+password resets waiting for them; those whose work is credential tracking (administrators,
+scheduling, payroll and credentialing staff) see how many caregiver credentials have lapsed or
+lapse soon — a count, read for operations and audited; the names are on the credentials page,
+which asks for the purpose like any other list; everyone sees their own expiring password and
+API tokens. Later procedures (requests due, trainings, incidents) add panels here.
 """
 
 from __future__ import annotations
@@ -18,20 +20,21 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from phivault.access import breakglass
-from phivault.access.policy import Permission, PurposeOfUse
+from phivault.access.policy import AccessCategory, Permission, PurposeOfUse
 from phivault.access.unit import Unit, Vault
 from phivault.api.deps import declare
 from phivault.audit import service as audit_service
 from phivault.errors import PhivaultError
 from phivault.identity import auth, lifecycle
 from phivault.identity.service import list_tokens
-from phivault.records.credentials import expiring_credentials
+from phivault.records.credentials import credentials_due, expiring_credentials
 from phivault.web.charts import Chart, stacked_bars
 from phivault.web.common import (
     TenantPage,
     VaultDep,
     error_page,
     not_found,
+    parse_purpose,
     render,
     tenant_context,
 )
@@ -54,12 +57,21 @@ class Dashboard:
     break_glass: int | None = None
     access_reviews: int | None = None
     resets: int | None = None
-    credentials: list[Any] | None = None
+    credentials: int | None = None
+    lapsed: int = 0
     activity: Chart | None = None
     refused_today: int = 0
     emergency_week: int = 0
     verification: audit_service.Verification | None = None
     tokens: list[Any] = field(default_factory=list)
+
+
+def _tracks_credentials(page: TenantPage) -> bool:
+    """Credential tracking is the work of administrators and of scheduling, payroll and
+    credentialing staff (the Minimum category); others are not shown it unasked."""
+    if page.category in (None, AccessCategory.EMERGENCY_ONLY):
+        return False  # no record view at all
+    return page.can(Permission.WORKFORCE_MANAGE) or page.category is AccessCategory.MINIMUM
 
 
 def _gather(unit: Unit, page: TenantPage) -> Dashboard:
@@ -70,8 +82,9 @@ def _gather(unit: Unit, page: TenantPage) -> Dashboard:
         board.access_reviews = len(lifecycle.list_access_reviews(unit, "open"))
     if page.can(Permission.DIRECTORY_READ):
         board.resets = len(lifecycle.list_reset_requests(unit))
-    if page.can(Permission.RECORDS_WRITE):  # staff with a record view (not emergency-only)
-        board.credentials = expiring_credentials(unit)
+    if _tracks_credentials(page):
+        due = credentials_due(unit)
+        board.credentials, board.lapsed = len(due), sum(1 for c in due if c.days_left < 0)
     if page.can(Permission.AUDIT_READ):
         days = audit_service.activity_by_day(unit, days=14)
         board.activity = stacked_bars(
@@ -122,5 +135,36 @@ def dashboard(request: Request, tenant_id: uuid.UUID, vault: VaultDep) -> Respon
         board=board,
         today=vault.clock(),
         password_warning=page.view.password_expires_in_days,
+        **page.vars(),
+    )
+
+
+@router.get(
+    "/t/{tenant_id}/credentials",
+    openapi_extra=declare(Permission.RECORDS_READ, Permission.PEOPLE_READ),
+)
+def credentials(
+    request: Request, tenant_id: uuid.UUID, vault: VaultDep, purpose: str = ""
+) -> Response:
+    """Caregivers whose credentials have lapsed or lapse within 30 days, for a stated purpose
+    (asked first, like any list of people); every caregiver named is an audited read."""
+    page = tenant_context(request, vault, tenant_id)
+    if isinstance(page, Response):
+        return page
+    use = parse_purpose(purpose)
+    due = None
+    if use is not None:
+        try:
+            with page.unit(use) as unit:
+                due = expiring_credentials(unit)
+        except PhivaultError as exc:
+            return error_page(request, page, exc)
+    return render(
+        request,
+        "credentials.html",
+        section="people",
+        due=due,
+        purpose=use.value if use else "",
+        purposes=[p.value for p in PurposeOfUse if p is not PurposeOfUse.OTHER],
         **page.vars(),
     )

@@ -10,6 +10,7 @@ which removes the page's content from the screen, removes the document with it (
 from __future__ import annotations
 
 import uuid
+from urllib.parse import quote
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response, StreamingResponse
@@ -17,7 +18,7 @@ from fastapi.responses import Response, StreamingResponse
 from phivault.access.policy import Permission
 from phivault.api.deps import declare
 from phivault.api.routes_people import content_disposition
-from phivault.errors import PhivaultError, UnsupportedMediaType
+from phivault.errors import PhivaultError
 from phivault.records import documents
 from phivault.records.blobs import BlobStore
 from phivault.web.common import (
@@ -26,6 +27,7 @@ from phivault.web.common import (
     VaultDep,
     error_page,
     parse_purpose,
+    redirect,
     render,
     tenant_context,
 )
@@ -55,16 +57,19 @@ def _stream(
     request: Request, page: TenantPage, document_id: uuid.UUID, purpose: str | None, action: str
 ) -> Response:
     blobs = BlobStore(page.vault.settings.blob_dir)
+    inline = action == "document.view"
     try:
         with page.unit(parse_purpose(purpose)) as unit:
-            opened = documents.open_document(unit, blobs, document_id, action=action)
+            opened = documents.open_document(
+                unit,
+                blobs,
+                document_id,
+                action=action,
+                content_types=frozenset(EMBED) if inline else None,
+            )
     except PhivaultError as exc:
         return error_page(request, page, exc)
     view = opened.view
-    inline = action == "document.view"
-    if inline and view.content_type not in EMBED:
-        opened.source.close()
-        return error_page(request, page, UnsupportedMediaType("this format can only be downloaded"))
     headers = {
         "Content-Disposition": content_disposition(
             view.filename or "document", "inline" if inline else "attachment"
@@ -100,10 +105,15 @@ def content(
     vault: VaultDep,
     purpose: str | None = None,
 ) -> Response:
-    """The document's content for the viewer page to embed (inline, same-origin frames only)."""
+    """The document's content for the viewer page to embed (inline, same-origin frames only).
+    Opened as a page of its own it would escape the idle logoff, so a browser navigating to
+    it is sent to the viewer instead."""
     page = tenant_context(request, vault, tenant_id)
     if isinstance(page, Response):
         return page
+    if request.headers.get("sec-fetch-dest") == "document":
+        query = f"?purpose={quote(purpose)}" if purpose else ""
+        return redirect(f"/t/{tenant_id}/documents/{document_id}{query}")
     return _stream(request, page, document_id, purpose, "document.view")
 
 

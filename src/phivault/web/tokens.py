@@ -31,6 +31,7 @@ from phivault.web.common import (
     redirect,
     render,
     signed_in,
+    whole_number,
 )
 
 router = APIRouter(include_in_schema=False)
@@ -183,7 +184,8 @@ def create_token(
         return again("Choose at least one permission for the token.")
     if not label.strip():
         return again("Give the token a label, so that you recognise it later.")
-    if not days.strip().isdigit():
+    lifetime = whole_number(days)
+    if lifetime is None or lifetime < 1:
         return again(
             f"The lifetime must be a whole number of days, 1 to {identity.MAX_TOKEN_DAYS}."
         )
@@ -194,7 +196,7 @@ def create_token(
             client_of(request),
             tenant_id=tenant,
             scopes=chosen[:30],
-            days=int(days),
+            days=lifetime,
             label=label.strip()[:120],
         )
     except ReauthRequired:
@@ -204,7 +206,7 @@ def create_token(
     return render(
         request,
         "tokens_created.html",
-        **_frame(view, token=token, label=label.strip()[:120], days=int(days)),
+        **_frame(view, token=token, label=label.strip()[:120], days=lifetime),
     )
 
 

@@ -70,3 +70,26 @@ def test_a_required_field_cannot_be_emptied(env) -> None:
         service.do_update_record(unit, record_id, fields={"service_type": None}, expected_version=1)
     with _unit(env, "clinician") as unit:
         assert service.read_record(unit, record_id).fields["service_type"] == "personal care"
+
+
+def test_a_person_correction_form_needs_the_write_permission(env) -> None:
+    from tests.support.audit import last_event
+
+    with _unit(env, "clinician") as unit:
+        person = service.open_person_for_correction(unit, env.world.patient)
+    assert person.fields["mrn"] == env.world.secrets["mrn"]
+    with pytest.raises(NotFound), _unit(env, "it_support") as unit:  # no write permission
+        service.open_person_for_correction(unit, env.world.patient)
+    refused = last_event(env.vault, env.world.tenant_a, action="person.read", outcome="refused")
+    assert refused.actor_id == str(env.world["it_support"].member_id)
+    assert refused.fields == "tenant:people:write"
+
+
+def test_whitespace_is_not_a_value_for_a_required_field(env) -> None:
+    record_id = env.world.records["care_plan"]
+    with pytest.raises(InvalidInput, match="service_type"), _unit(env, "clinician") as unit:
+        service.do_update_record(unit, record_id, fields={"service_type": "   "}, expected_version=1)
+    with pytest.raises(InvalidInput, match="missing required"), _unit(env, "clinician") as unit:
+        service.do_create_record(
+            unit, person_id=env.world.patient, type_name="care_plan", fields={"service_type": " "}
+        )

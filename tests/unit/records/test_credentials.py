@@ -10,7 +10,8 @@ from phivault.access.policy import PurposeOfUse
 from phivault.audit import service as audit
 from phivault.errors import Forbidden
 from phivault.records import service
-from phivault.records.credentials import expiring_credentials
+from phivault.records.credentials import credentials_due, expiring_credentials
+from tests.support.audit import events
 
 
 def _unit(env, persona):
@@ -39,25 +40,41 @@ def test_lapsed_and_lapsing_are_listed_soonest_first(env) -> None:
     assert due[0].family_name  # the caregiver's name, for the office to act on
 
 
-def test_the_horizon_is_a_parameter(env) -> None:
+def test_a_renewal_replaces_the_lapsed_credential(env) -> None:
+    _add(env, "2025-03-01", "cpr")  # an old card, long lapsed...
     with _unit(env, "scheduler") as unit:
-        due = expiring_credentials(unit, within_days=60)
-    assert [c.credential_type for c in due] == ["cpr"]
+        assert [c.expires_on for c in credentials_due(unit, within_days=60)] == [date(2026, 3, 1)]
+    _add(env, "2027-03-01", "cpr")  # ...and the renewal of the world's card
+    with _unit(env, "scheduler") as unit:
+        assert credentials_due(unit, within_days=60) == []
 
 
-def test_the_read_is_audited_with_field_names_only(env) -> None:
+def test_the_count_names_nobody_and_reads_only_type_and_expiry(env) -> None:
     with _unit(env, "scheduler") as unit:
-        expiring_credentials(unit, within_days=60)
+        due = credentials_due(unit, within_days=60)
+    assert due[0].family_name == "" and due[0].given_name == ""
     with env.vault.unit(env.world.tenant_a, env.world["officer"].actor) as unit:
         event = audit.query_events(unit, audit.EventFilter(action="record.list", limit=1))[0]
     assert event["actor_id"] == str(env.world["scheduler"].member_id)
     assert event["purpose"] == "operations"
-    assert event["fields"] == ["credential_type", "expires_on", "family_name", "given_name"]
+    assert event["fields"] == ["credential_type", "expires_on"]
+    assert not events(env.vault, env.world.tenant_a, action="person.read",
+                      actor_id=env.world["scheduler"].member_id)
+
+
+def test_each_caregiver_named_is_an_audited_read_of_that_person(env) -> None:
+    with _unit(env, "scheduler") as unit:
+        expiring_credentials(unit, within_days=60)
+    reads = events(env.vault, env.world.tenant_a, action="person.read",
+                   actor_id=env.world["scheduler"].member_id)
+    assert [(r.person_id, r.fields) for r in reads] == [
+        (str(env.world.caregiver), "family_name,given_name")
+    ]
 
 
 def test_emergency_only_staff_are_refused(env) -> None:
     with pytest.raises(Forbidden), _unit(env, "it_support") as unit:
-        expiring_credentials(unit)
+        credentials_due(unit)
 
 
 def test_staff_of_another_agency_see_none_of_these(env) -> None:

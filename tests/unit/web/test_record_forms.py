@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from phivault.records.types import RECORD_TYPES
 from phivault.web.records import display_value, parse_fields
 
@@ -51,3 +53,9 @@ def test_codes_are_shown_back_as_text() -> None:
     codes = next(f for f in CLAIM if f.name == "procedure_codes")
     assert display_value(codes, ["99213", "G0180"]) == "99213, G0180"
     assert display_value(codes, None) == ""
+
+
+@pytest.mark.parametrize("text", ["inf", "nan", "1e400", "-Infinity"])
+def test_numbers_that_are_not_amounts_are_refused(text: str) -> None:
+    _, errors = parse_fields(CLAIM, _form(claim_date="2026-02-03", amount=text))
+    assert errors == {"amount": "Must be a number."}

@@ -33,6 +33,7 @@ from phivault.web.common import (
     redirect,
     render,
     tenant_context,
+    whole_number,
 )
 
 router = APIRouter(include_in_schema=False)
@@ -207,7 +208,8 @@ def save_settings(
     }
     for name, text in raw.items():
         # Unparseable numbers go to the service as text: it names them "a whole number".
-        changes[name] = int(text.strip()) if text.strip().lstrip("-").isdigit() else text
+        number = whole_number(text)
+        changes[name] = text if number is None else number
     try:
         with page.unit() as unit:
             lifecycle.do_update_settings(unit, changes)
