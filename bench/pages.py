@@ -22,7 +22,7 @@ from phivault.api.app import create_app
 from phivault.bootstrap import open_vault
 from phivault.db.engine import Scope
 from phivault.demo import build_demo
-from phivault.records.models import Person, Record
+from phivault.records.models import Document, Person, Record
 from phivault.tenancy.models import Tenant
 
 BUDGET_S = 0.200
@@ -69,10 +69,13 @@ def measure(backend: str, patients: int, repeats: int) -> list[list[object]]:
                     Record.record_type == "care_plan",
                 )
             ).first()
+            document = session.scalars(select(Document.id).where(Document.tenant_id == t)).first()
         chart = f"/t/{t}/people/{person}"
         pages = {
             "home": ("GET", "/", None),
             "dashboard": ("GET", f"/t/{t}", None),
+            "caregiver credentials": ("GET", f"/t/{t}/credentials?purpose=operations", None),
+            "patient list": ("GET", f"/t/{t}/people/list?kind=patient&purpose=treatment", None),
             "people search form": ("GET", f"/t/{t}/people", None),
             "chart (Full view)": ("GET", f"{chart}?purpose=treatment", None),
             "new record form": (
@@ -85,6 +88,7 @@ def measure(backend: str, patients: int, repeats: int) -> list[list[object]]:
                 f"/t/{t}/records/{record}/edit?purpose=treatment",
                 None,
             ),
+            "document viewer": ("GET", f"/t/{t}/documents/{document}?purpose=treatment", None),
             "audit viewer": ("GET", f"/t/{t}/audit", None),
             "audit CSV export": ("GET", f"/t/{t}/audit/export.csv?action=record.read", None),
             "workforce": ("GET", f"/t/{t}/admin", None),
