@@ -120,6 +120,19 @@ def signed_in(
     return resolved, describe(vault, resolved)
 
 
+def completely_signed_in(
+    request: Request, vault: Vault
+) -> tuple[sessions.Resolved, auth.SessionView] | Response:
+    """A fully signed-in session (settled password and second factor), or a redirect to the
+    sign-in step still missing."""
+    state = signed_in(request, vault)
+    if isinstance(state, Response):
+        return state
+    if state[1].stage != auth.COMPLETE:
+        return redirect(NEXT_PAGE[state[1].stage])
+    return state
+
+
 def is_fresh(vault: Vault, resolved: sessions.Resolved) -> bool:
     """Whether the session re-proved its identity recently enough for a sensitive action."""
     return vault.clock() - resolved.login.fresh_auth_at <= sessions.FRESH_AUTH
@@ -195,12 +208,10 @@ def tenant_context(request: Request, vault: Vault, tenant_id: uuid.UUID) -> Tena
     A member without standing in the agency still gets a context (the guard answers their
     requests with the same 404 as for anything missing), named "Unknown agency".
     """
-    state = signed_in(request, vault)
+    state = completely_signed_in(request, vault)
     if isinstance(state, Response):
         return state
     resolved, view = state
-    if view.stage != auth.COMPLETE:
-        return redirect(NEXT_PAGE[view.stage])
     tenants = member_tenants(vault, resolved.member.id)
     here = next((t for t in tenants if t["id"] == str(tenant_id)), None)
     permissions: frozenset[Permission] = frozenset()

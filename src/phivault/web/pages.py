@@ -21,6 +21,7 @@ from phivault.identity.policy import member_policy
 from phivault.web.common import (
     NEXT_PAGE,
     VaultDep,
+    completely_signed_in,
     csrf_ok,
     current,
     describe,
@@ -255,12 +256,10 @@ def verify_submit(
 
 @router.get("/", openapi_extra=SELF)
 def home(request: Request, vault: VaultDep) -> Response:
-    state = signed_in(request, vault)
+    state = completely_signed_in(request, vault)
     if isinstance(state, Response):
         return state
     resolved, view = state
-    if view.stage != auth.COMPLETE:
-        return redirect(NEXT_PAGE[view.stage])
     return render(
         request,
         "home.html",

@@ -20,33 +20,20 @@ from phivault.api.deps import client_of, declare
 from phivault.errors import Conflict, NotFound, ReauthRequired
 from phivault.identity import auth, factors, sessions
 from phivault.web.common import (
-    NEXT_PAGE,
     VaultDep,
+    completely_signed_in,
     csrf_ok,
     is_fresh,
     local_path,
     reauth_redirect,
     redirect,
     render,
-    signed_in,
 )
 
 router = APIRouter(include_in_schema=False)
 SELF = declare("self")
 HOME = "/account"
 FORM_EXPIRED = "The form expired; please try again."
-
-
-def _complete(
-    request: Request, vault: Vault
-) -> tuple[sessions.Resolved, auth.SessionView] | Response:
-    """The fully signed-in session, or a redirect to the sign-in step still missing."""
-    state = signed_in(request, vault)
-    if isinstance(state, Response):
-        return state
-    if state[1].stage != auth.COMPLETE:
-        return redirect(NEXT_PAGE[state[1].stage])
-    return state
 
 
 def _account(
@@ -77,7 +64,7 @@ def _account(
 @router.get("/account", openapi_extra=SELF)
 def account_page(request: Request, vault: VaultDep) -> Response:
     """The member's second factors, with the buttons that manage them."""
-    state = _complete(request, vault)
+    state = completely_signed_in(request, vault)
     if isinstance(state, Response):
         return state
     return _account(request, vault, *state)
@@ -91,7 +78,7 @@ def remove_passkey(
     csrf_token: Annotated[str, Form(max_length=100)],
 ) -> Response:
     """Remove one of the member's passkeys (after a fresh proof of identity)."""
-    state = _complete(request, vault)
+    state = completely_signed_in(request, vault)
     if isinstance(state, Response):
         return state
     resolved, view = state
@@ -123,7 +110,7 @@ def new_recovery_codes(
     Also the last step of enrolling a passkey as the first second factor (``next`` is then the
     home page): that enrolment has just proved the member's identity, so the session is fresh.
     """
-    state = _complete(request, vault)
+    state = completely_signed_in(request, vault)
     if isinstance(state, Response):
         return state
     resolved, view = state

@@ -22,15 +22,14 @@ from phivault.errors import Forbidden, InvalidInput, NotFound, ReauthRequired
 from phivault.identity import auth, sessions
 from phivault.identity import service as identity
 from phivault.web.common import (
-    NEXT_PAGE,
     VaultDep,
+    completely_signed_in,
     csrf_ok,
     is_fresh,
     member_tenants,
     reauth_redirect,
     redirect,
     render,
-    signed_in,
     whole_number,
 )
 
@@ -59,18 +58,6 @@ PERMISSION_LABELS: dict[Permission, str] = {
 }
 
 
-def _complete(
-    request: Request, vault: Vault
-) -> tuple[sessions.Resolved, auth.SessionView] | Response:
-    """A fully signed-in session (password and second factor), or where to go first."""
-    state = signed_in(request, vault)
-    if isinstance(state, Response):
-        return state
-    if state[1].stage != auth.COMPLETE:
-        return redirect(NEXT_PAGE[state[1].stage])
-    return state
-
-
 def _frame(view: auth.SessionView, **extra: Any) -> dict[str, Any]:
     return {
         "who": view.display_name,
@@ -84,7 +71,7 @@ def _frame(view: auth.SessionView, **extra: Any) -> dict[str, Any]:
 @router.get(LIST, openapi_extra=SELF)
 def tokens_page(request: Request, vault: VaultDep, done: str = "") -> Response:
     """The member's tokens: agency, scopes, created, expires, last used, revoked."""
-    state = _complete(request, vault)
+    state = completely_signed_in(request, vault)
     if isinstance(state, Response):
         return state
     resolved, view = state
@@ -141,7 +128,7 @@ def _form(
 @router.get(NEW, openapi_extra=SELF)
 def new_token_form(request: Request, vault: VaultDep, tenant: str = "") -> Response:
     """Choose the agency, the permissions (a subset of one's own there), lifetime and label."""
-    state = _complete(request, vault)
+    state = completely_signed_in(request, vault)
     if isinstance(state, Response):
         return state
     resolved, view = state
@@ -161,7 +148,7 @@ def create_token(
     label: Annotated[str, Form(max_length=200)] = "",
 ) -> Response:
     """Issue the token; its secret is on this response only."""
-    state = _complete(request, vault)
+    state = completely_signed_in(request, vault)
     if isinstance(state, Response):
         return state
     resolved, view = state
@@ -218,7 +205,7 @@ def revoke_token(
     csrf_token: Annotated[str, Form(max_length=100)],
 ) -> Response:
     """Revoke one of one's own tokens; it stops working on its next request."""
-    state = _complete(request, vault)
+    state = completely_signed_in(request, vault)
     if isinstance(state, Response):
         return state
     resolved, _ = state
