@@ -2,7 +2,9 @@
 
 A fabricated world (tenants, personas, records) is built once per backend and per test
 process, then cloned for each test: the home directory (keys, SQLite file, blobs) is copied
-and, on PostgreSQL, the database is created from the world's template database.
+and, on PostgreSQL, the test gets a copy of the world's template database from a per-process
+pool; when the test ends its rows are put back as the template had them (tests/support/pg.py),
+which costs a fraction of creating and dropping a database each time.
 
 PostgreSQL and browser tests must run in CI: with PHIVAULT_NO_SKIP=1 a skip is a failure.
 """
@@ -59,6 +61,7 @@ class Template:
     home: Path
     database: str | None
     world: World
+    pool: pg.DatabasePool | None = None
 
 
 _templates: dict[str, Template] = {}
@@ -79,7 +82,8 @@ def _template(backend: str, root: Path) -> Template:
     database = pg.create_database() if backend == "postgres" else None
     vault, world = build_world(_settings(home, database), FrozenClock(), home)
     vault.db.dispose()
-    _templates[backend] = Template(backend, home, database, world)
+    pool = pg.DatabasePool(database) if database else None
+    _templates[backend] = Template(backend, home, database, world, pool)
     return _templates[backend]
 
 
@@ -88,6 +92,8 @@ def template_root(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     root = tmp_path_factory.mktemp("templates")
     yield root
     for template in _templates.values():
+        if template.pool:
+            template.pool.close()
         if template.database:
             pg.drop_database(template.database)
     _templates.clear()
@@ -131,7 +137,9 @@ def _env(backend: str, template_root: Path, tmp_path: Path) -> Iterator[Env]:
     template = _template(backend, template_root)
     home = tmp_path / "home"
     shutil.copytree(template.home, home)
-    database = pg.create_database(template.database) if template.database else None
+    # PostgreSQL: a copy of the world's database from this process's pool, put back as the
+    # template had it when the test ends (or dropped, if the test changed its schema).
+    database = template.pool.take() if template.pool else None
     settings = _settings(home, database)
     clock = FrozenClock()
     vault = open_vault(settings, clock)
@@ -139,8 +147,8 @@ def _env(backend: str, template_root: Path, tmp_path: Path) -> Iterator[Env]:
         yield Env(backend, vault, template.world, clock, settings, database)
     finally:
         vault.db.dispose()
-        if database:
-            pg.drop_database(database)
+        if template.pool and database:
+            template.pool.give_back(database)
 
 
 @pytest.fixture

@@ -1,5 +1,10 @@
 """Browser tests: Playwright for Python driving the system Chromium (no browser downloads),
-against a phivault server started on a free loopback port for each test."""
+against a phivault server started on a free loopback port for each test.
+
+Browser tests run on SQLite: the data layer is tested on both backends by the unit and
+functional tests, and a page behaves the same whatever stores its rows. A smoke set, marked
+``@both_backends`` (tests/browser/helpers.py), also runs on PostgreSQL.
+"""
 
 from __future__ import annotations
 
@@ -15,6 +20,7 @@ import pytest
 import uvicorn
 
 from phivault.api.app import create_app
+from tests.conftest import require_postgres
 
 CHROMIUM = os.environ.get("PHIVAULT_CHROMIUM", "/usr/bin/chromium")
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-results" / "screenshots"
@@ -24,6 +30,14 @@ def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+@pytest.fixture(params=["sqlite"])
+def backend(request: pytest.FixtureRequest) -> str:
+    """SQLite unless a test asks for both backends (``@both_backends``)."""
+    if request.param == "postgres":
+        require_postgres()
+    return str(request.param)
 
 
 @pytest.fixture

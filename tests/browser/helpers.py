@@ -4,7 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from tests.support.signin import NEW_PASSWORD, Account, totp_now
+
+# The PostgreSQL smoke set of the browser tests: the flows that cross most of the data layer.
+both_backends = pytest.mark.parametrize("backend", ["sqlite", "postgres"], indirect=True)
 
 
 def sign_in_first_time(page: Any, env: Any, account: Account) -> Account:

@@ -14,7 +14,7 @@ from fastapi.testclient import TestClient
 from phivault.api.app import create_app
 from phivault.identity import lifecycle
 from tests.browser.conftest import screenshot
-from tests.browser.helpers import sign_in_first_time
+from tests.browser.helpers import both_backends, sign_in_first_time
 from tests.support.signin import AUTH, Account, new_member
 
 pytestmark = pytest.mark.browser
@@ -39,6 +39,7 @@ def _second_browser(chromium, live_server):
     return context, context.new_page()
 
 
+@both_backends
 def test_officer_adds_a_member_who_signs_in_with_the_initial_password(
     page, env, chromium, live_server
 ) -> None:

@@ -9,7 +9,7 @@ import io
 import pytest
 
 from tests.browser.conftest import screenshot
-from tests.browser.helpers import sign_in_first_time
+from tests.browser.helpers import both_backends, sign_in_first_time
 from tests.browser.test_emergency_and_audit import _member
 from tests.support.tamper import raw_sql
 
@@ -35,6 +35,7 @@ def test_export_csv_has_every_entry_of_the_filter_and_no_phi(page, env) -> None:
         assert secret not in body
 
 
+@both_backends
 def test_verify_the_chain_then_see_tampering(page, env) -> None:
     _officer(page, env)
     page.goto(f"/t/{env.world.tenant_a}/audit")

@@ -11,7 +11,7 @@ from fastapi.testclient import TestClient
 
 from phivault.api.app import create_app
 from tests.browser.conftest import screenshot
-from tests.browser.helpers import sign_in_first_time
+from tests.browser.helpers import both_backends, sign_in_first_time
 from tests.browser.test_quality import _violations
 from tests.support.audit import events
 from tests.support.signin import new_member
@@ -25,6 +25,7 @@ def _member(env, position):
         return new_member(client, env.world, position=position)
 
 
+@both_backends
 def test_upload_then_download(page, env, tmp_path: Path) -> None:
     sign_in_first_time(page, env, _member(env, "Office Manager"))
     page.goto(f"/t/{env.world.tenant_a}/people/{env.world.patient}?purpose=operations")

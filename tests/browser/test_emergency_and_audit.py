@@ -9,7 +9,7 @@ from fastapi.testclient import TestClient
 
 from phivault.api.app import create_app
 from tests.browser.conftest import screenshot
-from tests.browser.helpers import sign_in_first_time
+from tests.browser.helpers import both_backends, sign_in_first_time
 from tests.support.signin import new_member
 
 pytestmark = pytest.mark.browser
@@ -20,6 +20,7 @@ def _member(env, position, **extra):
         return new_member(client, env.world, position=position, **extra)
 
 
+@both_backends
 def test_break_glass_banner_and_review_in_the_audit_viewer(page, env, chromium, live_server) -> None:
     tech = sign_in_first_time(page, env, _member(env, "IT Support Technician"))
     chart = f"/t/{env.world.tenant_a}/people/{env.world.patient}?purpose=treatment"

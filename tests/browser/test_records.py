@@ -10,7 +10,7 @@ from faker import Faker
 from phivault.access.policy import PurposeOfUse
 from phivault.records import service
 from tests.browser.conftest import screenshot
-from tests.browser.helpers import sign_in_first_time
+from tests.browser.helpers import both_backends, sign_in_first_time
 from tests.browser.test_workspace import _member
 
 pytestmark = pytest.mark.browser
@@ -47,6 +47,7 @@ def test_add_a_person_with_a_mistake_then_correct_it(page, env) -> None:
     assert page.locator("#results a").count() == 1
 
 
+@both_backends
 def test_add_a_record_with_field_errors_then_see_it_on_the_chart(page, env) -> None:
     sign_in_first_time(page, env, _member(env, "Office Manager"))
     _chart(page, env)

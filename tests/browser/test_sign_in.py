@@ -8,6 +8,7 @@ from fastapi.testclient import TestClient
 
 from phivault.api.app import create_app
 from tests.browser.conftest import screenshot
+from tests.browser.helpers import both_backends
 from tests.support.signin import NEW_PASSWORD, new_member, totp_now
 
 pytestmark = pytest.mark.browser
@@ -18,6 +19,7 @@ def _account(env):
         return new_member(client, env.world)
 
 
+@both_backends
 def test_first_sign_in_with_password_change_and_mfa(page, env) -> None:
     account = _account(env)
     page.goto("/")

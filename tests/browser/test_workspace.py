@@ -8,7 +8,7 @@ from fastapi.testclient import TestClient
 
 from phivault.api.app import create_app
 from tests.browser.conftest import screenshot
-from tests.browser.helpers import sign_in_first_time
+from tests.browser.helpers import both_backends, sign_in_first_time
 from tests.support.signin import new_member
 
 pytestmark = pytest.mark.browser
@@ -40,6 +40,7 @@ def _search_mrn(page, env, tenant, purpose="treatment"):
     page.get_by_role("button", name="Search").click()
 
 
+@both_backends
 def test_search_and_open_a_chart(page, env) -> None:
     account = sign_in_first_time(page, env, _member(env, "Emergency Medical Technician Paramedic"))
     _search_mrn(page, env, env.world.tenant_a)
