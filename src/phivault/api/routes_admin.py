@@ -199,8 +199,7 @@ def audit_events(
 
 @router.get(T + "/audit/verify", openapi_extra=declare(Permission.AUDIT_VERIFY))
 def audit_verify(tenant_id: uuid.UUID, ctx: Ctx) -> ChainOut:
-    with ctx.unit(tenant_id) as unit:
-        report = audit_service.verify_tenant_chain(unit)
+    report = audit_service.verify_tenant_chain(lambda: ctx.unit(tenant_id))
     problem = report.problem
     return ChainOut(
         tenant_id=report.tenant_id,

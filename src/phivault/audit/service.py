@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
@@ -127,6 +128,9 @@ def last_verification(unit: Unit) -> Verification | None:
     event = unit.session.scalars(
         select(e)
         .where(e.tenant_id == str(unit.tenant_id), e.action == "audit.verify", e.outcome == ALLOWED)
+        # The event that opens a verification says "started"; the one that closes it holds
+        # the result.
+        .where(e.fields.contains("result:"))
         .order_by(e.seq.desc())
         .limit(1)
     ).first()
@@ -192,21 +196,35 @@ def _cell(value: object) -> str:
     return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
 
 
-def verify_tenant_chain(unit: Unit) -> ChainReport:
-    """Verify the unit's tenant chain against its head row; the result is audited, so the
-    audit viewer can say when the chain was last verified and what was found."""
-    decision = unit.guard.check(
-        Permission.AUDIT_VERIFY, action="audit.verify", resource_type="audit"
-    )
-    key = unit.vault.keyring.system_key(unit.session, AUDIT_KEY_NAME)
-    report = _verify(unit.session.connection(), key, str(unit.tenant_id), {})
+def verify_tenant_chain(open_unit: Callable[[], AbstractContextManager[Unit]]) -> ChainReport:
+    """Verify a tenant's chain against its head row without stopping the vault.
+
+    ``open_unit`` opens a guarded unit in the tenant (the route's own). The guard decides and
+    the request is audited in a first short unit; the walk then reads a snapshot outside any
+    unit, because a unit holds SQLite's write lock and a walk over millions of events would
+    stop every other request; the result is audited in a second unit, so the audit viewer can
+    say when the chain was last verified and what was found."""
+    with open_unit() as unit:
+        unit.guard.allow(
+            Permission.AUDIT_VERIFY,
+            action="audit.verify",
+            resource_type="audit",
+            fields=["started"],
+        )
+        vault, tenant = unit.vault, unit.tenant_id
+    with vault.db.snapshot(Scope.tenant(tenant)) as session:
+        key = vault.keyring.system_key(session, AUDIT_KEY_NAME)
+        report = _verify(session.connection(), key, str(tenant), {})
     facts = [
         f"result:{report.problem.kind if report.problem else 'intact'}",
         f"events:{report.events}",
     ]
     if report.problem:
         facts.append(f"seq:{report.problem.seq}")
-    unit.guard.record(decision, facts)
+    with open_unit() as unit:
+        unit.guard.allow(
+            Permission.AUDIT_VERIFY, action="audit.verify", resource_type="audit", fields=facts
+        )
     return report
 
 
@@ -237,7 +255,8 @@ def verify_all(
     heads = checkpoint.heads if checkpoint else {}
     tenants = [tenant] if tenant else sorted(set(tenants_in_log(vault)) | set(heads))
     reports = []
-    with vault.db.transaction(Scope.everything()) as session:
+    # A snapshot: the walk never holds the write lock, so the vault keeps serving meanwhile.
+    with vault.db.snapshot(Scope.everything()) as session:
         key = vault.keyring.system_key(session, AUDIT_KEY_NAME)
         conn = session.connection()
         for t in tenants:

@@ -19,6 +19,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import NullPool
 
 SYSTEM_TENANT = uuid.UUID(int=0)
+# Execution option marking a connection whose transaction only reads (see Database.snapshot).
+READ_ONLY = "phivault_read_only"
 
 
 @dataclass(frozen=True)
@@ -57,8 +59,11 @@ def _configure_sqlite(engine: Engine) -> None:
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Connection) -> None:
         # Every guarded transaction appends to the audit log, so it is a write transaction;
-        # taking the write lock up front avoids SQLITE_BUSY on lock upgrade.
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        # taking the write lock up front avoids SQLITE_BUSY on lock upgrade. A snapshot only
+        # reads: a deferred BEGIN takes no lock, and under WAL it sees one consistent state
+        # from its first read while writers carry on.
+        read_only = conn.get_execution_options().get(READ_ONLY, False)
+        conn.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
 
 def _configure_postgres(engine: Engine, app_role: str | None) -> None:
@@ -105,6 +110,24 @@ class Database:
         with self._sessions() as session, session.begin():
             self.apply_scope(session, scope)
             yield session
+
+    @contextmanager
+    def snapshot(self, scope: Scope) -> Iterator[Session]:
+        """A read-only transaction over one consistent state of the database that never holds
+        the write lock, for long reads (a chain verification) that must not stop the vault.
+
+        SQLite: a deferred transaction under WAL. PostgreSQL: REPEATABLE READ, READ ONLY, so
+        every statement sees the same snapshot and the server refuses any write."""
+        with self.engine.connect() as conn:
+            conn.execution_options(**{READ_ONLY: True})
+            with Session(bind=conn, autoflush=False) as session, session.begin():
+                if self.is_postgres:
+                    # Must be the transaction's first statement.
+                    session.execute(
+                        text("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+                    )
+                self.apply_scope(session, scope)
+                yield session
 
     def apply_scope(self, session: Session, scope: Scope) -> None:
         if not self.is_postgres:

@@ -199,8 +199,7 @@ def verify(
     if isinstance(page, Response):
         return page
     try:
-        with page.unit() as unit:
-            audit_service.verify_tenant_chain(unit)
+        audit_service.verify_tenant_chain(page.unit)
     except PhivaultError as exc:
         return error_page(request, page, exc)
     return redirect(f"/t/{tenant_id}/audit")

@@ -21,7 +21,11 @@ def test_counts_per_day_with_refusals_and_empty_days(env) -> None:
     with env.vault.unit(w.tenant_a, w["officer"].actor) as unit:
         days = audit.activity_by_day(unit, days=5)
     assert [d.day.isoformat() for d in days] == [
-        "2026-01-03", "2026-01-04", "2026-01-05", "2026-01-06", "2026-01-07"
+        "2026-01-03",
+        "2026-01-04",
+        "2026-01-05",
+        "2026-01-06",
+        "2026-01-07",
     ]
     assert days[2].allowed > 0  # the world was built on 2026-01-05
     assert days[3].allowed == days[3].refused == 0

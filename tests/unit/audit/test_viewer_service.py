@@ -25,8 +25,7 @@ def test_page_names_its_actors(env) -> None:
 
 
 def test_verification_result_is_recorded_and_shown(env) -> None:
-    with _officer(env) as unit:
-        report = audit.verify_tenant_chain(unit)
+    report = audit.verify_tenant_chain(lambda: _officer(env))
     assert report.ok
     with _officer(env) as unit:
         last = audit.audit_page(unit, audit.EventFilter(limit=1)).verification
@@ -41,8 +40,7 @@ def test_a_broken_chain_is_recorded_with_its_first_bad_entry(env) -> None:
             "UPDATE audit_events SET action = 'person.list' WHERE tenant_id = ? AND seq = 3",
             (str(env.world.tenant_a),),
         )
-    with _officer(env) as unit:
-        report = audit.verify_tenant_chain(unit)
+    report = audit.verify_tenant_chain(lambda: _officer(env))
     assert not report.ok
     with _officer(env) as unit:
         last = audit.audit_page(unit, audit.EventFilter(limit=1)).verification
