@@ -32,6 +32,7 @@ from phivault.web import (
     tokens,
     workspace,
 )
+from phivault.web.common import install_page_errors
 
 UPLOAD_SUFFIX = "/documents"
 
@@ -49,6 +50,8 @@ def create_app(vault: Vault) -> FastAPI:
     )
     app.state.vault = vault
     problems.install(app)
+    # Pages answer input FastAPI refuses with HTML, never the API's problem JSON.
+    install_page_errors(app)
 
     app.add_middleware(
         Envelope,
