@@ -294,9 +294,24 @@ def not_found(request: Request, page: TenantPage, **extra: Any) -> Response:
     return render(request, "not_found.html", 404, **page.vars(), **extra)
 
 
+# A refusal's heading says what happened: "Not found" is kept for what is absent (or hidden by
+# its existence), so a refusal never reads "Not found" over "Not permitted".
+HEADINGS = {
+    400: "Not accepted",
+    403: "Not permitted",
+    409: "Not possible now",
+    413: "Too large",
+    415: "Not accepted",
+    422: "Not accepted",
+    429: "Too many attempts",
+}
+
+
 def problem_page(request: Request, page: TenantPage, status: int, message: str) -> Response:
-    """A readable error inside the agency frame (the message never carries PHI)."""
-    return render(request, "not_found.html", status, error=message, **page.vars())
+    """A readable error inside the agency frame (the message never carries PHI), headed by
+    what kind of refusal it is."""
+    heading = HEADINGS.get(status, "Not available")
+    return render(request, "problem.html", status, heading=heading, error=message, **page.vars())
 
 
 def error_page(
