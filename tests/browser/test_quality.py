@@ -136,3 +136,41 @@ def test_keyboard_only_sign_in_and_skip_link(page, env) -> None:
     # The next Tab lands inside the page's content, past the header's links.
     page.keyboard.press("Tab")
     assert page.evaluate("document.getElementById('main').contains(document.activeElement)")
+
+
+def _watch(page) -> list[str]:
+    """Everything the browser complains about: console errors and warnings (a CSP violation
+    is one), script errors, and any asset or page answered 4xx/5xx (a missing favicon)."""
+    problems: list[str] = []
+    page.on(
+        "console",
+        lambda m: problems.append(f"{m.type}: {m.text}") if m.type in ("error", "warning") else None,
+    )
+    page.on("pageerror", lambda e: problems.append(f"script error: {e}"))
+    page.on(
+        "response",
+        lambda r: problems.append(f"{r.status} {r.url}") if r.status >= 400 else None,
+    )
+    return problems
+
+
+def test_api_docs_render_the_openapi_31_operations_under_the_csp(page) -> None:
+    problems = _watch(page)
+    page.goto("/docs")
+    page.wait_for_selector(".opblock", timeout=20_000)
+    assert page.locator(".opblock").count() > 20
+    assert "Unable to render this definition" not in page.content()
+    assert page.locator(".opblock-summary-path", has_text="/api/v1/auth/login").count() >= 1
+    assert problems == []
+
+
+def test_pages_raise_no_csp_violation_script_error_or_missing_asset(page, env) -> None:
+    problems = _watch(page)
+    page.goto("/login")
+    sign_in_first_time(page, env, _member(env, "Office Manager", privacy_officer=True))
+    a, w = env.world.tenant_a, env.world
+    for path in ["/", f"/t/{a}", f"/t/{a}/people", f"/t/{a}/people/{w.patient}?purpose=treatment",
+                 f"/t/{a}/audit", f"/t/{a}/admin", "/account"]:
+        page.goto(path)
+        page.wait_for_load_state("load")
+    assert problems == []

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from fastapi import FastAPI
+from fastapi.responses import FileResponse
 from fastapi.staticfiles import StaticFiles
 
 from phivault import __version__, web
@@ -32,8 +33,10 @@ from phivault.web import (
     tokens,
     workspace,
 )
+from phivault.web.common import install_page_errors
 
 UPLOAD_SUFFIX = "/documents"
+FAVICON = Path(web.__file__).parent / "static" / "favicon.svg"
 
 
 def create_app(vault: Vault) -> FastAPI:
@@ -49,6 +52,8 @@ def create_app(vault: Vault) -> FastAPI:
     )
     app.state.vault = vault
     problems.install(app)
+    # Pages answer input FastAPI refuses with HTML, never the API's problem JSON.
+    install_page_errors(app)
 
     app.add_middleware(
         Envelope,
@@ -59,6 +64,11 @@ def create_app(vault: Vault) -> FastAPI:
     @app.get("/health", openapi_extra=declare("public"), tags=["operations"])
     def health() -> dict[str, str]:
         return {"status": "ok", "version": __version__}
+
+    @app.get("/favicon.ico", include_in_schema=False, openapi_extra=declare("public"))
+    def favicon() -> FileResponse:
+        # Browsers ask for it on any page without a <link rel="icon"> (JSON, /openapi.json).
+        return FileResponse(FAVICON, media_type="image/svg+xml")
 
     docs.install(app)
     app.mount(

@@ -13,6 +13,7 @@ from phivault.access import breakglass
 from phivault.access import directory as directory_service
 from phivault.access.policy import Permission
 from phivault.api.deps import Ctx, FreshCtx, declare
+from phivault.api.paging import OffsetQuery
 from phivault.api.schemas import (
     BreakGlassIn,
     BreakGlassOut,
@@ -188,7 +189,7 @@ def audit_events(
     until: datetime | None = None,
     break_glass: bool | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: OffsetQuery = 0,
 ) -> list[dict[str, object]]:
     flt = audit_service.EventFilter(
         person_id, actor_id, action, outcome, since, until, break_glass, limit, offset

@@ -13,6 +13,7 @@ from starlette.concurrency import run_in_threadpool
 
 from phivault.access.policy import Permission
 from phivault.api.deps import Ctx, declare
+from phivault.api.paging import OffsetQuery
 from phivault.api.schemas import (
     DocumentOut,
     PersonIn,
@@ -62,7 +63,7 @@ def list_people(
     tenant_id: uuid.UUID,
     ctx: Ctx,
     kind: str | None = None,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: OffsetQuery = 0,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> list[PersonOut]:
     with ctx.unit(tenant_id) as unit:

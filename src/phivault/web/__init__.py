@@ -1,1 +1,2 @@
-"""Server-rendered web pages (Jinja2 + htmx), every asset served by phivault itself."""
+"""Server-rendered web pages (Jinja2 and a few small scripts of our own), every asset served
+by phivault itself."""

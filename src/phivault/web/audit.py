@@ -21,9 +21,11 @@ from phivault.api.deps import declare
 from phivault.audit import service as audit_service
 from phivault.errors import PhivaultError
 from phivault.web.common import (
+    OFFSET_PROBLEM,
     VaultDep,
     error_page,
     form_page,
+    page_offset,
     problem_page,
     redirect,
     render,
@@ -106,15 +108,18 @@ def _params(request: Request) -> dict[str, str]:
     openapi_extra=declare(Permission.AUDIT_READ, Permission.BREAK_GLASS_REVIEW),
 )
 def audit_viewer(
-    request: Request, tenant_id: uuid.UUID, vault: VaultDep, offset: int = 0
+    request: Request, tenant_id: uuid.UUID, vault: VaultDep, offset: str = ""
 ) -> Response:
     """Audit entries, newest first, a page at a time, and the break-glass review queue."""
     page = tenant_context(request, vault, tenant_id)
     if isinstance(page, Response):
         return page
     params = _params(request)
+    start = page_offset(offset)
+    if start is None:
+        return problem_page(request, page, 422, OFFSET_PROBLEM)
     try:
-        flt = _filter(params, offset=max(offset, 0))
+        flt = _filter(params, offset=start)
     except ValueError:
         return problem_page(request, page, 422, "A filter is not valid: check the ids and dates.")
     try:

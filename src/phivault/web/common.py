@@ -10,20 +10,24 @@ from __future__ import annotations
 import hmac
 import re
 import uuid
+from collections.abc import Callable, Mapping
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 from urllib.parse import quote, urlsplit
 
-from fastapi import Depends, Request
+from fastapi import Depends, FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from sqlalchemy import select
+from starlette.concurrency import run_in_threadpool
 
 from phivault.access.policy import AccessCategory, Permission, PurposeOfUse
 from phivault.access.unit import Actor, Unit, Vault
 from phivault.api.deps import client_of, declared_permissions, get_vault
+from phivault.api.paging import MAX_OFFSET
 from phivault.errors import NotFound, PhivaultError, ReauthRequired, Unauthenticated
 from phivault.identity import auth, sessions
 from phivault.identity.models import TenantGrant
@@ -75,6 +79,26 @@ def whole_number(text: str) -> int | None:
     """A form's whole number (ASCII digits, an optional minus, at most nine digits), else None.
     (``str.isdigit`` accepts "²", which ``int`` then refuses.)"""
     return int(text) if re.fullmatch(r"-?[0-9]{1,9}", text.strip()) else None
+
+
+OFFSET_PROBLEM = (
+    f"That page of the list does not exist: the offset is a whole number up to {MAX_OFFSET:,}."
+)
+
+
+def page_offset(raw: str | None) -> int | None:
+    """A list page's offset from the query string: absent or empty is 0; a whole number from
+    0 to ``MAX_OFFSET`` is itself; anything else (negative, not a number, 2**63 that the
+    database cannot hold) is None, which the page answers with :data:`OFFSET_PROBLEM`.
+
+    Page routes take ``offset: str = ""`` and call this, never ``offset: int`` (which answers
+    an unreadable value before the page can)."""
+    if raw is None or not raw.strip():
+        return 0
+    if not re.fullmatch(r"[0-9]{1,10}", raw.strip()):
+        return None
+    value = int(raw.strip())
+    return value if value <= MAX_OFFSET else None
 
 
 def local_path(raw: str | None, default: str = "/") -> str:
@@ -270,9 +294,24 @@ def not_found(request: Request, page: TenantPage, **extra: Any) -> Response:
     return render(request, "not_found.html", 404, **page.vars(), **extra)
 
 
+# A refusal's heading says what happened: "Not found" is kept for what is absent (or hidden by
+# its existence), so a refusal never reads "Not found" over "Not permitted".
+HEADINGS = {
+    400: "Not accepted",
+    403: "Not permitted",
+    409: "Not possible now",
+    413: "Too large",
+    415: "Not accepted",
+    422: "Not accepted",
+    429: "Too many attempts",
+}
+
+
 def problem_page(request: Request, page: TenantPage, status: int, message: str) -> Response:
-    """A readable error inside the agency frame (the message never carries PHI)."""
-    return render(request, "not_found.html", status, error=message, **page.vars())
+    """A readable error inside the agency frame (the message never carries PHI), headed by
+    what kind of refusal it is."""
+    heading = HEADINGS.get(status, "Not available")
+    return render(request, "problem.html", status, heading=heading, error=message, **page.vars())
 
 
 def error_page(
@@ -286,3 +325,103 @@ def error_page(
     if isinstance(exc, ReauthRequired) and back is not None:
         return reauth_redirect(back)
     return problem_page(request, page, exc.status, exc.detail)
+
+
+# --- A page's form or address that does not parse ------------------------------------------
+#
+# Page routes declare their inputs (``Form(max_length=...)``, typed query parameters) like the
+# API does; what FastAPI refuses before the route runs must not reach the browser as JSON.
+# The one mechanism: the RequestValidationError handler below answers page routes with HTML.
+# A route that wants its own form back, with the message at the field, declares a renderer:
+#
+#     def _login_again(request, form, problems) -> Response: ...
+#
+#     @router.post("/login")
+#     @refill_on_invalid(_login_again)
+#     def login_submit(...): ...
+#
+# ``form`` is what was posted (strings only), ``problems`` maps a field name to a sentence.
+# The renderer runs in a worker thread (it may read the database) and never sees PHI it did
+# not post itself. Without a renderer the page lists the problems with a link back.
+
+FieldProblems = dict[str, str]
+FormRenderer = Callable[[Request, dict[str, str], FieldProblems], Response]
+_RENDERER = "__phivault_form_renderer__"
+_E = TypeVar("_E", bound=Callable[..., Any])
+
+
+def refill_on_invalid(renderer: FormRenderer) -> Callable[[_E], _E]:
+    """Declare how a page route shows its form again when FastAPI refuses a field."""
+
+    def mark(endpoint: _E) -> _E:
+        setattr(endpoint, _RENDERER, renderer)
+        return endpoint
+
+    return mark
+
+
+def field_problems(errors: Any) -> FieldProblems:
+    """A field name to a readable sentence, from FastAPI's validation errors (never the
+    submitted value)."""
+    problems: FieldProblems = {}
+    for err in errors:
+        loc = err.get("loc", ())
+        name = str(loc[-1]) if loc else "request"
+        kind = str(err.get("type", ""))
+        ctx: Mapping[str, Any] = err.get("ctx") or {}
+        if kind == "string_too_long":
+            text = f"at most {ctx.get('max_length')} characters"
+        elif kind == "missing":
+            text = "is required"
+        elif kind.startswith("int_") or kind.startswith("greater_") or kind.startswith("less_"):
+            text = "must be a whole number in range"
+        else:
+            text = "is not valid"
+        problems.setdefault(name, text)
+    return problems
+
+
+def is_page(request: Request) -> bool:
+    """Whether the request is for a web page (HTML) rather than the API (problem JSON)."""
+    path = request.url.path
+    return not (path.startswith("/api/") or path in ("/openapi.json", "/health"))
+
+
+async def page_validation_error(request: Request, exc: RequestValidationError) -> Response:
+    """A page's answer to input FastAPI refused: a wrong id in the address is the not-found
+    page (as for anything missing); a form comes back through its declared renderer, or a
+    page lists the problems with a link back to where the browser came from."""
+    errors = list(exc.errors())
+    if any(err.get("loc", ("",))[0] == "path" for err in errors):
+        return render(request, "not_found.html", 404)
+    problems = field_problems(errors)
+    route = request.scope.get("route")
+    renderer = getattr(getattr(route, "endpoint", None), _RENDERER, None)
+    if renderer is not None and request.method == "POST":
+        form = await request.form()
+        values = {k: v for k, v in form.items() if isinstance(v, str)}
+        response: Response = await run_in_threadpool(renderer, request, values, problems)
+        return response
+    back = local_path(urlsplit(request.headers.get("referer", "")).path, "/")
+    rows = [(field_label(name), text) for name, text in problems.items()]
+    return render(request, "invalid_input.html", 422, problems=rows, back=back)
+
+
+def field_label(name: str) -> str:
+    """A form field's name as words ("f_family_name" -> "Family name")."""
+    words = name.removeprefix("f_").replace("_", " ").strip()
+    return words[:1].upper() + words[1:]
+
+
+def install_page_errors(app: FastAPI) -> None:
+    """Answer page routes' validation errors with HTML; the API keeps its problem JSON."""
+    api_handler = app.exception_handlers[RequestValidationError]
+
+    async def dispatch(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, RequestValidationError)
+        if is_page(request):
+            return await page_validation_error(request, exc)
+        response: Response = await api_handler(request, exc)  # type: ignore[misc]
+        return response
+
+    app.add_exception_handler(RequestValidationError, dispatch)

@@ -25,8 +25,10 @@ from phivault.web.common import (
     csrf_ok,
     current,
     describe,
+    field_label,
     member_tenants,
     redirect,
+    refill_on_invalid,
     render,
     signed_in,
 )
@@ -45,7 +47,24 @@ def login_page(request: Request, vault: VaultDep) -> Response:
     return render(request, "login.html")
 
 
+def _problems_text(problems: dict[str, str]) -> str:
+    return "; ".join(f"{field_label(name)}: {text}" for name, text in problems.items()) + "."
+
+
+def _login_again(request: Request, form: dict[str, str], problems: dict[str, str]) -> Response:
+    """The sign-in form again when a field is refused before the check (e.g. too long)."""
+    username = form.get("username", "")
+    return render(
+        request,
+        "login.html",
+        422,
+        username=username if "username" not in problems else "",
+        error=_problems_text(problems),
+    )
+
+
 @router.post("/login", openapi_extra=PUBLIC)
+@refill_on_invalid(_login_again)
 def login_submit(
     request: Request,
     vault: VaultDep,
@@ -88,7 +107,24 @@ def password_page(request: Request, vault: VaultDep) -> Response:
     return render(request, "password.html", who=view.display_name, csrf=view.csrf_token)
 
 
+def _password_again(request: Request, form: dict[str, str], problems: dict[str, str]) -> Response:
+    """The password form again when a field is refused before the check (e.g. too long)."""
+    state = signed_in(request, request.app.state.vault)
+    if isinstance(state, Response):
+        return state
+    view = state[1]
+    return render(
+        request,
+        "password.html",
+        422,
+        who=view.display_name,
+        csrf=view.csrf_token,
+        error=_problems_text(problems),
+    )
+
+
 @router.post("/password", openapi_extra=SELF)
+@refill_on_invalid(_password_again)
 def password_submit(
     request: Request,
     vault: VaultDep,
