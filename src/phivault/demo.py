@@ -447,7 +447,10 @@ def _history(
                 )
             )
         for minute, actor, purpose, work in sorted(acts, key=lambda act: act[0]):
-            clock.at(opening + timedelta(minutes=minute, seconds=random.randint(0, 59)))
+            when = opening + timedelta(minutes=minute, seconds=random.randint(0, 59))
+            if when > system_clock():
+                break  # today's work ends at the real present
+            clock.at(when)
             _attempt(vault, agency, actor, purpose, work)
         if offset in emergency_days:
             _emergency(vault, agency, officer, clock, opening, emergency_days[offset])
