@@ -12,8 +12,11 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
+# The demo serves on http://localhost:$(PORT); another port: PORT=8001 make demo
+PORT   ?= 8000
+
 demo: $(STAMP)
-	$(BIN)/phivault demo
+	$(BIN)/phivault demo --port $(PORT)
 
 test: $(STAMP)
 	$(BIN)/ruff check src tests bench

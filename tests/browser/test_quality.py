@@ -168,9 +168,7 @@ def test_pages_raise_no_csp_violation_script_error_or_missing_asset(page, env) -
     problems = _watch(page)
     page.goto("/login")
     sign_in_first_time(page, env, _member(env, "Office Manager", privacy_officer=True))
-    a, w = env.world.tenant_a, env.world
-    for path in ["/", f"/t/{a}", f"/t/{a}/people", f"/t/{a}/people/{w.patient}?purpose=treatment",
-                 f"/t/{a}/audit", f"/t/{a}/admin", "/account"]:
+    for path in _pages(env):
         page.goto(path)
         page.wait_for_load_state("load")
     assert problems == []

@@ -90,3 +90,18 @@ def test_a_malformed_id_in_a_page_address_is_the_not_found_page(client, officer)
     response = client.get("/t/not-an-agency-id/people")
     assert response.status_code == 404
     assert response.headers["content-type"].startswith("text/html")
+
+
+def test_an_unknown_page_address_is_the_not_found_page_and_the_api_keeps_its_problem(
+    client,
+) -> None:
+    page = client.get("/no-such-page")
+    assert page.status_code == 404
+    assert page.headers["content-type"].startswith("text/html")
+    assert "<h1>Not found</h1>" in page.text
+    api = client.get("/api/v1/no-such-route")
+    assert api.status_code == 404
+    assert api.headers["content-type"] == "application/problem+json"
+    wrong_method = client.put("/login")
+    assert wrong_method.status_code == 405
+    assert wrong_method.headers["content-type"].startswith("text/html")

@@ -39,3 +39,17 @@ def test_a_missing_person_and_a_forbidden_person_get_the_same_page(client, env, 
     assert pages[0] == pages[1]
     assert pages[0][0] == 404
     assert _heading_and_title(pages[0][1])[0] == "Not found"
+
+
+def test_an_emergency_only_member_gets_the_same_page_for_a_patient_and_for_nobody(
+    client, env, world
+) -> None:
+    complete(client, env, new_member(client, world, position="IT Support Technician"))
+    a = world.tenant_a
+    pages = []
+    for person in (world.patient, uuid.uuid4()):
+        response = client.get(f"/t/{a}/people/{person}", params={"purpose": "treatment"})
+        pages.append((response.status_code, response.text.replace(str(person), "<id>")))
+    assert pages[0] == pages[1]
+    assert pages[0][0] == 404
+    assert "Not permitted" not in pages[0][1]

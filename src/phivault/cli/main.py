@@ -8,12 +8,14 @@ credentials of a newly created account.
 from __future__ import annotations
 
 import functools
+import socket
 import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any, TypeVar, cast
 
 import typer
+import uvicorn
 from rich.console import Console
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -117,11 +119,22 @@ def demo(
     ] = True,
     patients: Annotated[int, typer.Option(help="Fabricated patients per tenant")] = 100,
     host: str = "127.0.0.1",
-    port: int = 8000,
+    port: Annotated[int, typer.Option(help="Port to serve on (make demo: PORT=8001)")] = 8000,
 ) -> None:
-    """Build a vault of fabricated data (two tenants) and serve it."""
+    """Build a vault of fabricated data (two tenants, 90 days of activity) and serve it."""
     from phivault.demo import build_demo
 
+    if serve_after:
+        if not port_is_free(host, port):
+            raise fail(
+                f"port {port} is already in use; pick another: PORT={port + 1} make demo "
+                f"(or phivault demo --port {port + 1})"
+            )
+        out.print(
+            f"Building the demo vault; it will be served on port {port} "
+            f"(another port: PORT={port + 1} make demo).",
+            highlight=False,
+        )
     settings = load_settings()
     summary = build_demo(settings, patients_per_tenant=patients, progress=out)
     out.print(f"\nDemo vault ready in [bold]{settings.home}[/] (all data fabricated).")
@@ -130,22 +143,47 @@ def demo(
     if serve_after:
         # Passkeys need a host name: browsers refuse an IP address as a WebAuthn party.
         shown = "localhost" if host in ("127.0.0.1", "::1") else host
-        out.print(
-            f"\nOpen [bold]http://{shown}:{port}/login[/] in a browser and sign in with an "
-            "account above. API docs at /docs, OpenAPI at /openapi.json. Ctrl-C stops."
+        out.print("\nStarting the server…")
+        _serve(
+            Listener(host, port),
+            ready=f"Ready: sign in at http://{shown}:{port}/login with an account above "
+            "(API docs at /docs); Ctrl-C stops.",
         )
-        _serve(Listener(host, port))
 
 
-def _serve(listener: Listener) -> None:
-    import uvicorn
+def port_is_free(host: str, port: int) -> bool:
+    """Whether a server could listen on ``host:port`` now (checked before a long build)."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn does
+        try:
+            probe.bind((host, port))
+        except OSError:
+            return False
+    return True
 
+
+def announcing_server(config: uvicorn.Config, ready: str | None) -> uvicorn.Server:
+    """A uvicorn server that prints ``ready`` once, when it listens (not before: a line
+    printed before the bind would be a promise the server may not keep)."""
+
+    class Announcing(uvicorn.Server):
+        async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+            await super().startup(sockets=sockets)
+            if self.started and ready:
+                out.print(ready, soft_wrap=True, highlight=False)
+
+    return Announcing(config)
+
+
+def _serve(listener: Listener, ready: str | None = None) -> None:
     from phivault.api.app import create_app
     from phivault.bootstrap import open_vault
 
     check_listener(listener)
     vault = open_vault(load_settings())
-    uvicorn.run(create_app(vault), **uvicorn_options(listener))  # type: ignore[arg-type]
+    config = uvicorn.Config(create_app(vault), **uvicorn_options(listener))  # type: ignore[arg-type]
+    announcing_server(config, ready).run()
 
 
 @app.command()

@@ -23,6 +23,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from phivault.access.policy import AccessCategory, Permission, PurposeOfUse
 from phivault.access.unit import Actor, Unit, Vault
@@ -414,14 +415,29 @@ def field_label(name: str) -> str:
 
 
 def install_page_errors(app: FastAPI) -> None:
-    """Answer page routes' validation errors with HTML; the API keeps its problem JSON."""
-    api_handler = app.exception_handlers[RequestValidationError]
+    """Answer pages' validation errors and unknown addresses with HTML; the API (and static
+    files) keep their problem JSON."""
+    api_validation = app.exception_handlers[RequestValidationError]
+    api_http = app.exception_handlers[StarletteHTTPException]
 
-    async def dispatch(request: Request, exc: Exception) -> Response:
+    async def validation(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, RequestValidationError)
         if is_page(request):
             return await page_validation_error(request, exc)
-        response: Response = await api_handler(request, exc)  # type: ignore[misc]
+        response: Response = await api_validation(request, exc)  # type: ignore[misc]
         return response
 
-    app.add_exception_handler(RequestValidationError, dispatch)
+    async def http(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, StarletteHTTPException)
+        if is_page(request) and not request.url.path.startswith("/static/"):
+            if exc.status_code == 404:
+                return render(request, "not_found.html", 404)
+            if exc.status_code == 405:
+                heading = "Not possible here"
+                message = "This address does not take that kind of request."
+                return render(request, "problem.html", 405, heading=heading, error=message)
+        response: Response = await api_http(request, exc)  # type: ignore[misc]
+        return response
+
+    app.add_exception_handler(RequestValidationError, validation)
+    app.add_exception_handler(StarletteHTTPException, http)
