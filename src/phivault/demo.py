@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import io
 import random
+import re
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -138,6 +139,11 @@ class Identity:
         }[sex]()
         return cls(given, fake.last_name(), sex)
 
+    def email(self) -> str:
+        """An address at example.com (reserved for examples), letters and dots only."""
+        local = re.sub(r"[^a-z.]", "", f"{self.given_name}.{self.family_name}".lower())
+        return f"{local}@example.com"
+
     def note(self) -> str:
         """A visit note that speaks of the person with their pronouns."""
         subject, possessive = PRONOUNS[self.sex]
@@ -162,7 +168,7 @@ def _records_for(
         "state": fake.state_abbr(include_territories=False),
         "postal_code": fake.zipcode(),
         "phone": _phone(fake),
-        "email": f"{who.given_name}.{who.family_name}@example.com".lower().replace(" ", ""),
+        "email": who.email(),
         "sex": who.sex,
         "preferred_language": "English",
         "emergency_contact_name": fake.name(),

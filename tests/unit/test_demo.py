@@ -195,3 +195,22 @@ def test_running_the_demo_again_touches_only_the_demos_own_accounts(demo) -> Non
     assert after[outsider_id] == before[outsider_id]
     demo_ids = {_member(vault, name).id for name in demo_usernames()}
     assert all(after[i] != before[i] for i in demo_ids)
+
+
+def test_demo_contact_details_are_well_formed_and_fictional() -> None:
+    """Whatever Faker draws (apostrophes, hyphens, spaces in names), the demo's e-mail, phone,
+    state and postal code have the shapes the record fields expect, at reserved addresses."""
+    from datetime import date
+
+    from phivault.demo import Identity, _records_for
+
+    fake = Faker("en_US")
+    Faker.seed(7)
+    for _ in range(300):
+        who = Identity.fabricate(fake)
+        demo = _records_for(fake, "patient", who, [], date(2026, 1, 5))[0][1]
+        assert demo["sex"] == who.sex
+        assert re.fullmatch(r"[a-z.]+@example\.com", demo["email"]), demo["email"]
+        assert re.fullmatch(r"\([1-9]\d\d\) 555-01\d\d", demo["phone"]), demo["phone"]
+        assert re.fullmatch(r"[A-Z]{2}", demo["state"])
+        assert re.fullmatch(r"\d{5}", demo["postal_code"])
