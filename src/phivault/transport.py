@@ -61,4 +61,9 @@ def uvicorn_options(listener: Listener) -> dict[str, object]:
         # Trust X-Forwarded-Proto/For only from the proxy, so the scheme (for HSTS and Secure
         # cookies) and the client address (for throttling) are the real ones.
         options |= {"proxy_headers": True, "forwarded_allow_ips": listener.proxy_addresses}
+    else:
+        # Uvicorn trusts X-Forwarded-* from loopback by default: any local process (or a
+        # forwarded port) could then spoof the audited source and dodge the per-source
+        # throttle. Without the operator's --behind-tls-proxy, no forwarded header counts.
+        options |= {"proxy_headers": False, "forwarded_allow_ips": ""}
     return options

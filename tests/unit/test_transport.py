@@ -45,3 +45,35 @@ def test_uvicorn_options() -> None:
     assert proxied["proxy_headers"] is True and proxied["forwarded_allow_ips"] == "10.0.0.1"
     tls = uvicorn_options(Listener("0.0.0.0", 8443, Path("c"), Path("k")))
     assert tls["ssl_certfile"] == "c" and tls["ssl_keyfile"] == "k"
+
+
+def _loaded(listener: Listener) -> object:
+    """The ASGI app uvicorn would serve with these options (after its own middleware)."""
+    import uvicorn
+
+    async def app(scope: object, receive: object, send: object) -> None:  # pragma: no cover
+        return None
+
+    config = uvicorn.Config(app, **uvicorn_options(listener))  # type: ignore[arg-type]
+    config.load()
+    return config.loaded_app
+
+
+def test_forwarded_headers_are_not_trusted_without_the_proxy_option(monkeypatch) -> None:
+    """Uvicorn's default trusts X-Forwarded-For/-Proto from loopback (or FORWARDED_ALLOW_IPS):
+    a local process could spoof the audited source and dodge the per-source throttle. Only
+    --behind-tls-proxy turns them on, and then only from the named proxy."""
+    from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
+
+    monkeypatch.setenv("FORWARDED_ALLOW_IPS", "*")
+
+    def proxied(app: object) -> bool:
+        while app is not None:
+            if isinstance(app, ProxyHeadersMiddleware):
+                return True
+            app = getattr(app, "app", None)
+        return False
+
+    assert not proxied(_loaded(Listener("127.0.0.1", 8000)))
+    behind = Listener("10.0.0.5", 8000, behind_tls_proxy=True, proxy_addresses="10.0.0.1")
+    assert proxied(_loaded(behind))

@@ -41,7 +41,7 @@ from phivault.api.schemas_auth import (
     TokenOut,
     TokenRow,
 )
-from phivault.errors import Forbidden, InvalidInput
+from phivault.errors import Forbidden, InvalidInput, NotFound
 from phivault.identity import auth, factors, passkeys, recovery, sessions, totp
 from phivault.identity import service as identity
 from phivault.identity.session_models import LoginSession
@@ -81,6 +81,13 @@ def _out(view: auth.SessionView) -> SessionOut:
         password_expires_in_days=view.password_expires_in_days,
         mfa_enrolled=view.mfa_enrolled,
     )
+
+
+def _rotated(response: Response, request: Request, view: auth.SessionView) -> SessionOut:
+    """The answer to a step that gave the session a new secret: the new cookie with it."""
+    if view.session_secret:
+        set_session_cookie(response, request, view.session_secret)
+    return _out(view)
 
 
 def _relying_party(vault: Vault, request: Request) -> tuple[str, str]:
@@ -129,8 +136,14 @@ def logout(principal: SessionDep, request: Request, response: Response, vault: V
 
 @router.post("/password", openapi_extra=SELF)
 def change_password(
-    body: PasswordChangeIn, principal: SessionDep, request: Request, vault: VaultDep
+    body: PasswordChangeIn,
+    principal: SessionDep,
+    request: Request,
+    response: Response,
+    vault: VaultDep,
 ) -> SessionOut:
+    """Change one's password: only once the sign-in is complete, or as the forced change.
+    The current password counts towards the sign-in throttle; the session gets a new cookie."""
     assert principal.resolved is not None
     view = auth.change_password(
         vault,
@@ -139,7 +152,7 @@ def change_password(
         new=body.new_password,
         client=client_of(request),
     )
-    return _out(view)
+    return _rotated(response, request, view)
 
 
 def _needs_settled_password(principal: Principal) -> None:
@@ -188,12 +201,12 @@ def totp_enrol(principal: SessionDep, request: Request, vault: VaultDep) -> Enro
 
 @router.post("/mfa/totp/confirm", openapi_extra=SELF)
 def totp_confirm(
-    body: CodeIn, principal: SessionDep, request: Request, vault: VaultDep
+    body: CodeIn, principal: SessionDep, request: Request, response: Response, vault: VaultDep
 ) -> RecoveryCodesOut:
     """Confirm enrolment with a first code; returns recovery codes, shown this once."""
     assert principal.resolved is not None
     codes, view = factors.confirm_totp(vault, principal.resolved, body.code, client_of(request))
-    return RecoveryCodesOut(recovery_codes=codes, session=_out(view))
+    return RecoveryCodesOut(recovery_codes=codes, session=_rotated(response, request, view))
 
 
 def _verify_factor(
@@ -210,7 +223,7 @@ def _verify_factor(
         vault, principal.resolved, client_of(request), method=method, check=check, remember=remember
     )
     set_device_cookie(response, request, done.device_secret, done.remember_days)
-    return _out(done.view)
+    return _rotated(response, request, done.view)
 
 
 @router.post("/mfa/totp/verify", openapi_extra=SELF)
@@ -270,7 +283,11 @@ def passkey_register_options(principal: SessionDep, request: Request, vault: Vau
 
 @router.post("/passkeys/register/verify", status_code=status.HTTP_201_CREATED, openapi_extra=SELF)
 def passkey_register_verify(
-    body: CredentialIn, principal: SessionDep, request: Request, vault: VaultDep
+    body: CredentialIn,
+    principal: SessionDep,
+    request: Request,
+    response: Response,
+    vault: VaultDep,
 ) -> SessionOut:
     """Register a passkey; as a first factor enrolment it also counts as verified MFA."""
     now = vault.clock()
@@ -322,7 +339,7 @@ def passkey_register_verify(
             )
     if failed:
         raise InvalidInput("the passkey response could not be verified")
-    return _out(view)
+    return _rotated(response, request, view)
 
 
 @router.post("/passkeys/authenticate/options", openapi_extra=SELF)
@@ -413,26 +430,31 @@ def reauthenticate(
     return _out(view)
 
 
+def _complete_session(db: Any, principal: Principal, now: Any) -> None:
+    """Managing one's sessions needs a signed-in session past every sign-in step: not an API
+    token (of whatever scope), and not a password without its second factor."""
+    login, member = _reload(db, principal)
+    if auth.describe(db, login, member, now).stage != auth.COMPLETE:
+        raise Forbidden("complete the sign-in (password and second factor) first")
+
+
 @router.get("/sessions", openapi_extra=SELF)
-def my_sessions(
-    principal: Annotated[Principal, Depends(authenticate)], vault: VaultDep
-) -> list[SessionRow]:
+def my_sessions(principal: SessionDep, vault: VaultDep) -> list[SessionRow]:
+    """One's own open sessions (a complete sign-in only)."""
+    now = vault.clock()
     with auth.identity_transaction(vault) as db:
-        return [
-            SessionRow(**row)
-            for row in recovery.list_sessions(db, principal.member_id, vault.clock())
-        ]
+        _complete_session(db, principal, now)
+        return [SessionRow(**row) for row in recovery.list_sessions(db, principal.member_id, now)]
 
 
 @router.delete("/sessions/{session_id}", status_code=status.HTTP_204_NO_CONTENT, openapi_extra=SELF)
 def revoke_my_session(
-    session_id: uuid.UUID,
-    principal: Annotated[Principal, Depends(authenticate)],
-    request: Request,
-    vault: VaultDep,
+    session_id: uuid.UUID, principal: SessionDep, request: Request, vault: VaultDep
 ) -> None:
+    """End one of one's own sessions (a complete sign-in only)."""
     with auth.identity_transaction(vault) as db:
-        if not auth.revoke_sessions(
+        _complete_session(db, principal, vault.clock())
+        revoked = auth.revoke_sessions(
             vault,
             db,
             principal.member_id,
@@ -440,10 +462,9 @@ def revoke_my_session(
             actor_id=principal.member_id,
             client=client_of(request),
             reason="revoked-by-member",
-        ):
-            from phivault.errors import NotFound
-
-            raise NotFound()
+        )
+    if not revoked:
+        raise NotFound()
 
 
 @router.get("/tokens", openapi_extra=SELF)

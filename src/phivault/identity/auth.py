@@ -10,7 +10,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
 from sqlalchemy import select
@@ -20,7 +20,7 @@ from phivault.access.unit import Assurance, Vault
 from phivault.audit.events import ALLOWED, REFUSED, EventDraft
 from phivault.crypto.keyring import IDENTITY_KEY_NAME
 from phivault.db.engine import SYSTEM_TENANT, Scope
-from phivault.errors import InvalidInput, TooManyAttempts, Unauthenticated
+from phivault.errors import InvalidInput, MfaRequired, TooManyAttempts, Unauthenticated
 from phivault.identity import passwords, sessions, throttle, totp
 from phivault.identity.credentials import PasswordCredential, PasswordHistory
 from phivault.identity.models import Member
@@ -56,6 +56,9 @@ class SessionView:
     password_expires_in_days: int | None
     mfa_enrolled: bool
     assurance: Assurance
+    # Set when this step gave the session a new secret (password change, second factor):
+    # the caller sets it as the new cookie; the old one no longer works.
+    session_secret: str | None = None
 
 
 @dataclass(frozen=True)
@@ -142,7 +145,11 @@ def describe(
     )
     enrolled = totp.has_confirmed_mfa(db, member.id)
     mfa_done = login.mfa_verified_at is not None
-    if not password_ok:
+    if enrolled and not mfa_done:
+        # An enrolled second factor comes before anything else, a password change included:
+        # knowing (or having been handed) the password alone changes no credential.
+        stage = MFA_VERIFY
+    elif not password_ok:
         stage = PASSWORD_CHANGE
     elif policy.mfa_required and not enrolled:
         stage = MFA_ENROL
@@ -175,7 +182,7 @@ def sign_in(
         key = vault.keyring.system_key(db, IDENTITY_KEY_NAME)
         keys = throttle.keys_for(key, username=name, source=client.source)
         try:
-            throttle.check(db, keys, now)
+            throttle.check(db, keys.all, now)
         except TooManyAttempts as locked_out:
             # Audited in this transaction, which commits; the refusal is raised after it.
             lockout: TooManyAttempts | None = locked_out
@@ -191,7 +198,7 @@ def sign_in(
         raise Unauthenticated(BAD_CREDENTIALS)
     assert member is not None and credential is not None
     with identity_transaction(vault) as db:
-        throttle.record_success(db, keys[0])
+        throttle.record_success(db, keys)
         member = db.get(Member, member.id)
         credential = db.get(PasswordCredential, member.id) if member else None
         assert member is not None and credential is not None
@@ -226,7 +233,7 @@ def _check_password(
     db: Session,
     name: str,
     password: str,
-    keys: tuple[str, str],
+    keys: throttle.Keys,
     client: Client,
     now: datetime,
 ) -> tuple[Member | None, PasswordCredential | None, bool]:
@@ -243,7 +250,7 @@ def _check_password(
         ok, reason = False, f"member-{member.status}"
     if not ok:
         member_id = member.id if member else None
-        locked = throttle.record_failure(db, keys, now)
+        locked = throttle.record_failure(db, keys.all, now)
         audit(vault, db, "auth.login", REFUSED, client, member_id=member_id, reason=reason)
         if locked:
             audit(
@@ -318,17 +325,58 @@ def _trim_history(db: Session, member_id: uuid.UUID, keep: int) -> None:
         db.delete(row)
 
 
+def session_throttle_keys(
+    vault: Vault, db: Session, username: str, client: Client
+) -> tuple[str, str]:
+    """The throttle keys of a password or code checked inside a session: that account from
+    that source, and the gentler account-wide key (the same throttle as the sign-in)."""
+    key = vault.keyring.system_key(db, IDENTITY_KEY_NAME)
+    return throttle.keys_for(key, username=username, source=client.source).account_keys
+
+
+def count_failure(
+    vault: Vault, db: Session, keys: Sequence[str], client: Client, member_id: uuid.UUID
+) -> None:
+    """Count a failed password or code check; audit the lockout it may cause."""
+    if throttle.record_failure(db, keys, vault.clock()):
+        audit(vault, db, "auth.lockout", REFUSED, client, member_id=member_id, reason="throttle")
+
+
+def may_change_credentials(view: SessionView) -> bool:
+    """No credential changes before the sign-in is complete, except the forced password change
+    (which, for a member with a second factor, comes only after that factor: see describe)."""
+    return view.stage in (COMPLETE, PASSWORD_CHANGE)
+
+
 def change_password(
     vault: Vault, resolved: sessions.Resolved, *, current: str, new: str, client: Client
 ) -> SessionView:
-    """The signed-in member changes their password; their other sessions end."""
+    """The signed-in member changes their password; their other sessions end and this one gets
+    a new secret (``session_secret`` of the answer: the caller sets the new cookie).
+
+    Refused (MfaRequired) before the sign-in is complete, except the forced change; the
+    current password is checked through the sign-in throttle (TooManyAttempts)."""
     now = vault.clock()
+    refusal: Exception | None = None
     with identity_transaction(vault) as db:
         member = db.get(Member, resolved.member.id)
         login = db.get(LoginSession, resolved.login.id)
         credential = db.get(PasswordCredential, resolved.member.id)
         assert member is not None and login is not None
-        if credential is None or not passwords.verify_password(credential.hash, current):
+        keys = session_throttle_keys(vault, db, member.username, client)
+        throttle.check(db, keys, now)
+        reason = ""
+        if not may_change_credentials(describe(db, login, member, now)):
+            reason, refusal = (
+                "sign-in-incomplete",
+                MfaRequired("complete the sign-in with your second factor first"),
+            )
+        elif credential is None or not passwords.verify_password(credential.hash, current):
+            count_failure(vault, db, keys, client, member.id)
+            reason = "bad-current-password"
+            refusal = InvalidInput("the current password is not right")
+        if refusal is not None:
+            # Audited in this transaction, which commits; the refusal is raised after it.
             audit(
                 vault,
                 db,
@@ -337,13 +385,10 @@ def change_password(
                 client,
                 member_id=member.id,
                 session_id=login.id,
-                reason="bad-current-password",
+                reason=reason,
             )
-            refused = True
-        else:
-            refused = False
-    if refused:
-        raise InvalidInput("the current password is not right")
+    if refusal is not None:
+        raise refusal
     with identity_transaction(vault) as db:
         member = db.get(Member, resolved.member.id)
         login = db.get(LoginSession, resolved.login.id)
@@ -365,6 +410,7 @@ def change_password(
         for other in others:
             other.revoked_at, other.revoked_reason = now, "password-changed"
         login.fresh_auth_at = now
+        secret = sessions.rotate_secret(db, login)
         audit(
             vault,
             db,
@@ -375,7 +421,7 @@ def change_password(
             session_id=login.id,
             fields=("password",),
         )
-        return describe(db, login, member, now, policy)
+        return replace(describe(db, login, member, now, policy), session_secret=secret)
 
 
 def mark_mfa_verified(
@@ -388,9 +434,13 @@ def mark_mfa_verified(
     *,
     remember: bool,
 ) -> tuple[SessionView, str | None]:
+    """The second factor is verified: the session gets a new secret (the answer's
+    ``session_secret``, for the caller to set as the cookie), so that a secret learnt before
+    the sign-in was complete is worth nothing after it."""
     now = vault.clock()
     login.mfa_verified_at = now
     login.fresh_auth_at = now
+    secret = sessions.rotate_secret(db, login)
     policy = member_policy(db, member.id)
     device = sessions.remember_device(db, member.id, policy, now) if remember else None
     audit(
@@ -403,18 +453,16 @@ def mark_mfa_verified(
         session_id=login.id,
         fields=(method, "remember-device") if device else (method,),
     )
-    return describe(db, login, member, now, policy), device
+    return replace(describe(db, login, member, now, policy), session_secret=secret), device
 
 
 def refuse_mfa(
     vault: Vault, resolved: sessions.Resolved, method: str, client: Client, reason: str
 ) -> None:
     """Record a failed second factor (it counts towards the account's throttle) and raise."""
-    now = vault.clock()
     with identity_transaction(vault) as db:
-        key = vault.keyring.system_key(db, IDENTITY_KEY_NAME)
-        account, _ = throttle.keys_for(key, username=resolved.member.username, source=client.source)
-        throttle.record_failure(db, (account,), now)
+        keys = session_throttle_keys(vault, db, resolved.member.username, client)
+        count_failure(vault, db, keys, client, resolved.member.id)
         audit(
             vault,
             db,
@@ -431,9 +479,8 @@ def refuse_mfa(
 
 def check_mfa_throttle(vault: Vault, resolved: sessions.Resolved, client: Client) -> None:
     with identity_transaction(vault) as db:
-        key = vault.keyring.system_key(db, IDENTITY_KEY_NAME)
-        account, _ = throttle.keys_for(key, username=resolved.member.username, source=client.source)
-        throttle.check(db, (account,), vault.clock())
+        keys = session_throttle_keys(vault, db, resolved.member.username, client)
+        throttle.check(db, keys, vault.clock())
 
 
 def sign_out(vault: Vault, resolved: sessions.Resolved, client: Client) -> None:

@@ -23,8 +23,10 @@ from phivault.identity.auth import (
     Client,
     SessionView,
     audit,
+    count_failure,
     describe,
     identity_transaction,
+    session_throttle_keys,
     set_password,
 )
 from phivault.identity.credentials import PasswordCredential
@@ -46,9 +48,8 @@ def reauthenticate(
     """Refresh the session's proof of identity with the password or a TOTP code."""
     now = vault.clock()
     with identity_transaction(vault) as db:
-        key = vault.keyring.system_key(db, IDENTITY_KEY_NAME)
-        account, _ = throttle.keys_for(key, username=resolved.member.username, source=client.source)
-        throttle.check(db, (account,), now)
+        keys = session_throttle_keys(vault, db, resolved.member.username, client)
+        throttle.check(db, keys, now)
         credential = db.get(PasswordCredential, resolved.member.id)
         if password is not None:
             ok = credential is not None and passwords.verify_password(credential.hash, password)
@@ -74,7 +75,7 @@ def reauthenticate(
                 fields=(method,),
             )
             return describe(db, login, member, now)
-        throttle.record_failure(db, (account,), now)
+        count_failure(vault, db, keys, client, resolved.member.id)
         audit(
             vault,
             db,
@@ -117,12 +118,15 @@ def request_reset(vault: Vault, username: str, client: Client) -> None:
     """Record a reset request for the member's managers to authorize (or do nothing)."""
     now = vault.clock()
     with identity_transaction(vault) as db:
-        key = vault.keyring.system_key(db, IDENTITY_KEY_NAME)
-        keys = throttle.keys_for(key, username=username, source=client.source)
-        throttle.check(db, keys[1:], now)  # per source: stops request floods
+        budget = (
+            throttle.reset_key(vault.keyring.system_key(db, IDENTITY_KEY_NAME), client.source),
+        )
+        throttle.check(db, budget, now)  # per source: stops request floods
+        # Every request counts, known username or not, before the name is even looked up:
+        # how soon a source is throttled must not tell which names exist.
+        throttle.record_failure(db, budget, now)
         member = db.scalar(select(Member).where(Member.username == username.strip().lower()))
         if member is None or member.status not in sessions.SIGN_IN_STATUSES:
-            throttle.record_failure(db, keys[1:], now)
             audit(vault, db, "auth.reset.request", REFUSED, client, reason="unknown-or-inactive")
             return
         pending = db.scalar(
@@ -141,7 +145,7 @@ def complete_reset(vault: Vault, code: str, new_password: str, client: Client) -
     now = vault.clock()
     with identity_transaction(vault) as db:
         key = vault.keyring.system_key(db, IDENTITY_KEY_NAME)
-        source_key = throttle.keys_for(key, username="", source=client.source)[1]
+        source_key = throttle.keys_for(key, username="", source=client.source).source
         throttle.check(db, (source_key,), now)
         request = (
             db.scalar(select(ResetRequest).where(ResetRequest.token_hash == sessions.digest(code)))
@@ -189,7 +193,7 @@ def self_service_reset(
     now = vault.clock()
     with identity_transaction(vault) as db:
         key = vault.keyring.system_key(db, IDENTITY_KEY_NAME)
-        keys = throttle.keys_for(key, username=username, source=client.source)
+        keys = throttle.keys_for(key, username=username, source=client.source).all
         throttle.check(db, keys, now)
         member = db.scalar(select(Member).where(Member.username == username.strip().lower()))
         allowed = (

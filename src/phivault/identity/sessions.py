@@ -69,6 +69,15 @@ def open_session(
     return row, secret
 
 
+def rotate_secret(session: Session, login: LoginSession) -> str:
+    """Give a session a new cookie secret (at a password change and at the second factor), so
+    that a secret planted or seen before that step no longer opens the session."""
+    secret = new_secret()
+    login.secret_hash = digest(secret)
+    session.flush()
+    return secret
+
+
 @dataclass(frozen=True)
 class Resolved:
     login: LoginSession

@@ -14,7 +14,15 @@ from fastapi.responses import Response
 from phivault.api.deps import client_of, declare
 from phivault.errors import InvalidInput, TooManyAttempts
 from phivault.identity import auth, recovery
-from phivault.web.common import VaultDep, csrf_ok, local_path, redirect, render, signed_in
+from phivault.web.common import (
+    VaultDep,
+    completely_signed_in,
+    csrf_ok,
+    local_path,
+    redirect,
+    render,
+    signed_in,
+)
 
 router = APIRouter(include_in_schema=False)
 PUBLIC = declare("public")
@@ -23,7 +31,9 @@ SELF = declare("self")
 
 @router.get("/account/sessions", openapi_extra=SELF)
 def sessions_page(request: Request, vault: VaultDep) -> Response:
-    state = signed_in(request, vault)
+    """One's own open sessions; only once the sign-in is complete (a password alone does not
+    show where the owner is signed in, nor end their sessions)."""
+    state = completely_signed_in(request, vault)
     if isinstance(state, Response):
         return state
     resolved, view = state
@@ -47,7 +57,7 @@ def revoke(
     vault: VaultDep,
     csrf_token: Annotated[str, Form(max_length=100)],
 ) -> Response:
-    state = signed_in(request, vault)
+    state = completely_signed_in(request, vault)
     if isinstance(state, Response):
         return state
     resolved, _ = state

@@ -15,7 +15,7 @@ from fastapi.responses import Response
 from phivault.access.unit import Vault
 from phivault.api.cookies import set_device_cookie, set_session_cookie
 from phivault.api.deps import client_of, cross_site, declare
-from phivault.errors import InvalidInput, TooManyAttempts, Unauthenticated
+from phivault.errors import InvalidInput, MfaRequired, TooManyAttempts, Unauthenticated
 from phivault.identity import auth, factors, passkeys, sessions, totp
 from phivault.identity.policy import member_policy
 from phivault.web.common import (
@@ -104,6 +104,8 @@ def password_page(request: Request, vault: VaultDep) -> Response:
     if isinstance(state, Response):
         return state
     _, view = state
+    if not auth.may_change_credentials(view):
+        return redirect(NEXT_PAGE[view.stage])
     return render(request, "password.html", who=view.display_name, csrf=view.csrf_token)
 
 
@@ -149,16 +151,24 @@ def password_submit(
         changed = auth.change_password(
             vault, resolved, current=current_password, new=new_password, client=client_of(request)
         )
-    except InvalidInput as exc:
+    except (InvalidInput, TooManyAttempts, MfaRequired) as exc:
         return render(
             request,
             "password.html",
-            422,
+            exc.status,
             who=view.display_name,
             csrf=view.csrf_token,
             error=exc.detail,
         )
-    return redirect(NEXT_PAGE[changed.stage])
+    return _with_new_secret(redirect(NEXT_PAGE[changed.stage]), request, changed)
+
+
+def _with_new_secret(response: Response, request: Request, view: auth.SessionView) -> Response:
+    """A step that gave the session a new secret (password change, second factor) sets the
+    new cookie; the old secret no longer opens the session."""
+    if view.session_secret:
+        set_session_cookie(response, request, view.session_secret)
+    return response
 
 
 @router.get("/mfa/enrol", openapi_extra=SELF)
@@ -219,9 +229,10 @@ def enrol_submit(
     except (InvalidInput, TooManyAttempts) as exc:
         # The same secret is shown again: it stays pending until a right code confirms it.
         return _enrol_form(request, vault, resolved, view, exc.detail, exc.status)
-    return render(
+    page = render(
         request, "recovery_codes.html", who=done.display_name, csrf=done.csrf_token, codes=codes
     )
+    return _with_new_secret(page, request, done)
 
 
 @router.get("/mfa/verify", openapi_extra=SELF)
@@ -285,7 +296,7 @@ def verify_submit(
         )
     except (InvalidInput, TooManyAttempts) as exc:
         return _verify_form(request, vault, resolved, view, exc.detail, exc.status)
-    response = redirect(NEXT_PAGE[done.view.stage])
+    response = _with_new_secret(redirect(NEXT_PAGE[done.view.stage]), request, done.view)
     set_device_cookie(response, request, done.device_secret, done.remember_days)
     return response
 
@@ -312,8 +323,13 @@ def home(request: Request, vault: VaultDep) -> Response:
 def logout(
     request: Request, vault: VaultDep, csrf_token: Annotated[str, Form(max_length=100)]
 ) -> Response:
+    """Sign out. A form without this session's CSRF token is refused and changes nothing:
+    dropping the cookie while the session lives on would leave it usable to whoever holds
+    its secret, and the person would believe they had signed out."""
     resolved = current(request, vault)
-    if resolved is not None and csrf_ok(resolved, csrf_token):
+    if resolved is not None:
+        if not csrf_ok(resolved, csrf_token):
+            return redirect("/")
         auth.sign_out(vault, resolved, client_of(request))
     response = redirect("/login")
     response.delete_cookie(sessions.SESSION_COOKIE, path="/")
