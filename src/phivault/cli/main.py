@@ -12,17 +12,22 @@ import socket
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any, TypeVar, cast
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar, cast
 
 import typer
-import uvicorn
 from rich.console import Console
-from sqlalchemy.exc import SQLAlchemyError
 
-from phivault.access.unit import Vault
-from phivault.config import load_settings
 from phivault.errors import PhivaultError
 from phivault.transport import Listener, check_listener, uvicorn_options
+
+if TYPE_CHECKING:
+    import uvicorn
+
+    from phivault.access.unit import Vault
+    from phivault.config import Settings
+
+# Heavy modules (the database layer, settings, the web server) are imported by the commands
+# that use them, not here: `phivault --help` and a mistyped option answer at once.
 
 app = typer.Typer(
     no_args_is_help=True, add_completion=False, help=__doc__, pretty_exceptions_enable=False
@@ -63,24 +68,33 @@ def readable_errors(code: int = 1) -> Callable[[Command], Command]:
                 raise
             except PhivaultError as exc:
                 raise fail(exc.detail, code) from None
-            except SQLAlchemyError as exc:
-                raise fail(
-                    f"database error ({type(exc).__name__}): check PHIVAULT_DATABASE_URL, that "
-                    "the server is up and that the schema is current ('phivault db upgrade')",
-                    code,
-                ) from None
-            except OSError as exc:
-                raise fail(
-                    f"{exc.strerror or type(exc).__name__}: {exc.filename or ''}", code
-                ) from None
             except Exception as exc:
-                raise fail(
-                    f"unexpected {type(exc).__name__}; its details were not printed", code
-                ) from None
+                raise fail(_one_line(exc), code) from None
 
         return cast(Command, run)
 
     return decorate
+
+
+def _one_line(exc: Exception) -> str:
+    """The readable line for an unexpected failure, naming no value from it."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    if isinstance(exc, SQLAlchemyError):
+        return (
+            f"database error ({type(exc).__name__}): check PHIVAULT_DATABASE_URL, that "
+            "the server is up and that the schema is current ('phivault db upgrade')"
+        )
+    if isinstance(exc, OSError):
+        return f"{exc.strerror or type(exc).__name__}: {exc.filename or ''}"
+    return f"unexpected {type(exc).__name__}; its details were not printed"
+
+
+def load_settings() -> Settings:
+    """The installation's settings (PHIVAULT_HOME, PHIVAULT_DATABASE_URL, …)."""
+    from phivault.config import load_settings as load
+
+    return load()
 
 
 @app.command()
@@ -167,6 +181,8 @@ def announcing_server(config: uvicorn.Config, ready: str | None) -> uvicorn.Serv
     """A uvicorn server that prints ``ready`` once, when it listens (not before: a line
     printed before the bind would be a promise the server may not keep)."""
 
+    import uvicorn
+
     class Announcing(uvicorn.Server):
         async def startup(self, sockets: list[socket.socket] | None = None) -> None:
             await super().startup(sockets=sockets)
@@ -177,6 +193,8 @@ def announcing_server(config: uvicorn.Config, ready: str | None) -> uvicorn.Serv
 
 
 def _serve(listener: Listener, ready: str | None = None) -> None:
+    import uvicorn
+
     from phivault.api.app import create_app
     from phivault.bootstrap import open_vault
 
