@@ -49,18 +49,38 @@ def test_wrong_file_type_is_refused_with_a_message(page, env, tmp_path: Path) ->
     page.goto(f"/t/{env.world.tenant_a}/people/{env.world.patient}?purpose=operations")
     bad = tmp_path / "tool.exe"
     bad.write_bytes(b"MZ not a document")
-    page.set_input_files("#upload-file", {"name": "tool.exe", "mimeType": "application/x-msdownload",
-                                          "buffer": bad.read_bytes()})
+    page.set_input_files(
+        "#upload-file",
+        {"name": "tool.exe", "mimeType": "application/x-msdownload", "buffer": bad.read_bytes()},
+    )
     page.get_by_role("button", name="Upload").click()
     status = page.wait_for_selector("#upload-status >> text=Not uploaded")
     assert "documents may be" in status.inner_text()
     assert page.locator("#documents").inner_text() == "No documents you may see."
 
 
+def test_an_html_page_named_pdf_is_refused_with_a_message(page, env) -> None:
+    sign_in_first_time(page, env, _member(env, "Office Manager"))
+    page.goto(f"/t/{env.world.tenant_a}/people/{env.world.patient}?purpose=operations")
+    page.set_input_files(
+        "#upload-file",
+        {
+            "name": "discharge.pdf",
+            "mimeType": "application/pdf",
+            "buffer": b"<!doctype html><html><body><script>alert(1)</script></body></html>",
+        },
+    )
+    page.get_by_role("button", name="Upload").click()
+    status = page.wait_for_selector("#upload-status >> text=Not uploaded")
+    assert "its content is not a PDF" in status.inner_text()
+    assert page.locator("#documents").inner_text() == "No documents you may see."
+
+
 def _upload(page, env, path: Path, mime: str, kind: str = "other") -> None:
     page.goto(f"/t/{env.world.tenant_a}/people/{env.world.patient}?purpose=operations")
-    page.set_input_files("#upload-file", {"name": path.name, "mimeType": mime,
-                                          "buffer": path.read_bytes()})
+    page.set_input_files(
+        "#upload-file", {"name": path.name, "mimeType": mime, "buffer": path.read_bytes()}
+    )
     page.get_by_label("Kind").select_option(kind)
     with page.expect_navigation():
         page.get_by_role("button", name="Upload").click()

@@ -23,7 +23,7 @@ def upload(client, world, persona="clinician", data=b"%PDF-1.4 fabricated", **kw
 
 
 def test_upload_then_download_round_trips(client, env, world) -> None:
-    payload = secrets.token_bytes(300_000)  # several encryption chunks
+    payload = b"%PDF-1.7\n" + secrets.token_bytes(300_000)  # several encryption chunks
     created = upload(client, world, data=payload, kind="scanned_form")
     assert created.status_code == 201, created.text
     doc = created.json()
@@ -94,6 +94,7 @@ def test_oversized_stream_without_length_is_cut_off(client, env, world) -> None:
     env.vault.settings.max_upload_bytes = 100_000
 
     def body():
+        yield b"%PDF-1.7\n"
         for _ in range(10):
             yield b"y" * 50_000
 
@@ -186,3 +187,58 @@ def test_any_file_name_survives_the_round_trip(client, world) -> None:
     disposition = down.headers["content-disposition"]
     assert disposition.startswith('attachment; filename="r_sum')
     assert f"filename*=UTF-8''{quote(name)}" in disposition
+
+
+@pytest.mark.parametrize(
+    ("label", "content"),
+    [
+        ("application/pdf", b"<!doctype html><script>alert(1)</script>"),
+        ("image/png", b"%PDF-1.7 a pdf pretending to be an image"),
+        ("image/jpeg", b"GIF89a not a jpeg at all......"),
+        ("audio/wav", b"RIFF\x00\x00\x00\x00AVI LIST...."),
+        ("text/plain", b"<html><body>markup is not plain text</body></html>"),
+        ("text/plain", b"binary \x00\x01\x02 is not text either"),
+        ("text/plain", b"\xff\xfe not utf-8 \xc3\x28"),
+    ],
+)
+def test_content_that_is_not_what_its_label_says_is_refused(
+    client, env, world, label, content
+) -> None:
+    response = upload(client, world, data=content, content_type=label, filename="x")
+    assert response.status_code == 415, response.text
+    assert "content is not" in response.json()["detail"]
+    assert client.get(docs_url(world), headers=world["clinician"].headers).json() == []
+    assert _no_partials(env)
+    assert not [p for p in env.settings.blob_dir.rglob("*.pvf")]
+
+
+@pytest.mark.parametrize(
+    ("label", "content"),
+    [
+        ("image/png", b"\x89PNG\r\n\x1a\n" + b"\x00" * 40),
+        ("image/jpeg", b"\xff\xd8\xff\xe0" + b"\x00" * 40),
+        ("image/tiff", b"II*\x00" + b"\x00" * 40),
+        ("audio/mpeg", b"ID3\x04" + b"\x00" * 40),
+        ("audio/wav", b"RIFF\x24\x00\x00\x00WAVEfmt " + b"\x00" * 30),
+        ("audio/ogg", b"OggS" + b"\x00" * 40),
+        ("text/plain", "Visit note — patient résumé of care, in UTF-8.".encode()),
+        ("text/plain", b"ok"),
+    ],
+)
+def test_content_that_is_what_its_label_says_is_stored(client, world, label, content) -> None:
+    response = upload(client, world, data=content, content_type=label, filename="x", kind="other")
+    assert response.status_code == 201, response.text
+
+
+@pytest.mark.parametrize("name", ["a" * 201 + ".pdf", "%20%20", "evil%0Aname.pdf"])
+def test_a_file_name_that_would_be_cut_or_is_blank_is_refused_not_changed(
+    client, env, world, name
+) -> None:
+    response = upload(client, world, filename=name)
+    assert response.status_code == 422, response.text
+    assert client.get(docs_url(world), headers=world["clinician"].headers).json() == []
+
+
+def test_a_file_name_is_stored_exactly_as_given(client, world) -> None:
+    created = upload(client, world, filename="%20scan%20of%20page%201.pdf%20").json()
+    assert created["filename"] == " scan of page 1.pdf "

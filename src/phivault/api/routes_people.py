@@ -175,7 +175,7 @@ async def upload_document(
     The file name (percent-encoded UTF-8) and sensitivity tags (comma-separated) travel in the
     ``X-Filename`` and ``X-Sensitivity`` headers, never in the URL: both can be PHI (I-4).
     """
-    filename = unquote(x_filename)
+    filename = documents.check_filename(unquote(x_filename))
     sensitivity = [t.strip() for t in x_sensitivity.split(",") if t.strip()]
     limit = ctx.vault.settings.max_upload_bytes
     declared = request.headers.get("content-length")
@@ -194,12 +194,15 @@ async def upload_document(
     try:
         with blobs.writer(tenant_id, ticket.document_id) as sink:
             encryptor = documents.encrypt_body(ticket, sink)
+            check = documents.content_check(ticket)
             async for chunk in request.stream():
+                check.feed(chunk)
                 encryptor.write(chunk)
                 if encryptor.plaintext_bytes > limit:
                     raise PayloadTooLarge(f"documents may be at most {limit} bytes")
             if encryptor.plaintext_bytes == 0:
                 raise InvalidInput("the document is empty")
+            check.finish()
             encryptor.finish()
 
         def finish() -> documents.DocumentView:

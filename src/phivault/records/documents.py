@@ -24,21 +24,13 @@ from phivault.crypto import stream
 from phivault.crypto.cipher import associated_data
 from phivault.errors import DocumentUnavailable, InvalidInput, UnsupportedMediaType
 from phivault.records.blobs import BlobStore
+from phivault.records.filetypes import FILE_TYPES, ContentCheck
 from phivault.records.models import Document, Person
 from phivault.records.service import _clean_tags
 
 log = logging.getLogger("phivault.records")
 
-CONTENT_TYPES = {
-    "application/pdf",
-    "image/png",
-    "image/jpeg",
-    "image/tiff",
-    "audio/mpeg",
-    "audio/wav",
-    "audio/ogg",
-    "text/plain",
-}
+CONTENT_TYPES = frozenset(FILE_TYPES)
 DOCUMENT_KINDS = ("pdf", "scanned_form", "call_recording", "image", "letter", "other")
 MAX_FILENAME = 200
 _FIELDS = ("filename", "content")
@@ -86,6 +78,17 @@ class OpenDocument:
     source: BinaryIO
 
 
+def check_filename(filename: str) -> str:
+    """The file name exactly as given, or a refusal: it is never cut or trimmed to fit."""
+    if not filename.strip():
+        raise InvalidInput("give the document a file name")
+    if len(filename) > MAX_FILENAME:
+        raise InvalidInput(f"the file name is longer than {MAX_FILENAME} characters")
+    if any(ord(c) < 32 for c in filename):
+        raise InvalidInput("the file name holds control characters")
+    return filename
+
+
 def _tier(value: str) -> Tier:
     try:
         return Tier(value)
@@ -131,6 +134,11 @@ def encrypt_body(ticket: UploadTicket, sink: BinaryIO) -> stream.StreamEncryptor
     return stream.StreamEncryptor(ticket.data_key, ticket.key_version, ticket.aad, sink)
 
 
+def content_check(ticket: UploadTicket) -> ContentCheck:
+    """The check the upload's bytes must pass for the declared media type (magic numbers)."""
+    return ContentCheck(ticket.content_type)
+
+
 def finish_upload(
     unit: Unit,
     ticket: UploadTicket,
@@ -139,7 +147,7 @@ def finish_upload(
     size_bytes: int,
     sensitivity: Iterable[str] = (),
 ) -> DocumentView:
-    name = filename.strip()[:MAX_FILENAME] or "document"
+    name = check_filename(filename)
     tags = _clean_tags(sensitivity)
     decision = unit.guard.check(
         Permission.DOCUMENTS_WRITE,
