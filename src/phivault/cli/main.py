@@ -197,9 +197,14 @@ def _serve(listener: Listener, ready: str | None = None) -> None:
 
     from phivault.api.app import create_app
     from phivault.bootstrap import open_vault
+    from phivault.records.blobs import BlobStore
 
     check_listener(listener)
     vault = open_vault(load_settings())
+    swept = BlobStore(vault.settings.blob_dir).sweep_partials()
+    if swept:
+        # A count, never a name: file names are document ids.
+        err.print(f"Removed {swept} unfinished upload file(s) left by an earlier process.")
     config = uvicorn.Config(create_app(vault), **uvicorn_options(listener))  # type: ignore[arg-type]
     announcing_server(config, ready).run()
 

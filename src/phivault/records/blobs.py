@@ -5,10 +5,15 @@ from __future__ import annotations
 
 import contextlib
 import os
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
+
+# An upload older than this is not in progress any more: its process died (kill -9, power
+# loss) between the first byte and publish/discard. Far above the longest upload there is.
+STALE_PARTIAL_SECONDS = 6 * 3600
 
 
 class BlobStore:
@@ -49,3 +54,18 @@ class BlobStore:
 
     def open(self, tenant_id: uuid.UUID, document_id: uuid.UUID) -> BinaryIO:
         return open(self.path(tenant_id, document_id), "rb")
+
+    def sweep_partials(self, older_than_seconds: float = STALE_PARTIAL_SECONDS) -> int:
+        """Remove partial files that no upload will finish (left by a process that died);
+        returns how many. Partial files are ciphertext, but an unreferenced file must not
+        linger with a tenant's data in it."""
+        if not self.root.is_dir():
+            return 0
+        cutoff = time.time() - older_than_seconds
+        swept = 0
+        for partial in self.root.glob("*/*/*.partial"):
+            with contextlib.suppress(FileNotFoundError):  # finished or discarded meanwhile
+                if partial.stat().st_mtime < cutoff:
+                    partial.unlink()
+                    swept += 1
+        return swept
