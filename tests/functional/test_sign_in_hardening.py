@@ -303,3 +303,20 @@ def test_a_token_out_of_scope_answers_the_same_for_existing_and_random_records(
         unseen = integration.get(random, headers=bearer)
     _same_answer(seen, unseen)
     assert seen.status_code == 403
+
+
+# -- 9. a lowered idle timeout applies to open sessions on their next request ---------------
+
+
+def test_a_lowered_idle_timeout_applies_to_open_sessions(client, env, world) -> None:
+    complete(client, env, new_member(client, world))
+    assert client.get(f"{AUTH}/session").json()["idle_timeout_seconds"] == 600
+    lowered = client.patch(
+        f"/api/v1/tenants/{world.tenant_a}/settings",
+        headers=world["officer"].headers,
+        json={"idle_timeout_minutes": 5},
+    )
+    assert lowered.status_code == 200, lowered.text
+    assert client.get(f"{AUTH}/session").json()["idle_timeout_seconds"] == 300
+    env.clock.advance(minutes=6)  # within the old 10 minutes, past the new 5
+    assert client.get(f"{AUTH}/session").status_code == 401
