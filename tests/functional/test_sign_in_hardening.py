@@ -6,6 +6,7 @@ Each test is an attack that used to work and now fails, visibly."""
 from __future__ import annotations
 
 import contextlib
+import uuid
 
 import pytest
 from fastapi.testclient import TestClient
@@ -247,3 +248,75 @@ def test_a_guesser_spread_over_many_sources_is_slowed_account_wide(env, world) -
         device_secret=None,
     )
     assert signed.view.stage == "password-change-required"
+
+
+# -- 8. the account gates answer the same for existing and random objects -------------------
+
+
+def _record_urls(world) -> tuple[str, str]:  # type: ignore[no-untyped-def]
+    base = f"/api/v1/tenants/{world.tenant_a}/records"
+    return f"{base}/{world.records['note']}", f"{base}/{uuid.uuid4()}"
+
+
+def _same_answer(first, second) -> None:  # type: ignore[no-untyped-def]
+    assert first.status_code == second.status_code
+    assert first.json()["type"] == second.json()["type"]
+    assert first.json()["detail"] == second.json()["detail"]
+
+
+def test_the_password_gate_answers_the_same_for_existing_and_random_records(
+    client, env, world
+) -> None:
+    account = new_member(client, world)
+    account.csrf = login(client, account.username, account.password).json()["csrf_token"]
+    existing, random = _record_urls(world)
+    seen = client.get(existing, headers=account.headers())
+    unseen = client.get(random, headers=account.headers())
+    _same_answer(seen, unseen)
+    assert seen.status_code == 403 and seen.json()["type"].endswith("/password-change-required")
+
+
+def test_the_mfa_gate_answers_the_same_for_existing_and_random_records(client, env, world) -> None:
+    account = complete(client, env, new_member(client, world))
+    assert _relogin(client, account) == "mfa-required"
+    existing, random = _record_urls(world)
+    seen = client.get(existing, headers=account.headers())
+    unseen = client.get(random, headers=account.headers())
+    _same_answer(seen, unseen)
+    assert seen.status_code == 403 and seen.json()["type"].endswith("/mfa-required")
+
+
+def test_a_token_out_of_scope_answers_the_same_for_existing_and_random_records(
+    client, env, world
+) -> None:
+    account = complete(client, env, new_member(client, world))
+    token = client.post(
+        f"{AUTH}/tokens",
+        headers=account.headers(None),
+        json={"tenant_id": str(world.tenant_a), "scopes": ["tenant:people:read"], "label": "t"},
+    )
+    assert token.status_code == 201, token.text
+    bearer = {"Authorization": f"Bearer {token.json()['token']}", "X-Purpose-Of-Use": "treatment"}
+    existing, random = _record_urls(world)
+    with TestClient(create_app(env.vault)) as integration:
+        seen = integration.get(existing, headers=bearer)
+        unseen = integration.get(random, headers=bearer)
+    _same_answer(seen, unseen)
+    assert seen.status_code == 403
+
+
+# -- 9. a lowered idle timeout applies to open sessions on their next request ---------------
+
+
+def test_a_lowered_idle_timeout_applies_to_open_sessions(client, env, world) -> None:
+    complete(client, env, new_member(client, world))
+    assert client.get(f"{AUTH}/session").json()["idle_timeout_seconds"] == 600
+    lowered = client.patch(
+        f"/api/v1/tenants/{world.tenant_a}/settings",
+        headers=world["officer"].headers,
+        json={"idle_timeout_minutes": 5},
+    )
+    assert lowered.status_code == 200, lowered.text
+    assert client.get(f"{AUTH}/session").json()["idle_timeout_seconds"] == 300
+    env.clock.advance(minutes=6)  # within the old 10 minutes, past the new 5
+    assert client.get(f"{AUTH}/session").status_code == 401

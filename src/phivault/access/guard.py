@@ -271,6 +271,37 @@ class Guard:
         self.decisions.append(decision)
         return decision
 
+    def open_gates(self) -> None:
+        """The account-wide gates of a route's unit, decided when the unit opens: before any
+        service looks at an object, so that an existing and a random id get the same answer
+        (a settled password, the second factor, a token carrying one of the route's
+        permissions). Without standing in the tenant nothing is decided here: everything in
+        it looks absent, existing or not."""
+        unit = self._unit
+        standing = self.standing
+        declared = unit.declared
+        if standing is None or not declared:
+            return
+        actor = unit.actor
+        error: PhivaultError | None = None
+        if actor.token_scopes is not None and not declared & actor.token_scopes:
+            reason, error = "token-scope", Forbidden("this API token does not carry this access")
+        elif not actor.assurance.password_ok:
+            reason, error = "password-change-required", PasswordChangeRequired()
+        elif standing.mfa_required and not actor.assurance.mfa:
+            reason, error = "mfa-required", MfaRequired()
+        if error is not None:
+            raise self.refuse(
+                min(declared),
+                action="access.gate",
+                resource_type="",
+                resource_id=None,
+                person_id=None,
+                reason=reason,
+                error=error,
+                named=False,
+            )
+
     @staticmethod
     def _account_gates(
         unit: Unit,
@@ -281,7 +312,9 @@ class Guard:
         """Account-wide gates, in one place rather than in every route (AUTH-3, AUTH-5)."""
         actor = unit.actor
         if actor.token_scopes is not None and permission not in actor.token_scopes:
-            raise refuse("token-scope", Forbidden(f"this API token does not carry {permission}"))
+            # The token carries some of the route's permissions (open_gates), not this one:
+            # on a named object the answer is that of an absent one (404), not a 403.
+            raise refuse("token-scope", None)
         if not actor.assurance.password_ok:
             raise refuse("password-change-required", PasswordChangeRequired())
         if standing.mfa_required and not actor.assurance.mfa:

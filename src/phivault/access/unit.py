@@ -98,6 +98,7 @@ class Vault:
             with self.db.transaction(Scope.tenant(tenant_id)) as session:
                 unit = Unit(self, session, tenant_id, actor, purpose, refusals)
                 unit.declared = declared
+                unit.guard.open_gates()
                 if reason:
                     unit.store_reason(reason)
                 yield unit

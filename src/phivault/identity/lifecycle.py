@@ -419,6 +419,8 @@ def do_update_settings(unit: Unit, changes: dict[str, Any]) -> dict[str, Any]:
         setattr(row, name, value)
     row.updated_at = unit.now
     unit.session.flush()
+    if "idle_timeout_minutes" in changes:  # open sessions take a lowered timeout at once
+        sessions.lower_idle_timeout(unit.session, unit.tenant_id, row.idle_timeout_minutes * 60)
     return {name: getattr(row, name) for name in SETTING_RULES}
 
 

@@ -8,6 +8,7 @@ known ones.
 
 from __future__ import annotations
 
+import uuid
 from datetime import datetime
 from typing import Any
 
@@ -35,6 +36,7 @@ from phivault.identity.policy import member_policy
 from phivault.identity.session_models import LoginSession, ResetRequest
 
 RESET_FAILED = "that reset code is not valid or has expired"
+NO_MEMBER = uuid.UUID(int=0)  # matches no member: the lookup for an unknown username
 
 
 def reauthenticate(
@@ -126,14 +128,18 @@ def request_reset(vault: Vault, username: str, client: Client) -> None:
         # how soon a source is throttled must not tell which names exist.
         throttle.record_failure(db, budget, now)
         member = db.scalar(select(Member).where(Member.username == username.strip().lower()))
-        if member is None or member.status not in sessions.SIGN_IN_STATUSES:
-            audit(vault, db, "auth.reset.request", REFUSED, client, reason="unknown-or-inactive")
-            return
+        known = member is not None and member.status in sessions.SIGN_IN_STATUSES
+        # The same queries either way (a pending request is looked up for an unknown name
+        # too), so the answer's timing says as little as its text.
         pending = db.scalar(
-            select(ResetRequest).where(
-                ResetRequest.member_id == member.id, ResetRequest.status == "pending"
+            select(ResetRequest.id).where(
+                ResetRequest.member_id == (member.id if known and member else NO_MEMBER),
+                ResetRequest.status == "pending",
             )
         )
+        if not known or member is None:
+            audit(vault, db, "auth.reset.request", REFUSED, client, reason="unknown-or-inactive")
+            return
         if pending is None:
             db.add(ResetRequest(member_id=member.id, requested_at=now, status="pending"))
         audit(vault, db, "auth.reset.request", ALLOWED, client, member_id=member.id)

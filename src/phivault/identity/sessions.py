@@ -13,7 +13,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from phivault.errors import ReauthRequired, Unauthenticated
-from phivault.identity.models import ApiToken, Member
+from phivault.identity.models import ApiToken, Member, TenantGrant
 from phivault.identity.policy import ABSOLUTE_SESSION_HOURS, MemberPolicy
 from phivault.identity.session_models import LoginSession, RememberedDevice
 
@@ -129,6 +129,26 @@ def revoke_member_sessions(
         update(RememberedDevice)
         .where(RememberedDevice.member_id == member_id, RememberedDevice.revoked_at.is_(None))
         .values(revoked_at=now)
+    )
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
+def lower_idle_timeout(session: Session, tenant_id: uuid.UUID, idle_seconds: int) -> int:
+    """An agency lowered its idle timeout: the open sessions of its members take it at once,
+    so their next request is judged by it (a member lives under the shortest timeout of their
+    agencies; a raised timeout waits for the next sign-in)."""
+    members = select(TenantGrant.member_id).where(
+        TenantGrant.tenant_id == tenant_id, TenantGrant.status == "active"
+    )
+    result = session.execute(
+        update(LoginSession)
+        .where(
+            LoginSession.member_id.in_(members),
+            LoginSession.revoked_at.is_(None),
+            LoginSession.idle_seconds > idle_seconds,
+        )
+        .values(idle_seconds=idle_seconds)
+        .execution_options(synchronize_session=False)
     )
     return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
