@@ -284,26 +284,50 @@ def test_officer_adds_a_role_category_and_a_position(page, env) -> None:
     _officer(page, env)
     page.goto(f"/t/{a}/admin/directory")
     drivers = "Transport Drivers"
-    page.get_by_label("Name").fill("   ")  # blank: refused, with the reason by the form
+    # No data access category is chosen for the administrator: it must be picked.
+    assert page.get_by_label("Data access category").input_value() == ""
+    page.get_by_label("Name", exact=True).fill(drivers)
+    page.get_by_label("Data access category").evaluate("s => s.removeAttribute('required')")
     page.get_by_role("button", name="Add role category").click()
-    assert "'name' must be 1 to 120 characters" in page.locator("#role-form").inner_text()
-    page.get_by_label("Name").fill(drivers)
+    assert "Choose" in page.locator("#role-access-error").inner_text()
+    assert page.get_by_label("Name", exact=True).input_value() == drivers  # kept
     page.get_by_label("Data access category").select_option(label="Minimum")
+    page.get_by_label("Name", exact=True).fill("   ")  # blank: refused, said at the field
+    page.get_by_role("button", name="Add role category").click()
+    assert "Must be 1 to 120 characters" in page.locator("#role-name-error").inner_text()
+    page.get_by_label("Name", exact=True).fill(drivers)
     page.get_by_label("Second factor").select_option(label="Required")
     page.get_by_role("button", name="Add role category").click()
     assert page.locator("#notice").inner_text() == "Role category added."
     section = page.locator("#directory section", has_text=drivers)
     assert "Minimum" in section.inner_text() and "Required" in section.inner_text()
-    assert "No positions yet." in section.inner_text()
-    page.get_by_label("Title").fill("Wheelchair Van Driver")
+    assert "No current positions." in section.inner_text()
+    # The same name again, in another case: refused at the field.
+    page.get_by_label("Name", exact=True).fill(drivers.upper())
+    page.get_by_label("Data access category").select_option(label="Summary")
+    page.get_by_role("button", name="Add role category").click()
+    assert "Another role category" in page.locator("#role-name-error").inner_text()
+    page.goto(f"/t/{a}/admin/directory")
+    page.get_by_label("Title", exact=True).fill("Wheelchair Van Driver")
     page.get_by_label("Role category").select_option(label=f"{drivers} (Minimum)")
     page.get_by_role("button", name="Add position").click()
     assert page.locator("#notice").inner_text() == "Position added."
-    assert "Wheelchair Van Driver" in page.locator("#directory section", has_text=drivers).inner_text()
+    section = page.locator("#directory section", has_text=drivers)
+    assert "Wheelchair Van Driver" in section.inner_text()
+    # Rename the position, then retire it: it is offered to nobody new.
+    section.get_by_label("New title for Wheelchair Van Driver").fill("Van Driver")
+    section.get_by_role("button", name="Rename").last.click()
+    assert page.locator("#notice").inner_text() == "Position saved."
     page.goto(f"/t/{a}/admin/members/new")
-    page.get_by_label("Position").select_option(
-        label=f"Wheelchair Van Driver — {drivers} (Minimum)"
-    )
+    page.get_by_label("Position").select_option(label=f"Van Driver — {drivers} (Minimum)")
+    page.goto(f"/t/{a}/admin/directory")
+    section = page.locator("#directory section", has_text=drivers)
+    section.locator("li", has_text="Van Driver").get_by_role("button", name="Retire").click()
+    assert page.locator("#notice").inner_text() == "Position saved."
+    assert "Retired positions" in page.locator("#directory section", has_text=drivers).inner_text()
+    page.goto(f"/t/{a}/admin/members/new")
+    offered = page.get_by_label("Position").inner_text()
+    assert "Van Driver" not in offered
 
 
 def test_admin_forms_and_results_have_no_accessibility_violations(page, env) -> None:

@@ -39,6 +39,12 @@ EXAMPLE_BODIES = {
         "access_category": "minimum",
     },
     ("POST", "/api/v1/tenants/{tenant_id}/directory/positions"): "POSITION",
+    ("PATCH", "/api/v1/tenants/{tenant_id}/directory/role-categories/{role_category_id}"): {
+        "name": "Renamed by the walk"
+    },
+    ("PATCH", "/api/v1/tenants/{tenant_id}/directory/positions/{position_id}"): {
+        "title": "Renamed by the walk"
+    },
     ("POST", "/api/v1/tenants/{tenant_id}/members"): "MEMBER",
     ("PUT", "/api/v1/tenants/{tenant_id}/members/{member_id}/grant"): "GRANT",
     ("POST", "/api/v1/tenants/{tenant_id}/break-glass"): "BREAK_GLASS",

@@ -9,14 +9,15 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from phivault.access.models import Position, RoleCategory
 from phivault.access.policy import AccessCategory, Permission
 from phivault.access.unit import Unit
-from phivault.errors import InvalidInput
+from phivault.errors import Conflict, InvalidInput
 
 WELD_PRESET: dict[str, tuple[AccessCategory, str, tuple[str, ...]]] = {
     "Direct Health Care Provider": (
@@ -89,6 +90,7 @@ def install_preset(session: Session, tenant_id: uuid.UUID) -> dict[str, uuid.UUI
 
 
 def list_directory(session: Session, tenant_id: uuid.UUID) -> list[DirectoryEntry]:
+    """The positions that can be granted (retired ones are left out)."""
     rows = session.execute(
         select(Position, RoleCategory)
         .join(
@@ -96,7 +98,7 @@ def list_directory(session: Session, tenant_id: uuid.UUID) -> list[DirectoryEntr
             (RoleCategory.tenant_id == Position.tenant_id)
             & (RoleCategory.id == Position.role_category_id),
         )
-        .where(Position.tenant_id == tenant_id)
+        .where(Position.tenant_id == tenant_id, Position.retired_at.is_(None))
         .order_by(RoleCategory.name, Position.title)
     ).all()
     return [
@@ -110,17 +112,55 @@ def read_directory(unit: Unit) -> list[DirectoryEntry]:
     return list_directory(unit.session, unit.tenant_id)
 
 
+NAME_RULE = "1 to 120 characters, without spaces at either end"
+
+
+def _name_problem(value: str) -> str | None:
+    # Stored exactly as typed, or refused: a name is never trimmed behind the user's back.
+    if not value.strip() or len(value) > 120 or value != value.strip():
+        return f"Must be {NAME_RULE}."
+    return None
+
+
+def _clash(unit: Unit, column: Any, value: str, exclude: uuid.UUID | None) -> bool:
+    """Whether another row of this agency already uses ``value`` (ignoring case)."""
+    model = column.class_
+    query = select(model.id).where(
+        model.tenant_id == unit.tenant_id, func.lower(column) == value.lower()
+    )
+    if exclude is not None:
+        query = query.where(model.id != exclude)
+    return unit.session.scalar(query.limit(1)) is not None
+
+
+def _check_role_name(unit: Unit, name: str, exclude: uuid.UUID | None = None) -> None:
+    if problem := _name_problem(name):
+        raise DirectoryProblem("name", problem)
+    if _clash(unit, RoleCategory.name, name, exclude):
+        raise DirectoryProblem("name", "Another role category of this agency has that name.")
+
+
+def _check_title(unit: Unit, title: str, exclude: uuid.UUID | None = None) -> None:
+    if problem := _name_problem(title):
+        raise DirectoryProblem("title", problem)
+    if _clash(unit, Position.title, title, exclude):
+        raise DirectoryProblem("title", "Another position of this agency has that title.")
+
+
+class DirectoryProblem(InvalidInput):
+    """A directory value refused, naming its field (pages show it there)."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+
+
 def do_add_role_category(
     unit: Unit, *, name: str, access_category: str, mfa_required: bool | None = None
 ) -> uuid.UUID:
     """Add a role category. ``mfa_required`` overrides the tenant's MFA setting for it
-    (None: the tenant's setting applies)."""
-    try:
-        category = AccessCategory(access_category)
-    except ValueError as exc:
-        raise InvalidInput("'access_category' must be full, summary, minimum or emergency") from exc
-    if not name.strip() or len(name) > 120:
-        raise InvalidInput("'name' must be 1 to 120 characters")
+    (None: the tenant's setting applies). There is no default data access category: the
+    administrator chooses one."""
     role_id = uuid.uuid4()
     unit.guard.allow(
         Permission.DIRECTORY_MANAGE,
@@ -130,11 +170,18 @@ def do_add_role_category(
         fields=("name", "access_category", "mfa_required"),
         named=False,
     )
+    try:
+        category = AccessCategory(access_category)
+    except ValueError as exc:
+        raise DirectoryProblem(
+            "access_category", "Choose full, summary, minimum or emergency."
+        ) from exc
+    _check_role_name(unit, name)
     unit.session.add(
         RoleCategory(
             tenant_id=unit.tenant_id,
             id=role_id,
-            name=name.strip(),
+            name=name,
             access_category=category.value,
             mfa_required=mfa_required,
         )
@@ -143,16 +190,22 @@ def do_add_role_category(
     return role_id
 
 
-def do_add_position(unit: Unit, *, title: str, role_category_id: uuid.UUID) -> uuid.UUID:
-    if not title.strip() or len(title) > 120:
-        raise InvalidInput("'title' must be 1 to 120 characters")
-    if unit.session.get(RoleCategory, (unit.tenant_id, role_category_id)) is None:
+def _load(unit: Unit, model: type[Any], object_id: uuid.UUID, action: str) -> Any:
+    """Load a directory object once the guard has allowed the act (so a member without the
+    permission learns nothing about it); absent is an audited not-found."""
+    resource = "role_category" if model is RoleCategory else "position"
+    found = unit.session.get(model, (unit.tenant_id, object_id))
+    if found is None:
         raise unit.guard.not_found(
             Permission.DIRECTORY_MANAGE,
-            action="directory.position.add",
-            resource_type="role_category",
-            resource_id=role_category_id,
+            action=action,
+            resource_type=resource,
+            resource_id=object_id,
         )
+    return found
+
+
+def do_add_position(unit: Unit, *, title: str, role_category_id: uuid.UUID) -> uuid.UUID:
     position_id = uuid.uuid4()
     unit.guard.allow(
         Permission.DIRECTORY_MANAGE,
@@ -162,16 +215,84 @@ def do_add_position(unit: Unit, *, title: str, role_category_id: uuid.UUID) -> u
         fields=("title", "role_category_id"),
         named=False,
     )
+    role = _load(unit, RoleCategory, role_category_id, "directory.position.add")
+    if role.retired_at is not None:
+        raise DirectoryProblem("role_category_id", "That role category is retired.")
+    _check_title(unit, title)
     unit.session.add(
         Position(
             tenant_id=unit.tenant_id,
             id=position_id,
-            title=title.strip(),
+            title=title,
             role_category_id=role_category_id,
         )
     )
     unit.session.flush()
     return position_id
+
+
+def do_change_role_category(
+    unit: Unit, role_id: uuid.UUID, *, name: str | None = None, retired: bool | None = None
+) -> None:
+    """Rename a role category, or retire it (offered to nobody any more; kept for history)
+    or bring it back. A category with current positions cannot be retired: retire or move
+    them first, so no member is left holding a position of a retired category unknowingly."""
+    unit.guard.allow(
+        Permission.DIRECTORY_MANAGE,
+        action="directory.role_category.change",
+        resource_type="role_category",
+        resource_id=role_id,
+        fields=tuple(f for f, v in (("name", name), ("retired", retired)) if v is not None),
+    )
+    role = _load(unit, RoleCategory, role_id, "directory.role_category.change")
+    if name is not None:
+        _check_role_name(unit, name, exclude=role_id)
+        role.name = name
+    if retired is not None:
+        current = unit.session.scalar(
+            select(func.count())
+            .select_from(Position)
+            .where(
+                Position.tenant_id == unit.tenant_id,
+                Position.role_category_id == role_id,
+                Position.retired_at.is_(None),
+            )
+        )
+        if retired and current:
+            raise Conflict("retire this role category's positions first")
+        role.retired_at = (role.retired_at or unit.now) if retired else None
+    unit.session.flush()
+
+
+def do_change_position(
+    unit: Unit, position_id: uuid.UUID, *, title: str | None = None, retired: bool | None = None
+) -> None:
+    """Rename a position, or retire it (no one is newly given it; those who hold it keep it
+    until an administrator changes their grant) or bring it back."""
+    unit.guard.allow(
+        Permission.DIRECTORY_MANAGE,
+        action="directory.position.change",
+        resource_type="position",
+        resource_id=position_id,
+        fields=tuple(f for f, v in (("title", title), ("retired", retired)) if v is not None),
+    )
+    position = _load(unit, Position, position_id, "directory.position.change")
+    if title is not None:
+        _check_title(unit, title, exclude=position_id)
+        position.title = title
+    if retired is not None:
+        role = unit.session.get(RoleCategory, (unit.tenant_id, position.role_category_id))
+        if not retired and role is not None and role.retired_at is not None:
+            raise Conflict("bring its role category back first")
+        position.retired_at = (position.retired_at or unit.now) if retired else None
+    unit.session.flush()
+
+
+def refuse_retired_position(unit: Unit, position_id: uuid.UUID) -> None:
+    """Raise when a position may not be newly granted (retired). Call after the guard."""
+    position = unit.session.get(Position, (unit.tenant_id, position_id))
+    if position is not None and position.retired_at is not None:
+        raise InvalidInput("that position is retired; choose a current one")
 
 
 @dataclass(frozen=True)
@@ -183,7 +304,9 @@ class RoleCategoryView:
     access_category: AccessCategory
     description: str
     mfa_required: bool | None  # None: the tenant's MFA setting applies
-    positions: tuple[tuple[uuid.UUID, str], ...]  # (position id, title), by title
+    positions: tuple[tuple[uuid.UUID, str], ...]  # current (position id, title), by title
+    retired: bool = False
+    retired_positions: tuple[tuple[uuid.UUID, str], ...] = ()
 
 
 def read_role_directory(unit: Unit) -> list[RoleCategoryView]:
@@ -202,10 +325,12 @@ def read_role_directory(unit: Unit) -> list[RoleCategoryView]:
         .order_by(RoleCategory.name)
     ).all()
     positions: dict[uuid.UUID, list[tuple[uuid.UUID, str]]] = {}
+    retired: dict[uuid.UUID, list[tuple[uuid.UUID, str]]] = {}
     for position in unit.session.scalars(
         select(Position).where(Position.tenant_id == unit.tenant_id).order_by(Position.title)
     ):
-        positions.setdefault(position.role_category_id, []).append((position.id, position.title))
+        bucket = retired if position.retired_at is not None else positions
+        bucket.setdefault(position.role_category_id, []).append((position.id, position.title))
     return [
         RoleCategoryView(
             id=role.id,
@@ -214,6 +339,8 @@ def read_role_directory(unit: Unit) -> list[RoleCategoryView]:
             description=role.description,
             mfa_required=role.mfa_required,
             positions=tuple(positions.get(role.id, ())),
+            retired=role.retired_at is not None,
+            retired_positions=tuple(retired.get(role.id, ())),
         )
         for role in roles
     ]

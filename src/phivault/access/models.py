@@ -5,7 +5,14 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import Boolean, ForeignKey, ForeignKeyConstraint, LargeBinary, String
+from sqlalchemy import (
+    Boolean,
+    ForeignKey,
+    ForeignKeyConstraint,
+    LargeBinary,
+    String,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from phivault.db.base import Base, new_id
@@ -15,6 +22,9 @@ class RoleCategory(Base):
     """A role category (e.g. Direct Health Care Provider) carrying a data access category."""
 
     __tablename__ = "role_categories"
+    # Exact duplicates are impossible in the database; the service also refuses names that
+    # differ only in case, with a message.
+    __table_args__ = (UniqueConstraint("tenant_id", "name"),)
 
     tenant_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("tenants.id"), primary_key=True)
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
@@ -23,6 +33,8 @@ class RoleCategory(Base):
     description: Mapped[str] = mapped_column(String(500), default="")
     # None: the tenant's MFA setting applies; True/False overrides it for this role (AUTH-5).
     mfa_required: Mapped[bool | None] = mapped_column(Boolean)
+    # Retired: kept for the history of who held what, offered to nobody any more.
+    retired_at: Mapped[datetime | None]
 
 
 class Position(Base):
@@ -33,12 +45,14 @@ class Position(Base):
         ForeignKeyConstraint(
             ["tenant_id", "role_category_id"], ["role_categories.tenant_id", "role_categories.id"]
         ),
+        UniqueConstraint("tenant_id", "title"),
     )
 
     tenant_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("tenants.id"), primary_key=True)
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
     title: Mapped[str] = mapped_column(String(120))
     role_category_id: Mapped[uuid.UUID]
+    retired_at: Mapped[datetime | None]
 
 
 class BreakGlassGrant(Base):

@@ -23,8 +23,10 @@ from phivault.api.schemas import (
     GrantIn,
     IdOut,
     MemberIn,
+    PositionChangeIn,
     PositionIn,
     ReviewIn,
+    RoleCategoryChangeIn,
     RoleCategoryIn,
     TenantIn,
     TenantOut,
@@ -86,6 +88,34 @@ def add_position(tenant_id: uuid.UUID, body: PositionIn, ctx: Ctx) -> IdOut:
             id=directory_service.do_add_position(
                 unit, title=body.title, role_category_id=body.role_category_id
             )
+        )
+
+
+@router.patch(
+    T + "/directory/role-categories/{role_category_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    openapi_extra=declare(Permission.DIRECTORY_MANAGE),
+)
+def change_role_category(
+    tenant_id: uuid.UUID, role_category_id: uuid.UUID, body: RoleCategoryChangeIn, ctx: Ctx
+) -> None:
+    with ctx.unit(tenant_id) as unit:
+        directory_service.do_change_role_category(
+            unit, role_category_id, name=body.name, retired=body.retired
+        )
+
+
+@router.patch(
+    T + "/directory/positions/{position_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    openapi_extra=declare(Permission.DIRECTORY_MANAGE),
+)
+def change_position(
+    tenant_id: uuid.UUID, position_id: uuid.UUID, body: PositionChangeIn, ctx: Ctx
+) -> None:
+    with ctx.unit(tenant_id) as unit:
+        directory_service.do_change_position(
+            unit, position_id, title=body.title, retired=body.retired
         )
 
 

@@ -120,6 +120,20 @@ class PositionIn(Strict):
     role_category_id: uuid.UUID
 
 
+class RoleCategoryChangeIn(Strict):
+    """Rename and/or retire (true) or bring back (false); absent fields stay as they are."""
+
+    name: str | None = None
+    retired: bool | None = None
+
+
+class PositionChangeIn(Strict):
+    """Rename and/or retire (true) or bring back (false); absent fields stay as they are."""
+
+    title: str | None = None
+    retired: bool | None = None
+
+
 class DirectoryEntryOut(BaseModel):
     position_id: uuid.UUID
     title: str

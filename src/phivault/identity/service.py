@@ -17,6 +17,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from phivault.access.directory import refuse_retired_position
 from phivault.access.models import Position
 from phivault.access.policy import AccessCategory, Permission
 from phivault.access.unit import Unit, Vault
@@ -207,6 +208,9 @@ def do_grant(
         fields=("position_id", "is_privacy_officer", "is_administrator"),
     )
     existing = unit.session.get(TenantGrant, (unit.tenant_id, member_id))
+    if existing is None or existing.position_id != position_id:
+        # A retired position is given to nobody new; its holders keep it until changed.
+        refuse_retired_position(unit, position_id)
     if existing is not None:
         before = (
             existing.position_id,

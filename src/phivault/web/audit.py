@@ -67,6 +67,8 @@ ACTIONS = {
         "settings.update",
         "directory.role_category.add",
         "directory.position.add",
+        "directory.position.change",
+        "directory.role_category.change",
         "access_review.close",
     ),
     "Audit": ("audit.query", "audit.summary", "audit.export", "audit.verify"),

@@ -48,8 +48,10 @@ def _directory(
             roles = directory.read_role_directory(unit)
     except PhivaultError as exc:
         return failed(request, page, exc, request.url.path)
-    extra.setdefault("role_form", {})
-    extra.setdefault("position_form", {})
+    for key in ("role_form", "position_form", "role_problems", "position_problems"):
+        extra.setdefault(key, {})
+    extra.setdefault("change_problems", {})
+    extra.setdefault("rename_values", {})
     return render(
         request,
         "admin_directory.html",
@@ -80,9 +82,10 @@ def add_role_category(
     tenant_id: uuid.UUID,
     vault: VaultDep,
     csrf_token: CSRF,
-    name: Annotated[str, Form(max_length=200)] = "",
-    access_category: Annotated[str, Form(max_length=16)] = "",
-    mfa: Annotated[str, Form(max_length=16)] = "",
+    # No max_length here: the service says what is wrong, at the field, on the form.
+    name: Annotated[str, Form()] = "",
+    access_category: Annotated[str, Form()] = "",
+    mfa: Annotated[str, Form()] = "",
 ) -> Response:
     back = f"/t/{tenant_id}/admin/directory"
     page = form_page(request, vault, tenant_id, csrf_token, back)
@@ -97,8 +100,10 @@ def add_role_category(
                 access_category=access_category,
                 mfa_required=MFA_CHOICES.get(mfa),
             )
-    except InvalidInput as exc:
-        return _directory(request, vault, page, 422, role_form=form, role_error=exc.detail)
+    except directory.DirectoryProblem as exc:
+        return _directory(
+            request, vault, page, 422, role_form=form, role_problems={exc.field: exc.detail}
+        )
     except PhivaultError as exc:
         return failed(request, page, exc, back)
     return redirect(f"{back}?done=role")
@@ -110,8 +115,8 @@ def add_position(
     tenant_id: uuid.UUID,
     vault: VaultDep,
     csrf_token: CSRF,
-    title: Annotated[str, Form(max_length=200)] = "",
-    role_category_id: Annotated[str, Form(max_length=40)] = "",
+    title: Annotated[str, Form()] = "",
+    role_category_id: Annotated[str, Form()] = "",
 ) -> Response:
     back = f"/t/{tenant_id}/admin/directory"
     page = form_page(request, vault, tenant_id, csrf_token, back)
@@ -126,16 +131,68 @@ def add_position(
             page,
             422,
             position_form=form,
-            position_error="Choose a role category.",
+            position_problems={"role_category_id": "Choose a role category."},
         )
     try:
         with page.unit() as unit:
             directory.do_add_position(unit, title=title, role_category_id=role)
-    except InvalidInput as exc:
-        return _directory(request, vault, page, 422, position_form=form, position_error=exc.detail)
+    except directory.DirectoryProblem as exc:
+        return _directory(
+            request, vault, page, 422, position_form=form, position_problems={exc.field: exc.detail}
+        )
     except PhivaultError as exc:
         return failed(request, page, exc, back)
     return redirect(f"{back}?done=position")
+
+
+CHANGES = {"rename": None, "retire": True, "restore": False}
+
+
+@router.post(
+    BASE + "/directory/{kind}/{object_id}", openapi_extra=declare(Permission.DIRECTORY_MANAGE)
+)
+def change_directory_entry(
+    request: Request,
+    tenant_id: uuid.UUID,
+    kind: str,
+    object_id: uuid.UUID,
+    vault: VaultDep,
+    csrf_token: CSRF,
+    change: Annotated[str, Form()] = "",
+    name: Annotated[str, Form()] = "",
+) -> Response:
+    """Rename, retire or bring back a role category (``kind`` role-categories) or a position
+    (``kind`` positions)."""
+    back = f"/t/{tenant_id}/admin/directory"
+    page = form_page(request, vault, tenant_id, csrf_token, back)
+    if isinstance(page, Response):
+        return page
+    if kind not in ("role-categories", "positions") or change not in CHANGES:
+        return failed(request, page, InvalidInput("unknown directory change"), back)
+    renamed = name if change == "rename" else None
+    try:
+        with page.unit() as unit:
+            if kind == "role-categories":
+                directory.do_change_role_category(
+                    unit, object_id, name=renamed, retired=CHANGES[change]
+                )
+            else:
+                directory.do_change_position(
+                    unit, object_id, title=renamed, retired=CHANGES[change]
+                )
+    except directory.DirectoryProblem as exc:
+        return _directory(
+            request,
+            vault,
+            page,
+            422,
+            change_problems={str(object_id): exc.detail},
+            rename_values={str(object_id): name},
+        )
+    except PhivaultError as exc:
+        return failed(request, page, exc, back)
+    done = "role-changed" if kind == "role-categories" else "position-changed"
+    return redirect(f"{back}?done={done}")
 
 
 # -- security settings ---------------------------------------------------------------------

@@ -52,6 +52,8 @@ DONE = {
     "remove": "Standing in this agency revoked: their sessions and tokens have ended.",
     "role": "Role category added.",
     "position": "Position added.",
+    "role-changed": "Role category saved.",
+    "position-changed": "Position saved.",
     "settings": "Settings saved.",
     "confirmed": "Access confirmed.",
     "revoked": "Access revoked: their standing here has ended.",
