@@ -108,3 +108,23 @@ def test_emergency_only_search_page_asks_for_the_reason_first(client, env, world
               "emergency_reason": REASON},
     )
     assert found.status_code == 200 and str(world.patient) in found.text
+
+
+def test_audit_page_shows_closed_reviews_with_who_when_and_note(client, env, world) -> None:
+    officer = new_member(client, world, position="Office Manager", privacy_officer=True)
+    tech = technician(client, env, world)
+    assert submit(client, world, tech).status_code == 303
+    [grant] = client.get(
+        f"/api/v1/tenants/{world.tenant_a}/break-glass", headers=world["officer"].headers
+    ).json()
+    reviewed = client.post(
+        f"/api/v1/tenants/{world.tenant_a}/break-glass/{grant['id']}/review",
+        headers=world["officer"].headers,
+        json={"disposition": "inappropriate", "note": "Refer to the sanctions policy."},
+    )
+    assert reviewed.status_code == 200
+    complete(client, env, officer)
+    page = client.get(f"/t/{world.tenant_a}/audit")
+    table = page.text.split('id="reviewed"')[1].split("</table>")[0]
+    assert "inappropriate" in table and "Refer to the sanctions policy." in table
+    assert env.clock().strftime("%Y-%m-%d %H:%M") in table

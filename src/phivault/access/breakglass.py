@@ -49,11 +49,6 @@ class BreakGlassLimit(PhivaultError):
     title = "Emergency access limit reached"
 
 
-def reason_problem(reason: str) -> str | None:
-    """Why a reason for an emergency act is refused (the one rule: access/reasons.py)."""
-    return sentence_problem(reason)
-
-
 def _refuse_token(unit: Unit, action: str) -> None:
     """An emergency act is a person's deliberate decision: a signed-in session with the password
     again, never an API token (a token carries no interactive proof and can be scripted)."""
@@ -115,7 +110,7 @@ def do_break_glass(
     sentence (stored exactly as typed), a duration within the tenant's bound, and no more than
     the tenant's openings per shift. The privacy officers are notified at once (IDs only)."""
     _refuse_token(unit, "break_glass.start")
-    problem = reason_problem(reason)
+    problem = sentence_problem(reason)  # the one rule for a reason (access/reasons.py)
     if problem:
         raise InvalidInput(problem)
     per_shift, longest = limits(unit)
@@ -197,6 +192,26 @@ def list_break_glass(unit: Unit, *, status: str | None = "pending") -> list[Brea
     if status:
         query = query.where(BreakGlassGrant.review_status == status)
     grants = unit.session.scalars(query.order_by(BreakGlassGrant.started_at)).all()
+    return [_view(unit, g, with_reason=True) for g in grants]
+
+
+def recent_reviews(unit: Unit, *, limit: int = 50) -> list[BreakGlassView]:
+    """The latest closed reviews, newest decision first: who decided, when, what, the note."""
+    unit.guard.allow(
+        Permission.BREAK_GLASS_REVIEW,
+        action="break_glass.list",
+        resource_type="break_glass",
+        fields=("reason", "review_status", "reviewed_by", "reviewed_at", "review_note"),
+    )
+    grants = unit.session.scalars(
+        select(BreakGlassGrant)
+        .where(
+            BreakGlassGrant.tenant_id == unit.tenant_id,
+            BreakGlassGrant.reviewed_at.is_not(None),
+        )
+        .order_by(BreakGlassGrant.reviewed_at.desc(), BreakGlassGrant.id)
+        .limit(limit)
+    ).all()
     return [_view(unit, g, with_reason=True) for g in grants]
 
 

@@ -131,11 +131,13 @@ def audit_viewer(
     try:
         with page.unit() as unit:
             shown = audit_service.audit_page(unit, flt)
-            grants = breakglass.list_break_glass(unit, status=None)
+            pending = breakglass.list_break_glass(unit)
+            decided = breakglass.recent_reviews(unit, limit=DECIDED_SHOWN)
             notices = notifications.unread_notices(unit)
             names = shown.actor_names | audit_service.member_names(
                 unit.session,
-                [g.member_id for g in grants] + [g.reviewed_by for g in grants if g.reviewed_by],
+                [g.member_id for g in (*pending, *decided)]
+                + [g.reviewed_by for g in decided if g.reviewed_by],
             )
     except PhivaultError as exc:
         return error_page(request, page, exc)
@@ -148,14 +150,10 @@ def audit_viewer(
         names=names,
         verification=shown.verification,
         verifier=names.get(shown.verification.actor_id if shown.verification else ""),
-        pending=[g for g in grants if g.review_status == "pending"],
+        pending=pending,
         # Newest decisions first: who decided, when, what, with the note (sanctions follow
         # from the 'inappropriate' ones).
-        decided=sorted(
-            (g for g in grants if g.reviewed_at is not None),
-            key=lambda g: g.reviewed_at or g.started_at,
-            reverse=True,
-        )[:DECIDED_SHOWN],
+        decided=decided,
         notices=notices,
         me=str(page.actor.member_id),
         actions=ACTIONS,
