@@ -108,6 +108,7 @@ def test_emergency_only_search_page_asks_for_the_reason_first(client, env, world
               "emergency_reason": REASON},
     )
     assert found.status_code == 200 and str(world.patient) in found.text
+    assert f"/people/{world.patient}/emergency" in found.text  # the next step of the act
 
 
 def test_audit_page_shows_closed_reviews_with_who_when_and_note(client, env, world) -> None:
