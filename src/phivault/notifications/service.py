@@ -16,7 +16,7 @@ from sqlalchemy import select
 from phivault.access.policy import Permission
 from phivault.access.unit import Unit
 from phivault.audit.events import ALLOWED, EventDraft
-from phivault.identity.models import TenantGrant
+from phivault.identity.models import Member, TenantGrant
 from phivault.notifications.models import Notification
 
 KINDS = ("break_glass.start", "emergency.search")
@@ -37,12 +37,17 @@ def notify_privacy_officers(unit: Unit, *, kind: str, ref_id: uuid.UUID) -> list
     knows what they did), in the caller's transaction, each audited. Returns the notice ids."""
     assert kind in KINDS, kind
     officers = unit.session.scalars(
-        select(TenantGrant.member_id).where(
+        select(TenantGrant.member_id)
+        .join(Member, Member.id == TenantGrant.member_id)
+        .where(
             TenantGrant.tenant_id == unit.tenant_id,
             TenantGrant.status == "active",
             TenantGrant.is_privacy_officer.is_(True),
             TenantGrant.member_id != unit.actor.member_id,
+            # Like the guard's standing: a suspended officer's notices would go unread.
+            Member.status.in_(("active", "invited")),
         )
+        .order_by(TenantGrant.member_id)
     ).all()
     ids = []
     for officer in officers:
