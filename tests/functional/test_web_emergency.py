@@ -129,3 +129,15 @@ def test_audit_page_shows_closed_reviews_with_who_when_and_note(client, env, wor
     table = page.text.split('id="reviewed"')[1].split("</table>")[0]
     assert "inappropriate" in table and "Refer to the sanctions policy." in table
     assert env.clock().strftime("%Y-%m-%d %H:%M") in table
+
+
+def test_emergency_form_answers_odd_input_on_the_form_not_as_json(client, env, world) -> None:
+    tech = technician(client, env, world)
+    url = f"/t/{world.tenant_a}/people/{world.patient}/emergency"
+    for fields in ({"minutes": "²", "reason": REASON}, {"minutes": "30", "reason": REASON * 30}):
+        response = client.post(
+            url, data={"csrf_token": tech.csrf, "password": tech.password, **fields}
+        )
+        assert response.status_code == 422
+        assert response.headers["content-type"].startswith("text/html")
+    assert not events(env.vault, world.tenant_a, action="break_glass.start", outcome="allowed")

@@ -86,8 +86,9 @@ def emergency_submit(
     person_id: uuid.UUID,
     vault: VaultDep,
     csrf_token: Annotated[str, Form(max_length=100)],
-    reason: Annotated[str, Form(max_length=1000)],
-    minutes: Annotated[int, Form()],
+    # Generous transport bounds: the service's own rules answer on the form, never raw JSON.
+    reason: Annotated[str, Form(max_length=10_000)],
+    minutes: Annotated[str, Form(max_length=10)],
     password: Annotated[str, Form(max_length=1024)],
 ) -> Response:
     """Re-authenticate, then open emergency access; it is flagged for review at once.
@@ -96,12 +97,15 @@ def emergency_submit(
     page = form_page(request, vault, tenant_id, csrf_token, back)
     if isinstance(page, Response):
         return page
+    chosen = int(minutes) if minutes.isascii() and minutes.isdigit() else None
+    if chosen is None:
+        return _form(request, page, person_id, status=422, error="Choose how long.", reason=reason)
     try:
         recovery.reauthenticate(
             vault, page.resolved, password=password, code=None, client=client_of(request)
         )
         with page.unit(PurposeOfUse.TREATMENT) as unit:
-            breakglass.do_break_glass(unit, person_id=person_id, reason=reason, minutes=minutes)
+            breakglass.do_break_glass(unit, person_id=person_id, reason=reason, minutes=chosen)
     except NotFound:
         return not_found(request, page)
     except PhivaultError as exc:
@@ -113,6 +117,6 @@ def emergency_submit(
             status=exc.status,
             error=message or exc.detail,
             reason=reason,
-            minutes=minutes,
+            minutes=chosen,
         )
     return redirect(f"/t/{tenant_id}/people/{person_id}?purpose=treatment")
