@@ -13,6 +13,7 @@ from tests.browser.helpers import both_backends, sign_in_first_time
 from tests.support.signin import new_member
 
 pytestmark = pytest.mark.browser
+REASON = "Patient collapsed at home, we need the allergy list."
 
 
 def _member(env, position, **extra):
@@ -27,7 +28,7 @@ def test_break_glass_banner_and_review_in_the_audit_viewer(page, env, chromium, 
     page.goto(chart)
     assert env.world.secrets["plan"] not in page.content()
     page.get_by_role("link", name="In an emergency, request emergency access…").click()
-    page.get_by_label("Reason (at least 10 characters)").fill("patient collapsed, need allergy list")
+    page.get_by_label("Reason").fill(REASON)
     page.get_by_label("For how long").select_option("30")
     page.get_by_label("Your password, to confirm it is you").fill(tech.password)
     page.get_by_role("button", name="Open emergency access").click()
@@ -43,7 +44,7 @@ def test_break_glass_banner_and_review_in_the_audit_viewer(page, env, chromium, 
     sign_in_first_time(officer_page, env, officer)
     officer_page.goto(f"/t/{env.world.tenant_a}/audit?break_glass=1")
     queue = officer_page.locator("#review-queue").inner_text()
-    assert "patient collapsed, need allergy list" in queue
+    assert REASON in queue
     entries = officer_page.locator("#entries").inner_text()
     assert "break_glass.start" in entries and "record.list" in entries
     assert env.world.secrets["plan"] not in officer_page.content()  # IDs and field names only
@@ -57,3 +58,14 @@ def test_staff_cannot_open_the_audit_viewer(page, env) -> None:
     sign_in_first_time(page, env, _member(env, "Office Manager"))
     response = page.goto(f"/t/{env.world.tenant_a}/audit")
     assert response.status == 403
+
+
+def test_emergency_form_keeps_the_typed_reason_after_a_wrong_password(page, env) -> None:
+    sign_in_first_time(page, env, _member(env, "IT Support Technician"))
+    page.goto(f"/t/{env.world.tenant_a}/people/{env.world.patient}/emergency")
+    page.get_by_label("Reason").fill(REASON)
+    page.get_by_label("Your password, to confirm it is you").fill("not my password")
+    page.get_by_role("button", name="Open emergency access").click()
+    page.wait_for_selector("#emergency-error")
+    assert "did not match" in page.locator("#emergency-error").inner_text()
+    assert page.get_by_label("Reason").input_value() == REASON

@@ -5,29 +5,33 @@ from __future__ import annotations
 from datetime import timedelta
 
 from phivault.clock import FrozenClock
+from tests.support.signin import complete, new_member
 
 
 def base(world) -> str:
     return f"/api/v1/tenants/{world.tenant_a}"
 
 
-def test_break_glass_flow_is_flagged_for_review(client, world) -> None:
+def test_break_glass_flow_is_flagged_for_review(client, env, world) -> None:
     note = f"{base(world)}/records/{world.records['sensitive_note']}"
     it = world["it_support"].headers
     assert client.get(note, headers=it).status_code == 404
+    # Break-glass is a signed-in person's act (never a token's): an Emergency-only session.
+    tech = complete(client, env, new_member(client, world, position="IT Support Technician"))
+    reason = "Patient unresponsive at home, checking the medication history."
     opened = client.post(
         f"{base(world)}/break-glass",
-        headers=it,
-        json={"person_id": str(world.patient), "reason": "patient unresponsive, checking history"},
+        headers=tech.headers(),
+        json={"person_id": str(world.patient), "reason": reason},
     )
     assert opened.status_code == 201, opened.text
     grant = opened.json()
     assert grant["review_status"] == "pending"
-    read = client.get(note, headers=it)
+    read = client.get(note, headers=tech.headers())
     assert read.status_code == 200 and read.json()["break_glass"] is True
     queue = client.get(f"{base(world)}/break-glass", headers=world["officer"].headers).json()
     assert [g["id"] for g in queue] == [grant["id"]]
-    assert queue[0]["reason"] == "patient unresponsive, checking history"
+    assert queue[0]["reason"] == reason
     flagged = client.get(
         f"{base(world)}/audit/events",
         headers=world["officer"].headers,
@@ -40,30 +44,39 @@ def test_break_glass_flow_is_flagged_for_review(client, world) -> None:
         json={"disposition": "inappropriate", "note": "refer to sanctions"},
     )
     assert reviewed.status_code == 200 and reviewed.json()["review_status"] == "inappropriate"
-    ended = client.post(f"{base(world)}/break-glass/{grant['id']}/end", headers=it)
+    ended = client.post(f"{base(world)}/break-glass/{grant['id']}/end", headers=tech.headers())
     assert ended.status_code == 200
-    assert client.get(note, headers=it).status_code == 404
+    assert client.get(note, headers=tech.headers()).status_code == 404
 
 
-def test_break_glass_minutes_are_bounded(client, world) -> None:
+def test_break_glass_minutes_are_bounded(client, env, world) -> None:
+    tech = complete(client, env, new_member(client, world, position="IT Support Technician"))
     response = client.post(
         f"{base(world)}/break-glass",
-        headers=world["it_support"].headers,
-        json={"person_id": str(world.patient), "reason": "long emergency shift", "minutes": 100000},
+        headers=tech.headers(),
+        json={
+            "person_id": str(world.patient),
+            "reason": "Long emergency shift, the patient is still unresponsive.",
+            "minutes": 100000,
+        },
     )
     assert response.status_code == 422
 
 
-def test_nobody_reviews_their_own_break_glass(client, world) -> None:
-    officer = world["officer"].headers
+def test_nobody_reviews_their_own_break_glass(client, env, world) -> None:
+    officer = complete(
+        client,
+        env,
+        new_member(client, world, position="Office Manager", privacy_officer=True),
+    )
     grant = client.post(
         f"{base(world)}/break-glass",
-        headers=officer,
-        json={"person_id": str(world.patient), "reason": "after-hours emergency call"},
+        headers=officer.headers(),
+        json={"person_id": str(world.patient), "reason": "After-hours emergency call, patient fell."},
     ).json()
     response = client.post(
         f"{base(world)}/break-glass/{grant['id']}/review",
-        headers=officer,
+        headers=officer.headers(),
         json={"disposition": "appropriate"},
     )
     assert response.status_code == 409

@@ -7,13 +7,17 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
+from phivault.access.guard import AccessRefused, Decision
 from phivault.access.models import BreakGlassGrant
 from phivault.access.policy import Permission
+from phivault.access.reasons import SENTENCE_RULE, sentence_problem
 from phivault.access.unit import Unit
-from phivault.errors import Conflict, InvalidInput
+from phivault.errors import Conflict, Forbidden, InvalidInput, PhivaultError
+from phivault.notifications import service as notifications
 from phivault.records.models import Person
+from phivault.tenancy.models import TenantSettings
 
 DISPOSITIONS = ("appropriate", "inappropriate")
 
@@ -28,26 +32,94 @@ class BreakGlassView:
     ended_at: datetime | None
     review_status: str
     reason: str | None
+    reviewed_by: uuid.UUID | None = None
+    reviewed_at: datetime | None = None
+    review_note: str | None = None
+
+
+# A shift: the window in which a member's openings are counted against the tenant's limit.
+SHIFT = timedelta(hours=12)
+
+
+class BreakGlassLimit(PhivaultError):
+    """The member has opened as many emergency accesses as a shift allows."""
+
+    status = 429
+    slug = "break-glass-limit"
+    title = "Emergency access limit reached"
+
+
+def _refuse_token(unit: Unit, action: str) -> None:
+    """An emergency act is a person's deliberate decision: a signed-in session with the password
+    again, never an API token (a token carries no interactive proof and can be scripted)."""
+    if unit.actor.session_id.startswith("token:") or unit.actor.token_scopes is not None:
+        raise unit.guard.refuse(
+            Permission.BREAK_GLASS_INVOKE,
+            action=action,
+            resource_type="break_glass",
+            resource_id=None,
+            person_id=None,
+            reason="token",
+            error=Forbidden("emergency access needs a signed-in session, not an API token"),
+            named=False,
+        )
+
+
+def limits(unit: Unit) -> tuple[int, int]:
+    """The tenant's bounds: openings per member per shift, and the longest opening (minutes),
+    never above the installation's ceiling."""
+    row = unit.session.get(TenantSettings, unit.tenant_id)
+    per_shift = row.break_glass_per_shift if row is not None else 3
+    longest = row.break_glass_max_minutes if row is not None else 60
+    return per_shift, min(longest, unit.vault.settings.break_glass_max_minutes)
+
+
+def _check_shift_limit(unit: Unit, per_shift: int) -> None:
+    """Refuse (429, audited) once the member opened ``per_shift`` accesses in the last shift.
+    Depends on the member alone, never on the person asked for (no existence oracle)."""
+    opened = unit.session.scalar(
+        select(func.count())
+        .select_from(BreakGlassGrant)
+        .where(
+            BreakGlassGrant.tenant_id == unit.tenant_id,
+            BreakGlassGrant.member_id == unit.actor.member_id,
+            BreakGlassGrant.started_at > unit.now - SHIFT,
+        )
+    )
+    if (opened or 0) >= per_shift:
+        raise unit.guard.refuse(
+            Permission.BREAK_GLASS_INVOKE,
+            action="break_glass.start",
+            resource_type="break_glass",
+            resource_id=None,
+            person_id=None,
+            reason="break-glass-limit",
+            error=BreakGlassLimit(
+                f"you have opened emergency access {per_shift} times in the last "
+                f"{SHIFT.seconds // 3600} hours, the limit for a shift: "
+                "call the privacy officer"
+            ),
+            named=False,
+        )
 
 
 def do_break_glass(
     unit: Unit, *, person_id: uuid.UUID, reason: str, minutes: int | None = None
 ) -> BreakGlassView:
-    settings = unit.vault.settings
-    minutes = settings.break_glass_default_minutes if minutes is None else minutes
-    if not 1 <= minutes <= settings.break_glass_max_minutes:
-        raise InvalidInput(f"'minutes' must be 1 to {settings.break_glass_max_minutes}")
-    reason = reason.strip()
-    if len(reason) < 10 or len(reason) > 1000:
-        raise InvalidInput("give a reason of 10 to 1000 characters for emergency access")
-    if unit.session.get(Person, (unit.tenant_id, person_id)) is None:
-        raise unit.guard.not_found(
-            Permission.BREAK_GLASS_INVOKE,
-            action="break_glass.start",
-            resource_type="person",
-            resource_id=person_id,
-        )
+    """Open emergency access to one person: a session (not a token), a reason that is a
+    sentence (stored exactly as typed), a duration within the tenant's bound, and no more than
+    the tenant's openings per shift. The privacy officers are notified at once (IDs only)."""
+    _refuse_token(unit, "break_glass.start")
+    problem = sentence_problem(reason)  # the one rule for a reason (access/reasons.py)
+    if problem:
+        raise InvalidInput(problem)
+    per_shift, longest = limits(unit)
+    if minutes is None:
+        minutes = min(unit.vault.settings.break_glass_default_minutes, longest)
+    if not 1 <= minutes <= longest:
+        raise InvalidInput(f"'minutes' must be 1 to {longest}")
     grant_id = uuid.uuid4()
+    # The guard decides first; then the member's own limit; only then is the person looked at.
     decision = unit.guard.check(
         Permission.BREAK_GLASS_INVOKE,
         action="break_glass.start",
@@ -55,6 +127,14 @@ def do_break_glass(
         resource_id=grant_id,
         person_id=person_id,
     )
+    _check_shift_limit(unit, per_shift)
+    if unit.session.get(Person, (unit.tenant_id, person_id)) is None:
+        raise unit.guard.not_found(
+            Permission.BREAK_GLASS_INVOKE,
+            action="break_glass.start",
+            resource_type="person",
+            resource_id=person_id,
+        )
     grant = BreakGlassGrant(
         tenant_id=unit.tenant_id,
         id=grant_id,
@@ -69,6 +149,7 @@ def do_break_glass(
     unit.session.flush()
     decision.break_glass, decision.ref = True, grant_id
     unit.guard.record(decision, ("reason", "minutes"))
+    notifications.notify_privacy_officers(unit, kind="break_glass.start", ref_id=grant_id)
     return _view(unit, grant, with_reason=True)
 
 
@@ -94,12 +175,18 @@ def do_end_break_glass(unit: Unit, grant_id: uuid.UUID) -> BreakGlassView:
     return _view(unit, grant, with_reason=False)
 
 
+REVIEW_STATUSES = ("pending", *DISPOSITIONS)
+
+
 def list_break_glass(unit: Unit, *, status: str | None = "pending") -> list[BreakGlassView]:
+    """Emergency accesses by review status (None: all), with reasons and review decisions."""
+    if status is not None and status not in REVIEW_STATUSES:
+        raise InvalidInput("'review_status' must be pending, appropriate or inappropriate")
     unit.guard.allow(
         Permission.BREAK_GLASS_REVIEW,
         action="break_glass.list",
         resource_type="break_glass",
-        fields=("reason",),
+        fields=("reason", "review_status", "reviewed_by", "reviewed_at", "review_note"),
     )
     query = select(BreakGlassGrant).where(BreakGlassGrant.tenant_id == unit.tenant_id)
     if status:
@@ -108,13 +195,40 @@ def list_break_glass(unit: Unit, *, status: str | None = "pending") -> list[Brea
     return [_view(unit, g, with_reason=True) for g in grants]
 
 
+def recent_reviews(unit: Unit, *, limit: int = 50) -> list[BreakGlassView]:
+    """The latest closed reviews, newest decision first: who decided, when, what, the note."""
+    unit.guard.allow(
+        Permission.BREAK_GLASS_REVIEW,
+        action="break_glass.list",
+        resource_type="break_glass",
+        fields=("reason", "review_status", "reviewed_by", "reviewed_at", "review_note"),
+    )
+    grants = unit.session.scalars(
+        select(BreakGlassGrant)
+        .where(
+            BreakGlassGrant.tenant_id == unit.tenant_id,
+            BreakGlassGrant.reviewed_at.is_not(None),
+        )
+        .order_by(BreakGlassGrant.reviewed_at.desc(), BreakGlassGrant.id)
+        .limit(limit)
+    ).all()
+    return [_view(unit, g, with_reason=True) for g in grants]
+
+
 def do_review_break_glass(
     unit: Unit, grant_id: uuid.UUID, *, disposition: str, note: str = ""
 ) -> BreakGlassView:
-    if disposition not in DISPOSITIONS:
-        raise InvalidInput("'disposition' must be 'appropriate' or 'inappropriate'")
-    if len(note) > 2000:
-        raise InvalidInput("'note' is longer than 2000 characters")
+    """Close the review of one emergency access: appropriate or inappropriate, with a note.
+
+    The guard decides first; then a missing grant is 404 and one's own act 409 (only someone
+    who may review learns that the grant exists). A decision is final and stays readable
+    (who, when, decision, note); 'inappropriate' ones feed the sanctions procedure."""
+    decision = unit.guard.check(
+        Permission.BREAK_GLASS_REVIEW,
+        action="break_glass.review",
+        resource_type="break_glass",
+        resource_id=grant_id,
+    )
     grant = unit.session.get(BreakGlassGrant, (unit.tenant_id, grant_id))
     if grant is None:
         raise unit.guard.not_found(
@@ -124,14 +238,15 @@ def do_review_break_glass(
             resource_id=grant_id,
         )
     if grant.member_id == unit.actor.member_id:
-        raise Conflict("nobody reviews their own emergency access")
-    unit.guard.allow(
-        Permission.BREAK_GLASS_REVIEW,
-        action="break_glass.review",
-        resource_type="break_glass",
-        resource_id=grant_id,
-        fields=("review_status", "review_note"),
-    )
+        raise _refused_review(
+            unit, grant_id, "own-act", "nobody reviews their own emergency access"
+        )
+    if grant.review_status != "pending":
+        raise _refused_review(unit, grant_id, "already-reviewed", "this review is already closed")
+    if disposition not in DISPOSITIONS:
+        raise InvalidInput("'disposition' must be 'appropriate' or 'inappropriate'")
+    if len(note) > 2000:
+        raise InvalidInput("'note' is longer than 2000 characters")
     grant.review_status = disposition
     grant.reviewed_by = unit.actor.member_id
     grant.reviewed_at = unit.now
@@ -139,14 +254,29 @@ def do_review_break_glass(
         grant.review_note_ct = unit.cipher.encrypt_text(
             "break_glass", "review_note", grant_id, note
         )
+    unit.guard.record(decision, ("review_status", "review_note"))
     unit.session.flush()
     return _view(unit, grant, with_reason=True)
 
 
+def _refused_review(unit: Unit, grant_id: uuid.UUID, reason: str, detail: str) -> AccessRefused:
+    return unit.guard.refuse(
+        Permission.BREAK_GLASS_REVIEW,
+        action="break_glass.review",
+        resource_type="break_glass",
+        resource_id=grant_id,
+        person_id=None,
+        reason=reason,
+        error=Conflict(detail),
+    )
+
+
 def _view(unit: Unit, grant: BreakGlassGrant, *, with_reason: bool) -> BreakGlassView:
-    reason = (
-        unit.cipher.decrypt_text("break_glass", "reason", grant.id, grant.reason_ct)
-        if with_reason
+    decrypt = unit.cipher.decrypt_text
+    reason = decrypt("break_glass", "reason", grant.id, grant.reason_ct) if with_reason else None
+    note = (
+        decrypt("break_glass", "review_note", grant.id, grant.review_note_ct)
+        if with_reason and grant.review_note_ct is not None
         else None
     )
     return BreakGlassView(
@@ -158,6 +288,9 @@ def _view(unit: Unit, grant: BreakGlassGrant, *, with_reason: bool) -> BreakGlas
         grant.ended_at,
         grant.review_status,
         reason,
+        grant.reviewed_by,
+        grant.reviewed_at,
+        note,
     )
 
 
@@ -176,3 +309,32 @@ def my_active_grant(unit: Unit, person_id: uuid.UUID) -> BreakGlassView | None:
         .limit(1)
     )
     return _view(unit, grant, with_reason=False) if grant is not None else None
+
+
+def emergency_search(unit: Unit, decision: Decision, reason: str | None) -> None:
+    """Make a people search by an Emergency-only member part of the emergency act.
+
+    Called by the search right after the guard allowed it. A member whose category shows
+    identities searches as usual. An Emergency-only member must first give a reason (the
+    sentence rule); without it the search is refused before it runs, so the answer never tells a
+    patient from a non-patient. With it, the reason is kept (encrypted), the search is audited
+    as ``emergency.search`` flagged like break-glass, and the privacy officers are notified."""
+    if decision.tiers:
+        return
+    problem = sentence_problem(reason) if reason is not None else f"Give {SENTENCE_RULE}."
+    if problem:
+        raise unit.guard.refuse(
+            Permission.PEOPLE_READ,
+            action="emergency.search",
+            resource_type="person",
+            resource_id=None,
+            person_id=None,
+            reason="emergency-reason-missing",
+            error=InvalidInput(f"An emergency search needs a reason first. {problem}"),
+            named=False,
+        )
+    assert reason is not None
+    unit.store_reason(reason)
+    assert unit.reason_ref is not None
+    decision.action, decision.break_glass, decision.ref = "emergency.search", True, unit.reason_ref
+    notifications.notify_privacy_officers(unit, kind="emergency.search", ref_id=unit.reason_ref)

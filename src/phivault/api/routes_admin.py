@@ -23,6 +23,7 @@ from phivault.api.schemas import (
     GrantIn,
     IdOut,
     MemberIn,
+    NoticeOut,
     PositionChangeIn,
     PositionIn,
     ReviewIn,
@@ -35,6 +36,7 @@ from phivault.audit import service as audit_service
 from phivault.db.engine import Scope
 from phivault.identity import lifecycle
 from phivault.identity import service as identity
+from phivault.notifications import service as notifications
 from phivault.tenancy.service import do_create_tenant
 
 router = APIRouter(prefix="/api/v1", tags=["administration"])
@@ -205,6 +207,21 @@ def review_break_glass(
             unit, grant_id, disposition=body.disposition, note=body.note
         )
         return BreakGlassOut(**asdict(view))
+
+
+@router.get(T + "/notifications", openapi_extra=declare(Permission.BREAK_GLASS_REVIEW))
+def unread_notifications(tenant_id: uuid.UUID, ctx: Ctx) -> list[NoticeOut]:
+    """The caller's unread notices (IDs only: what happened and what it is about)."""
+    with ctx.unit(tenant_id) as unit:
+        return [NoticeOut(**asdict(n)) for n in notifications.unread_notices(unit)]
+
+
+@router.post(
+    T + "/notifications/{notice_id}/read", openapi_extra=declare(Permission.BREAK_GLASS_REVIEW)
+)
+def mark_notification_read(tenant_id: uuid.UUID, notice_id: uuid.UUID, ctx: Ctx) -> NoticeOut:
+    with ctx.unit(tenant_id) as unit:
+        return NoticeOut(**asdict(notifications.do_mark_read(unit, notice_id)))
 
 
 @router.get(T + "/audit/events", openapi_extra=declare(Permission.AUDIT_READ))

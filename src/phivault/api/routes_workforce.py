@@ -79,6 +79,8 @@ class SettingsIn(Strict):
     mfa_required: bool | None = None
     mfa_reverify_days: int | None = None
     mfa_self_service_reset: bool | None = None
+    break_glass_per_shift: int | None = None
+    break_glass_max_minutes: int | None = None
 
 
 @router.get("/members", openapi_extra=declare(Permission.WORKFORCE_MANAGE))

@@ -44,6 +44,8 @@ class PersonSearch(Strict):
     given_name: str | None = Field(default=None, max_length=100)
     date_of_birth: str | None = Field(default=None, max_length=10)
     mrn: str | None = Field(default=None, max_length=40)
+    # Emergency-only members: the reason that makes the search an emergency act.
+    emergency_reason: str | None = Field(default=None, max_length=1000)
 
 
 class PersonOut(BaseModel):
@@ -87,7 +89,8 @@ class DocumentOut(BaseModel):
 
 class BreakGlassIn(Strict):
     person_id: uuid.UUID
-    reason: str = Field(min_length=10, max_length=1000)
+    # The sentence rule (access/reasons.py) is checked by the service, with its own message.
+    reason: str = Field(max_length=1000)
     minutes: int | None = Field(default=None, ge=1)
 
 
@@ -100,6 +103,9 @@ class BreakGlassOut(BaseModel):
     ended_at: datetime | None
     review_status: str
     reason: str | None
+    reviewed_by: uuid.UUID | None = None
+    reviewed_at: datetime | None = None
+    review_note: str | None = None
 
 
 class ReviewIn(Strict):
@@ -176,3 +182,11 @@ class ChainOut(BaseModel):
     last_seq: int
     first_bad_event: int | None
     problem: str | None
+
+
+class NoticeOut(BaseModel):
+    id: uuid.UUID
+    kind: str
+    ref_id: uuid.UUID
+    created_at: datetime
+    read_at: datetime | None

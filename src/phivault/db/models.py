@@ -18,6 +18,7 @@ from phivault.identity.session_models import (
     ResetRequest,
     ThrottleEntry,
 )
+from phivault.notifications.models import Notification
 from phivault.records.models import Document, Person, Record
 from phivault.tenancy.models import Tenant, TenantSettings
 
@@ -54,6 +55,7 @@ __all__ = [
     "KeyRotation",
     "LoginSession",
     "Member",
+    "Notification",
     "PasswordCredential",
     "PasswordHistory",
     "Person",

@@ -346,6 +346,8 @@ SETTING_RULES: dict[str, tuple[type, Any]] = {
     "mfa_required": (bool, None),
     "mfa_reverify_days": (int, (0, 365)),
     "mfa_self_service_reset": (bool, None),
+    "break_glass_per_shift": (int, (1, 10)),
+    "break_glass_max_minutes": (int, (15, 240)),
 }
 
 

@@ -10,6 +10,7 @@ from typing import Any
 
 from sqlalchemy import select
 
+from phivault.access import breakglass
 from phivault.access.guard import Decision
 from phivault.access.policy import TIER_ORDER, Permission, Sensitivity, Tier
 from phivault.access.unit import Unit
@@ -212,10 +213,12 @@ def search_people(
     given_name: str | None = None,
     date_of_birth: str | None = None,
     mrn: str | None = None,
+    emergency_reason: str | None = None,
 ) -> list[PersonView]:
     """Exact-match search by name + date of birth, or by MRN, through the blind indexes.
 
-    Emergency-only staff may search (to open break-glass on the right person) but see ids only.
+    Emergency-only staff may search (to open break-glass on the right person) but see ids only,
+    and only as an emergency act with a reason (``breakglass.emergency_search``).
     """
     c = unit.cipher
     if mrn:
@@ -230,6 +233,7 @@ def search_people(
     decision = unit.guard.check(
         Permission.PEOPLE_READ, action="person.search", resource_type="person"
     )
+    breakglass.emergency_search(unit, decision, emergency_reason)
     people = unit.session.scalars(
         select(Person).where(Person.tenant_id == unit.tenant_id, probe).limit(MAX_LIST)
     ).all()

@@ -35,4 +35,7 @@ class TenantSettings(Base):
     mfa_required: Mapped[bool] = mapped_column(Boolean, default=True)
     mfa_reverify_days: Mapped[int] = mapped_column(Integer, default=30)  # 0: every login
     mfa_self_service_reset: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Break-glass bounds per member (ACC-3): openings per shift (12 h) and the longest one.
+    break_glass_per_shift: Mapped[int] = mapped_column(Integer, default=3)
+    break_glass_max_minutes: Mapped[int] = mapped_column(Integer, default=60)
     updated_at: Mapped[datetime]

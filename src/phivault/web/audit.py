@@ -20,6 +20,7 @@ from phivault.access.policy import Permission
 from phivault.api.deps import declare
 from phivault.audit import service as audit_service
 from phivault.errors import PhivaultError
+from phivault.notifications import service as notifications
 from phivault.web.common import (
     OFFSET_PROBLEM,
     VaultDep,
@@ -34,6 +35,7 @@ from phivault.web.common import (
 
 router = APIRouter(include_in_schema=False)
 PAGE_SIZE = 100
+DECIDED_SHOWN = 50
 FILTERS = ("person_id", "actor_id", "action", "outcome", "since", "until", "break_glass")
 ACTIONS = {
     "Health information": (
@@ -53,7 +55,16 @@ ACTIONS = {
         "document.upload",
         "document.list",
     ),
-    "Emergency access": ("break_glass.start", "break_glass.end", "break_glass.review"),
+    "Emergency access": (
+        "break_glass.start",
+        "break_glass.end",
+        "break_glass.review",
+        "break_glass.list",
+        "emergency.search",
+        "notification.send",
+        "notification.list",
+        "notification.read",
+    ),
     "Administration": (
         "workforce.member.list",
         "workforce.member.read",
@@ -128,8 +139,12 @@ def audit_viewer(
         with page.unit() as unit:
             shown = audit_service.audit_page(unit, flt)
             pending = breakglass.list_break_glass(unit)
+            decided = breakglass.recent_reviews(unit, limit=DECIDED_SHOWN)
+            notices = notifications.unread_notices(unit)
             names = shown.actor_names | audit_service.member_names(
-                unit.session, (g.member_id for g in pending)
+                unit.session,
+                [g.member_id for g in (*pending, *decided)]
+                + [g.reviewed_by for g in decided if g.reviewed_by],
             )
     except PhivaultError as exc:
         return error_page(request, page, exc)
@@ -143,6 +158,11 @@ def audit_viewer(
         verification=shown.verification,
         verifier=names.get(shown.verification.actor_id if shown.verification else ""),
         pending=pending,
+        # Newest decisions first: who decided, when, what, with the note (sanctions follow
+        # from the 'inappropriate' ones).
+        decided=decided,
+        notices=notices,
+        me=str(page.actor.member_id),
         actions=ACTIONS,
         filters=params,
         offset=flt.offset,
@@ -234,3 +254,26 @@ def review(
     except PhivaultError as exc:
         return error_page(request, page, exc)
     return redirect(f"/t/{tenant_id}/audit")
+
+
+@router.post(
+    "/t/{tenant_id}/notifications/{notice_id}/read",
+    openapi_extra=declare(Permission.BREAK_GLASS_REVIEW),
+)
+def mark_read(
+    request: Request,
+    tenant_id: uuid.UUID,
+    notice_id: uuid.UUID,
+    vault: VaultDep,
+    csrf_token: Annotated[str, Form(max_length=100)],
+) -> Response:
+    """Acknowledge a notice; the audit viewer then no longer lists it."""
+    page = form_page(request, vault, tenant_id, csrf_token, f"/t/{tenant_id}/audit")
+    if isinstance(page, Response):
+        return page
+    try:
+        with page.unit() as unit:
+            notifications.do_mark_read(unit, notice_id)
+    except PhivaultError as exc:
+        return error_page(request, page, exc)
+    return redirect(f"/t/{tenant_id}/audit#notices")

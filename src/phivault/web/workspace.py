@@ -54,6 +54,7 @@ def search_submit(
     given_name: Annotated[str, Form(max_length=100)] = "",
     date_of_birth: Annotated[str, Form(max_length=10)] = "",
     mrn: Annotated[str, Form(max_length=40)] = "",
+    emergency_reason: Annotated[str, Form(max_length=1000)] = "",
 ) -> Response:
     page = form_page(request, vault, tenant_id, csrf_token, f"/t/{tenant_id}/people")
     if isinstance(page, Response):
@@ -67,6 +68,7 @@ def search_submit(
                 given_name=given_name or None,
                 date_of_birth=date_of_birth or None,
                 mrn=mrn or None,
+                emergency_reason=emergency_reason or None,
             )
     except NotFound:
         return not_found(request, page)
@@ -78,6 +80,7 @@ def search_submit(
             purposes=PURPOSES,
             results=None,
             error=exc.detail,
+            emergency_reason=emergency_reason,
             **page.vars(),
         )
     return render(

@@ -70,7 +70,11 @@ def test_emergency_only_staff_see_nothing_without_break_glass(env) -> None:
         read(env, "it_support", "note")
     w = env.world
     with env.vault.unit(w.tenant_a, w["it_support"].actor, T) as unit:
-        found = service.search_people(unit, mrn=w.secrets["mrn"])
+        found = service.search_people(
+            unit,
+            mrn=w.secrets["mrn"],
+            emergency_reason="Unconscious patient on scene, finding the right chart.",
+        )
     assert [p.id for p in found] == [w.patient]
     assert found[0].fields == {}  # identity confirmed by id only
 
@@ -96,7 +100,7 @@ def test_break_glass_opens_full_view_for_a_limited_time(env) -> None:
 def test_break_glass_is_per_patient(env) -> None:
     w = env.world
     with env.vault.unit(w.tenant_a, w["it_support"].actor, T) as unit:
-        breakglass.do_break_glass(unit, person_id=w.patient, reason="cardiac arrest on scene")
+        breakglass.do_break_glass(unit, person_id=w.patient, reason="cardiac arrest on scene, patient cannot speak")
     with pytest.raises(NotFound):
         read(env, "it_support", "credential")  # belongs to another person
 
@@ -113,7 +117,7 @@ def test_privacy_officer_reviews_break_glass(env) -> None:
     w = env.world
     with env.vault.unit(w.tenant_a, w["it_support"].actor, T) as unit:
         grant = breakglass.do_break_glass(
-            unit, person_id=w.patient, reason="overdose, airway compromised"
+            unit, person_id=w.patient, reason="overdose on scene, airway compromised now"
         )
     with env.vault.unit(w.tenant_a, w["officer"].actor) as unit:
         pending = breakglass.list_break_glass(unit)

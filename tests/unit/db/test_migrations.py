@@ -71,6 +71,22 @@ def test_upgrade_keeps_existing_rows_and_adds_defaults(empty_engine: Engine) -> 
     assert members == ["old.user"]
 
 
+def test_emergency_access_migration_gives_existing_tenants_safe_break_glass_bounds(
+    empty_engine: Engine,
+) -> None:
+    migrate.upgrade(empty_engine, "0001")
+    _seed_0001(empty_engine)
+    migrate.upgrade(empty_engine, "0002")  # gives the tenant its settings row
+    migrate.upgrade(empty_engine, "0007")
+    with empty_engine.connect() as conn:
+        bounds = conn.execute(
+            text("SELECT break_glass_per_shift, break_glass_max_minutes FROM tenant_settings")
+        ).all()
+        notices = conn.execute(text("SELECT count(*) FROM notifications")).scalar()
+    assert [tuple(r) for r in bounds] == [(3, 60)]
+    assert notices == 0
+
+
 def test_downgrade_and_upgrade_round_trip(empty_engine: Engine) -> None:
     migrate.upgrade(empty_engine)
     from alembic import command

@@ -1,0 +1,1 @@
+"""Notices to members (the privacy office first): IDs only, never PHI."""
