@@ -134,13 +134,14 @@ def _refuse_taken_mrn(unit: Unit, person: Person) -> None:
     the blind index (``ix_people_mrn``) is what enforces it, also against a concurrent write."""
     if person.bidx_mrn is None:
         return
-    other = unit.session.scalar(
-        select(Person.id).where(
-            Person.tenant_id == unit.tenant_id,
-            Person.bidx_mrn == person.bidx_mrn,
-            Person.id != person.id,
+    with unit.session.no_autoflush:  # the person's new values are not flushed before the check
+        other = unit.session.scalar(
+            select(Person.id).where(
+                Person.tenant_id == unit.tenant_id,
+                Person.bidx_mrn == person.bidx_mrn,
+                Person.id != person.id,
+            )
         )
-    )
     if other is not None:
         raise Conflict(MRN_TAKEN)
 
