@@ -99,3 +99,26 @@ def test_a_taken_mrn_is_named_at_the_mrn_field(client, world, clinician) -> None
     assert response.status_code == 409
     assert 'id="f_mrn-error"' in response.text
     assert "already has this MRN" in response.text
+
+
+def test_a_caregiver_is_chosen_and_shown_by_name(client, env, world, clinician) -> None:
+    a = world.tenant_a
+    with env.vault.unit(a, world["officer"].actor, PurposeOfUse.TREATMENT) as unit:
+        caregiver = service.read_person(unit, world.caregiver).fields
+        service.do_create_record(
+            unit,
+            person_id=world.patient,
+            type_name="visit_schedule",
+            fields={"visit_date": "2026-01-02", "caregiver_id": str(world.caregiver)},
+        )
+    name = f"{caregiver['family_name']}, {caregiver['given_name']}"
+    form = client.get(
+        f"/t/{a}/people/{world.patient}/records/new",
+        params={"record_type": "visit_schedule", "purpose": "treatment"},
+    )
+    assert form.status_code == 200
+    assert f'<option value="{world.caregiver}">' in form.text
+    assert name.replace("'", "&#39;") in form.text
+    chart = client.get(f"/t/{a}/people/{world.patient}?purpose=treatment")
+    assert name.replace("'", "&#39;") in chart.text
+    assert str(world.caregiver) not in chart.text

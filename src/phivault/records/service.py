@@ -12,7 +12,7 @@ from sqlalchemy import ColumnElement, select
 from sqlalchemy.exc import IntegrityError
 
 from phivault.access.guard import Decision
-from phivault.access.policy import TIER_ORDER, Permission, Sensitivity, Tier
+from phivault.access.policy import TIER_ORDER, VISIBLE_TIERS, Permission, Sensitivity, Tier
 from phivault.access.unit import Unit
 from phivault.errors import Conflict, InvalidInput
 from phivault.records.models import Person, PersonVersion, Record, RecordVersion
@@ -846,3 +846,48 @@ def do_void_person(unit: Unit, person_id: uuid.UUID, *, reason: str) -> None:
     person.void_reason_ct = unit.cipher.encrypt_text("people", "void_reason", person.id, text)
     unit.session.flush()
     unit.guard.record(decision, ["void_reason"])
+
+
+# -- caregivers by name ---------------------------------------------------------------------
+def _may_see_names(unit: Unit) -> bool:
+    """Whether the caller's category shows identifying (Minimum-tier) fields at all."""
+    standing = unit.guard.standing
+    return standing is not None and Tier.MINIMUM in VISIBLE_TIERS[standing.category]
+
+
+def caregiver_names(
+    unit: Unit,
+    ids: Iterable[uuid.UUID | str] | None = None,
+    *,
+    permission: Permission = Permission.PEOPLE_READ,
+) -> dict[str, str]:
+    """Caregivers of this agency by id, as "Family, Given", for those who may see names
+    (empty for anyone else): a caregiver reference is shown and chosen by name, never as a
+    typed id. ``ids`` None lists every caregiver (a form's choice list). Audited."""
+    wanted = None if ids is None else {str(i) for i in ids}
+    if wanted == set() or not _may_see_names(unit):
+        return {}
+    decision = unit.guard.check(
+        permission, action="person.list", resource_type="person", min_tier=Tier.MINIMUM
+    )
+    query = select(Person).where(
+        Person.tenant_id == unit.tenant_id,
+        Person.kind == "caregiver",
+        Person.voided_at.is_(None),
+    )
+    if wanted is not None:
+        query = query.where(Person.id.in_([uuid.UUID(i) for i in wanted if _is_uuid(i)]))
+    names: dict[str, str] = {}
+    for person in unit.session.scalars(query.order_by(Person.created_at).limit(MAX_LIST)):
+        fields = person_view(unit, person, decision).fields
+        names[str(person.id)] = f"{fields['family_name']}, {fields['given_name']}"
+    unit.guard.record(decision, ["family_name", "given_name"] if names else [])
+    return dict(sorted(names.items(), key=lambda item: item[1]))
+
+
+def _is_uuid(value: str) -> bool:
+    try:
+        uuid.UUID(value)
+    except ValueError:
+        return False
+    return True

@@ -122,10 +122,15 @@ def display_value(spec: FieldSpec, value: Any) -> str:
 
 
 def _field_rows(
-    specs: Iterable[FieldSpec], shown: Mapping[str, str], errors: Mapping[str, str]
+    specs: Iterable[FieldSpec],
+    shown: Mapping[str, str],
+    errors: Mapping[str, str],
+    caregivers: Mapping[str, str] | None = None,
 ) -> list[dict[str, Any]]:
     return [
         {
+            # A caregiver reference is chosen by name from the agency's caregivers.
+            "choices": (caregivers or {}) if spec.kind == "caregiver" else None,
             "spec": spec,
             "id": FIELD_PREFIX + spec.name,
             "label": spec.name.replace("_", " ").capitalize(),
@@ -327,6 +332,14 @@ def _record_form(
     tags: Iterable[str] = (),
     back: str,
 ) -> Response:
+    specs = tuple(specs)
+    caregivers: dict[str, str] = {}
+    if any(s.kind == "caregiver" for s in specs):
+        try:
+            with page.unit(purpose) as u:
+                caregivers = service.caregiver_names(u, permission=Permission.RECORDS_WRITE)
+        except PhivaultError:
+            caregivers = {}
     return render(
         request,
         "record_form.html",
@@ -336,7 +349,7 @@ def _record_form(
         heading=heading,
         person=person,
         purpose=purpose.value,
-        rows=_field_rows(specs, shown, errors or {}),
+        rows=_field_rows(specs, shown, errors or {}, caregivers),
         version=version,
         may_tag=may_tag,
         sensitivity=SENSITIVITY,

@@ -117,9 +117,7 @@ def people_list(
         return problem_page(request, page, 422, "Choose patients or caregivers and a purpose.")
     try:
         with page.unit(use) as unit:
-            people = service.list_people(
-                unit, kind=kind, offset=start, limit=LIST_PAGE + 1
-            )
+            people = service.list_people(unit, kind=kind, offset=start, limit=LIST_PAGE + 1)
     except PhivaultError as exc:
         return error_page(request, page, exc)
     base = f"/t/{tenant_id}/people/list?kind={kind}&purpose={use.value}"
@@ -168,6 +166,11 @@ def chart(
             records = service.list_records(unit, person_id)
             files = documents.list_documents(unit, person_id)
             emergency = breakglass.my_active_grant(unit, person_id)
+            # Caregiver references are shown by name to those who may see names.
+            caregivers = service.caregiver_names(
+                unit,
+                {v for r in records for k, v in r.fields.items() if k == "caregiver_id" and v},
+            )
     except NotFound:
         return render(
             request,
@@ -187,6 +190,7 @@ def chart(
         person=person,
         purpose=use.value,
         emergency=emergency,
+        caregivers=caregivers,
         files=files,
         # Counted down from the server's figure, not the browser's clock, which may differ.
         emergency_seconds=(
