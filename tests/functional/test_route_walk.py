@@ -60,6 +60,14 @@ EXAMPLE_BODIES |= {
         "outcome": "confirmed"
     },
 }
+EXAMPLE_BODIES |= {
+    ("POST", "/api/v1/tenants/{tenant_id}/people/{person_id}/void"): {
+        "reason": "a duplicate filed by the route walk"
+    },
+    ("POST", "/api/v1/tenants/{tenant_id}/records/{record_id}/void"): {
+        "reason": "filed in error by the route walk"
+    },
+}
 RAW_BODIES = {("POST", "/api/v1/tenants/{tenant_id}/people/{person_id}/documents")}
 
 

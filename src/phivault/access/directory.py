@@ -151,8 +151,9 @@ class DirectoryProblem(InvalidInput):
     """A directory value refused, naming its field (pages show it there)."""
 
     def __init__(self, field: str, message: str) -> None:
-        super().__init__(message)
-        self.field = field
+        # The API's detail names the field; a page shows ``message`` at the field itself.
+        super().__init__(f"'{field}': {message}")
+        self.field, self.message = field, message
 
 
 def do_add_role_category(

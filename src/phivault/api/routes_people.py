@@ -23,6 +23,8 @@ from phivault.api.schemas import (
     RecordIn,
     RecordOut,
     RecordPatch,
+    RecordVersionOut,
+    VoidIn,
 )
 from phivault.errors import InvalidInput, PayloadTooLarge
 from phivault.records import documents, service
@@ -95,6 +97,17 @@ def update_person(
         return _person(service.do_update_person(unit, person_id, changes))
 
 
+@router.post(
+    "/people/{person_id}/void",
+    status_code=status.HTTP_204_NO_CONTENT,
+    openapi_extra=declare(Permission.PEOPLE_WRITE),
+)
+def void_person(tenant_id: uuid.UUID, person_id: uuid.UUID, body: VoidIn, ctx: Ctx) -> None:
+    """Void a person filed in error, with a reason: hidden, kept, never deleted."""
+    with ctx.unit(tenant_id) as unit:
+        service.do_void_person(unit, person_id, reason=body.reason)
+
+
 @router.get("/people/{person_id}/records", openapi_extra=declare(Permission.RECORDS_READ))
 def list_records(
     tenant_id: uuid.UUID, person_id: uuid.UUID, ctx: Ctx, record_type: str | None = None
@@ -139,6 +152,24 @@ def update_record(
                 unit, record_id, fields=body.fields, expected_version=body.expected_version
             )
         )
+
+
+@router.get("/records/{record_id}/versions", openapi_extra=declare(Permission.RECORDS_READ))
+def record_versions(tenant_id: uuid.UUID, record_id: uuid.UUID, ctx: Ctx) -> list[RecordVersionOut]:
+    """Every version of a record, oldest first (full-access readers, privacy officers)."""
+    with ctx.unit(tenant_id) as unit:
+        return [RecordVersionOut(**asdict(v)) for v in service.record_versions(unit, record_id)]
+
+
+@router.post(
+    "/records/{record_id}/void",
+    status_code=status.HTTP_204_NO_CONTENT,
+    openapi_extra=declare(Permission.RECORDS_WRITE),
+)
+def void_record(tenant_id: uuid.UUID, record_id: uuid.UUID, body: VoidIn, ctx: Ctx) -> None:
+    """Void a record filed in error, with a reason: hidden, kept, never deleted."""
+    with ctx.unit(tenant_id) as unit:
+        service.do_void_record(unit, record_id, reason=body.reason)
 
 
 @router.get("/people/{person_id}/documents", openapi_extra=declare(Permission.DOCUMENTS_READ))

@@ -75,6 +75,25 @@ class RecordOut(BaseModel):
     break_glass: bool
 
 
+class RecordVersionOut(BaseModel):
+    """One version of a record (the current one last), projected like the record."""
+
+    version: int
+    current: bool
+    written_at: datetime
+    replaced_at: datetime | None
+    replaced_by: uuid.UUID | None
+    voided: bool
+    sensitivity: list[str]
+    fields: dict[str, Any]
+
+
+class VoidIn(Strict):
+    """Why a record or person was filed in error (a sentence, read by the privacy office)."""
+
+    reason: str = Field(min_length=1, max_length=500)
+
+
 class DocumentOut(BaseModel):
     id: uuid.UUID
     person_id: uuid.UUID

@@ -49,7 +49,7 @@ from phivault.crypto.models import KeyRotation, SystemKey, TenantKey
 from phivault.db.engine import SYSTEM_TENANT, Scope
 from phivault.errors import Conflict, InvalidInput, KeyUnavailable, NotFound, PhivaultError
 from phivault.records.blobs import BlobStore
-from phivault.records.models import Document, Person, Record
+from phivault.records.models import Document, Person, PersonVersion, Record, RecordVersion
 from phivault.tenancy.models import Tenant
 
 log = logging.getLogger("phivault.crypto.rotation")
@@ -75,7 +75,9 @@ _LOCK_FILE = ".rotation.lock"
 # The one place that lists every encrypted column, with the associated data it is sealed
 # under: (model, attribute, AAD table, AAD column). They must match what the services use
 # (grep "encrypt_" in src/phivault). Adding an encrypted column is one line here.
-Sealed = Person | Record | Document | BreakGlassGrant | AccessReason
+Sealed = (
+    Person | Record | Document | BreakGlassGrant | AccessReason | RecordVersion | PersonVersion
+)
 
 
 class RotationFailed(PhivaultError):
@@ -99,15 +101,25 @@ ENCRYPTED_COLUMNS: tuple[EncryptedColumn, ...] = (
     EncryptedColumn(Person, "family_name_ct", "people", "family_name"),
     EncryptedColumn(Person, "date_of_birth_ct", "people", "date_of_birth"),
     EncryptedColumn(Person, "mrn_ct", "people", "mrn"),
+    EncryptedColumn(Person, "void_reason_ct", "people", "void_reason"),
     EncryptedColumn(Record, "tags_ct", "records", "tags_ct"),
     EncryptedColumn(Record, "minimum_ct", "records", "minimum_ct"),
     EncryptedColumn(Record, "summary_ct", "records", "summary_ct"),
     EncryptedColumn(Record, "full_ct", "records", "full_ct"),
+    EncryptedColumn(Record, "void_reason_ct", "records", "void_reason"),
     EncryptedColumn(Document, "filename_ct", "documents", "filename"),
     EncryptedColumn(Document, "tags_ct", "documents", "tags"),
     EncryptedColumn(BreakGlassGrant, "reason_ct", "break_glass", "reason"),
     EncryptedColumn(BreakGlassGrant, "review_note_ct", "break_glass", "review_note"),
     EncryptedColumn(AccessReason, "reason_ct", "access_reasons", "reason_ct"),
+    EncryptedColumn(RecordVersion, "tags_ct", "record_versions", "tags_ct"),
+    EncryptedColumn(RecordVersion, "minimum_ct", "record_versions", "minimum_ct"),
+    EncryptedColumn(RecordVersion, "summary_ct", "record_versions", "summary_ct"),
+    EncryptedColumn(RecordVersion, "full_ct", "record_versions", "full_ct"),
+    EncryptedColumn(PersonVersion, "given_name_ct", "person_versions", "given_name"),
+    EncryptedColumn(PersonVersion, "family_name_ct", "person_versions", "family_name"),
+    EncryptedColumn(PersonVersion, "date_of_birth_ct", "person_versions", "date_of_birth"),
+    EncryptedColumn(PersonVersion, "mrn_ct", "person_versions", "mrn"),
 )
 # Document files (BlobStore): content AAD is (tenant, "documents", "content", document id).
 FILE_AAD = ("documents", "content")

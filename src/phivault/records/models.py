@@ -16,7 +16,9 @@ class Person(Base):
     __tablename__ = "people"
     __table_args__ = (
         Index("ix_people_name_dob", "tenant_id", "bidx_name_dob"),
-        Index("ix_people_mrn", "tenant_id", "bidx_mrn"),
+        # One MRN per agency, enforced by the database through the blind index (no two people
+        # are found by one MRN); people without an MRN (NULL) do not collide.
+        Index("ix_people_mrn", "tenant_id", "bidx_mrn", unique=True),
     )
 
     tenant_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("tenants.id"), primary_key=True)
@@ -30,6 +32,10 @@ class Person(Base):
     bidx_mrn: Mapped[bytes | None] = mapped_column(LargeBinary(32))
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
+    # Filed in error: voided with a reason, never deleted (hidden from ordinary views).
+    voided_at: Mapped[datetime | None]
+    voided_by: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("members.id"))
+    void_reason_ct: Mapped[bytes | None] = mapped_column(LargeBinary)
 
 
 class Record(Base):
@@ -55,6 +61,55 @@ class Record(Base):
     created_by: Mapped[uuid.UUID] = mapped_column(ForeignKey("members.id"))
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
+    voided_at: Mapped[datetime | None]
+    voided_by: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("members.id"))
+    void_reason_ct: Mapped[bytes | None] = mapped_column(LargeBinary)
+
+
+class RecordVersion(Base):
+    """An earlier version of a record, kept when it was corrected (HIPAA 164.312(c)).
+
+    Immutable: written once, never updated; its fields are encrypted like the record's, bound
+    to this row."""
+
+    __tablename__ = "record_versions"
+    __table_args__ = (
+        ForeignKeyConstraint(["tenant_id", "record_id"], ["records.tenant_id", "records.id"]),
+        Index("ix_record_versions_record", "tenant_id", "record_id", "version", unique=True),
+    )
+
+    tenant_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("tenants.id"), primary_key=True)
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    record_id: Mapped[uuid.UUID]
+    version: Mapped[int]
+    tags_ct: Mapped[bytes] = mapped_column(LargeBinary)
+    minimum_ct: Mapped[bytes | None] = mapped_column(LargeBinary)
+    summary_ct: Mapped[bytes | None] = mapped_column(LargeBinary)
+    full_ct: Mapped[bytes | None] = mapped_column(LargeBinary)
+    written_at: Mapped[datetime]
+    replaced_at: Mapped[datetime]
+    replaced_by: Mapped[uuid.UUID] = mapped_column(ForeignKey("members.id"))
+
+
+class PersonVersion(Base):
+    """A person's identifying fields as they were before a correction."""
+
+    __tablename__ = "person_versions"
+    __table_args__ = (
+        ForeignKeyConstraint(["tenant_id", "person_id"], ["people.tenant_id", "people.id"]),
+        Index("ix_person_versions_person", "tenant_id", "person_id", "replaced_at"),
+    )
+
+    tenant_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("tenants.id"), primary_key=True)
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    person_id: Mapped[uuid.UUID]
+    given_name_ct: Mapped[bytes] = mapped_column(LargeBinary)
+    family_name_ct: Mapped[bytes] = mapped_column(LargeBinary)
+    date_of_birth_ct: Mapped[bytes] = mapped_column(LargeBinary)
+    mrn_ct: Mapped[bytes | None] = mapped_column(LargeBinary)
+    written_at: Mapped[datetime]
+    replaced_at: Mapped[datetime]
+    replaced_by: Mapped[uuid.UUID] = mapped_column(ForeignKey("members.id"))
 
 
 class Document(Base):

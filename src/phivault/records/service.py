@@ -5,23 +5,32 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, select
+from sqlalchemy.exc import IntegrityError
 
 from phivault.access import breakglass
 from phivault.access.guard import Decision
-from phivault.access.policy import TIER_ORDER, Permission, Sensitivity, Tier
+from phivault.access.policy import TIER_ORDER, VISIBLE_TIERS, Permission, Sensitivity, Tier
 from phivault.access.unit import Unit
 from phivault.errors import Conflict, InvalidInput
-from phivault.records.models import Person, Record
-from phivault.records.types import FieldSpec, RecordType, clean_value, record_type
+from phivault.records.models import Person, PersonVersion, Record, RecordVersion
+from phivault.records.types import (
+    RECORD_TYPES,
+    FieldSpec,
+    RecordType,
+    check_record,
+    clean_value,
+    record_type,
+)
 
 PERSON_KINDS = ("patient", "caregiver")
 PERSON_FIELDS = ("given_name", "family_name", "date_of_birth", "mrn")
 _TIER_COLUMN = {Tier.MINIMUM: "minimum_ct", Tier.SUMMARY: "summary_ct", Tier.FULL: "full_ct"}
 MAX_LIST = 200
+MRN_TAKEN = "another person of this agency already has this MRN"
 
 
 @dataclass(frozen=True)
@@ -101,8 +110,9 @@ def do_create_person(
         tenant_id=unit.tenant_id, id=person_id, kind=kind, created_at=unit.now, updated_at=unit.now
     )
     _seal_identity(unit, person, given, family, dob, mrn.strip() if mrn else None)
+    _refuse_taken_mrn(unit, person)
     unit.session.add(person)
-    unit.session.flush()
+    _flush_person(unit)
     unit.guard.record(decision, PERSON_FIELDS if mrn else PERSON_FIELDS[:3])
     return person_view(unit, person, decision)
 
@@ -120,27 +130,80 @@ def _seal_identity(
     person.bidx_mrn = c.blind_index("mrn", mrn) if mrn else None
 
 
+def _refuse_taken_mrn(unit: Unit, person: Person) -> None:
+    """A clear refusal when another person of the agency has this MRN. The unique index on
+    the blind index (``ix_people_mrn``) is what enforces it, also against a concurrent write."""
+    if person.bidx_mrn is None:
+        return
+    with unit.session.no_autoflush:  # the person's new values are not flushed before the check
+        other = unit.session.scalar(
+            select(Person.id).where(
+                Person.tenant_id == unit.tenant_id,
+                Person.bidx_mrn == person.bidx_mrn,
+                Person.id != person.id,
+            )
+        )
+    if other is not None:
+        raise Conflict(MRN_TAKEN)
+
+
+def _flush_person(unit: Unit) -> None:
+    # The unit's transaction is rolled back when the Conflict leaves it.
+    try:
+        unit.session.flush()
+    except IntegrityError as exc:
+        raise Conflict(MRN_TAKEN) from exc
+
+
+def _keep_person_version(unit: Unit, person: Person) -> None:
+    """Keep the identifying fields as they were, re-encrypted for their own immutable row."""
+    c, version_id = unit.cipher, uuid.uuid4()
+
+    def reseal(column: str, blob: bytes | None) -> bytes | None:
+        if blob is None:
+            return None
+        plain = c.decrypt("people", column, person.id, blob)
+        return c.encrypt("person_versions", column, version_id, plain)
+
+    unit.session.add(
+        PersonVersion(
+            tenant_id=unit.tenant_id,
+            id=version_id,
+            person_id=person.id,
+            given_name_ct=reseal("given_name", person.given_name_ct),
+            family_name_ct=reseal("family_name", person.family_name_ct),
+            date_of_birth_ct=reseal("date_of_birth", person.date_of_birth_ct),
+            mrn_ct=reseal("mrn", person.mrn_ct),
+            written_at=person.updated_at,
+            replaced_at=unit.now,
+            replaced_by=unit.actor.member_id,
+        )
+    )
+
+
 def do_update_person(unit: Unit, person_id: uuid.UUID, changes: Mapping[str, Any]) -> PersonView:
-    """Correct a person's identifying fields (names, date of birth, MRN)."""
+    """Correct a person's identifying fields (names, date of birth, MRN).
+
+    The guard decides first; the earlier identifying fields are kept as a version, never
+    overwritten (HIPAA 164.312(c)).
+    """
+    person, decision = _decide_person(unit, person_id, Permission.PEOPLE_WRITE, "person.update")
     unknown = [k for k in changes if k not in PERSON_FIELDS]
     if unknown:
         raise InvalidInput(f"people have no field '{unknown[0][:40]}'")
-    person, decision = _decide_person(unit, person_id, Permission.PEOPLE_WRITE, "person.update")
     current = person_view(unit, person, decision).fields
     merged = {**current, **changes}
     mrn = merged.get("mrn")
     if mrn is not None and (not isinstance(mrn, str) or not mrn.strip() or len(mrn) > 40):
         raise InvalidInput("'mrn' must be 1 to 40 characters")
-    _seal_identity(
-        unit,
-        person,
-        _clean_name(merged["given_name"], "given_name"),
-        _clean_name(merged["family_name"], "family_name"),
-        _clean_dob(merged["date_of_birth"]),
-        mrn.strip() if mrn else None,
-    )
+    given = _clean_name(merged["given_name"], "given_name")
+    family = _clean_name(merged["family_name"], "family_name")
+    dob = _clean_dob(merged["date_of_birth"])
+    _keep_person_version(unit, person)
+    _seal_identity(unit, person, given, family, dob, mrn.strip() if mrn else None)
+    _refuse_taken_mrn(unit, person)
     person.updated_at = unit.now
-    unit.session.flush()
+    _flush_person(unit)
     unit.guard.record(decision, changes)
     return person_view(unit, person, decision)
 
@@ -164,9 +227,17 @@ def person_view(unit: Unit, person: Person, decision: Decision) -> PersonView:
     )
 
 
-def _load_person(unit: Unit, person_id: uuid.UUID, permission: Permission, action: str) -> Person:
+def _load_person(
+    unit: Unit,
+    person_id: uuid.UUID,
+    permission: Permission,
+    action: str,
+    *,
+    voided: bool = False,
+) -> Person:
+    """Load a person; one voided (filed in error) is absent unless ``voided`` is asked for."""
     person = unit.session.get(Person, (unit.tenant_id, person_id))
-    if person is None:
+    if person is None or (person.voided_at is not None and not voided):
         raise unit.guard.not_found(
             permission, action=action, resource_type="person", resource_id=person_id
         )
@@ -220,7 +291,14 @@ def search_people(
     Emergency-only staff may search (to open break-glass on the right person) but see ids only,
     and only as an emergency act with a reason (``breakglass.emergency_search``).
     """
+    # The guard decides before anything else (an unknown tenant is a 404, not a missing key).
+    decision = unit.guard.check(
+        Permission.PEOPLE_READ, action="person.search", resource_type="person"
+    )
+    # Emergency-only staff give the reason before the search looks at anything.
+    breakglass.emergency_search(unit, decision, emergency_reason)
     c = unit.cipher
+    probe: ColumnElement[bool]
     if mrn:
         probe = Person.bidx_mrn == c.blind_index("mrn", mrn)
         criteria = ["mrn"]
@@ -230,12 +308,10 @@ def search_people(
         criteria = ["family_name", "given_name", "date_of_birth"]
     else:
         raise InvalidInput("search by 'mrn', or by 'family_name', 'given_name' and 'date_of_birth'")
-    decision = unit.guard.check(
-        Permission.PEOPLE_READ, action="person.search", resource_type="person"
-    )
-    breakglass.emergency_search(unit, decision, emergency_reason)
     people = unit.session.scalars(
-        select(Person).where(Person.tenant_id == unit.tenant_id, probe).limit(MAX_LIST)
+        select(Person)
+        .where(Person.tenant_id == unit.tenant_id, probe, Person.voided_at.is_(None))
+        .limit(MAX_LIST)
     ).all()
     views = [person_view(unit, p, decision) for p in people]
     shown = [k for k in PERSON_FIELDS if any(v.fields.get(k) for v in views)]
@@ -256,7 +332,7 @@ def list_people(
         resource_type="person",
         min_tier=Tier.MINIMUM,
     )
-    query = select(Person).where(Person.tenant_id == unit.tenant_id)
+    query = select(Person).where(Person.tenant_id == unit.tenant_id, Person.voided_at.is_(None))
     if kind:
         query = query.where(Person.kind == kind)
     people = unit.session.scalars(
@@ -268,14 +344,39 @@ def list_people(
 
 
 # -- records ------------------------------------------------------------------------------
-def _tiers_of(fields: Mapping[str, Any], rt: RecordType) -> dict[Tier, dict[str, Any]]:
+def _tiers_of(unit: Unit, fields: Mapping[str, Any], rt: RecordType) -> dict[Tier, dict[str, Any]]:
+    """Validate every field (declared in records/types.py) and group them by tier."""
     grouped: dict[Tier, dict[str, Any]] = {}
+    today = unit.now.date()
     for name, value in fields.items():
         spec = rt.field(name)
         if spec is None:
             raise InvalidInput(f"record type '{rt.name}' has no field '{name[:40]}'")
-        grouped.setdefault(spec.tier, {})[name] = clean_value(spec, value)
+        cleaned = clean_value(spec, value, today)
+        if spec.kind == "caregiver" and cleaned is not None:
+            _check_caregiver(unit, spec, cleaned)
+        grouped.setdefault(spec.tier, {})[name] = cleaned
     return grouped
+
+
+def _check_caregiver(unit: Unit, spec: FieldSpec, value: str) -> None:
+    """A caregiver reference names a caregiver (not voided) of this agency."""
+    found = unit.session.scalar(
+        select(Person.id).where(
+            Person.tenant_id == unit.tenant_id,
+            Person.id == uuid.UUID(value),
+            Person.kind == "caregiver",
+            Person.voided_at.is_(None),
+        )
+    )
+    if found is None:
+        raise InvalidInput(f"field '{spec.name}' must name a caregiver of the agency")
+
+
+def _asked_tier(rt: RecordType | None, fields: Mapping[str, Any]) -> Tier:
+    """The highest tier among the known fields asked for (for the guard, before validation)."""
+    tiers = [spec.tier for name in fields if rt and (spec := rt.field(name)) is not None]
+    return max(tiers, key=TIER_ORDER.index) if tiers else Tier.MINIMUM
 
 
 def tier_fields(unit: Unit, record: Record, tier: Tier) -> dict[str, Any]:
@@ -313,15 +414,9 @@ def do_create_record(
     fields: Mapping[str, Any],
     sensitivity: Iterable[str] = (),
 ) -> RecordView:
-    rt = record_type(type_name)
-    tags = _clean_tags(sensitivity)
-    grouped = _tiers_of(fields, rt)
+    """Create a record. The guard decides before the body is validated, so that nobody learns
+    about a person they may not see from a validation message."""
     person = _load_person(unit, person_id, Permission.RECORDS_WRITE, "record.create")
-    if person.kind not in rt.subjects:
-        raise InvalidInput(f"a {person.kind} cannot have a '{rt.name}' record")
-    missing = [f.name for f in rt.fields if f.required and _blank(fields.get(f.name))]
-    if missing:
-        raise InvalidInput(f"missing required field(s): {', '.join(missing)}")
     record_id = uuid.uuid4()
     decision = unit.guard.check(
         Permission.RECORDS_WRITE,
@@ -329,8 +424,17 @@ def do_create_record(
         resource_type="record",
         resource_id=record_id,
         person_id=person_id,
-        min_tier=max(grouped, key=TIER_ORDER.index),
+        min_tier=_asked_tier(RECORD_TYPES.get(type_name), fields),
     )
+    rt = record_type(type_name)
+    tags = _clean_tags(sensitivity)
+    grouped = _tiers_of(unit, fields, rt)
+    if person.kind not in rt.subjects:
+        raise InvalidInput(f"a {person.kind} cannot have a '{rt.name}' record")
+    missing = [f.name for f in rt.fields if f.required and _blank(fields.get(f.name))]
+    if missing:
+        raise InvalidInput(f"missing required field(s): {', '.join(missing)}")
+    check_record(rt, {k: v for values in grouped.values() for k, v in values.items()})
     c = unit.cipher
     record = Record(
         tenant_id=unit.tenant_id,
@@ -377,8 +481,20 @@ def _decide_record(
     return decision
 
 
-def _load_record(unit: Unit, record_id: uuid.UUID, permission: Permission, action: str) -> Record:
+def _load_record(
+    unit: Unit,
+    record_id: uuid.UUID,
+    permission: Permission,
+    action: str,
+    *,
+    voided: bool = False,
+) -> Record:
+    """Load a record; one voided, or of a voided person, is absent unless ``voided``."""
     record = unit.session.get(Record, (unit.tenant_id, record_id))
+    if record is not None and not voided:
+        person = unit.session.get(Person, (unit.tenant_id, record.person_id))
+        if record.voided_at is not None or person is None or person.voided_at is not None:
+            record = None
     if record is None:
         raise unit.guard.not_found(
             permission, action=action, resource_type="record", resource_id=record_id
@@ -469,7 +585,11 @@ def list_records(
         person_id=person_id,
         min_tier=Tier.MINIMUM,
     )
-    query = select(Record).where(Record.tenant_id == unit.tenant_id, Record.person_id == person_id)
+    query = select(Record).where(
+        Record.tenant_id == unit.tenant_id,
+        Record.person_id == person_id,
+        Record.voided_at.is_(None),
+    )
     if type_name:
         query = query.where(Record.record_type == type_name)
     views: list[RecordView] = []
@@ -501,9 +621,21 @@ def do_update_record(
     """
     record = _load_record(unit, record_id, Permission.RECORDS_WRITE, "record.update")
     rt = record_type(record.record_type)
-    grouped = _tiers_of(fields, rt)
     tags = record_tags(unit, record)
+    # The guard decides first: a caller who may not see the record gets the same 404 for a
+    # valid and an invalid body (no 422 names its type or fields).
     decision = _decide_record(unit, record, Permission.RECORDS_WRITE, "record.update", tags)
+    asked = {spec.tier for name in fields if (spec := rt.field(name)) is not None}
+    if any(t not in decision.tiers for t in asked):
+        raise unit.guard.refuse(
+            Permission.RECORDS_WRITE,
+            action="record.update",
+            resource_type="record",
+            resource_id=record.id,
+            person_id=record.person_id,
+            reason="category",
+        )
+    grouped = _tiers_of(unit, fields, rt)
     forbidden = [t for t in grouped if t not in decision.tiers]
     if forbidden:
         raise unit.guard.refuse(
@@ -522,16 +654,23 @@ def do_update_record(
     if expected_version is not None and expected_version != record.version:
         raise Conflict("the record was changed by someone else; reload it and try again")
     c = unit.cipher
+    merged: dict[Tier, dict[str, Any]] = {}
     for tier, values in grouped.items():
-        column = _TIER_COLUMN[tier]
-        blob = getattr(record, column)
-        current = c.decrypt_json("records", column, record.id, blob) if blob else {}
+        current = tier_fields(unit, record, tier)
         current.update(values)
-        current = {k: v for k, v in current.items() if v is not None}
+        merged[tier] = {k: v for k, v in current.items() if v is not None}
+    whole: dict[str, Any] = {}
+    for tier in TIER_ORDER:
+        if tier in decision.tiers:
+            whole.update(merged.get(tier, tier_fields(unit, record, tier)))
+    check_record(rt, whole)
+    _keep_record_version(unit, record)
+    for tier, values in merged.items():
+        column = _TIER_COLUMN[tier]
         setattr(
             record,
             column,
-            c.encrypt_json("records", column, record.id, current) if current else None,
+            c.encrypt_json("records", column, record.id, values) if values else None,
         )
     record.version += 1
     record.updated_at = unit.now
@@ -539,3 +678,221 @@ def do_update_record(
     unit.guard.record(decision, fields)
     data, _ = visible_fields(unit, record, decision)
     return _view(record, tags, data, decision)
+
+
+# -- history and voiding --------------------------------------------------------------------
+_VERSIONED = ("tags_ct", "minimum_ct", "summary_ct", "full_ct")
+
+
+def _keep_record_version(unit: Unit, record: Record) -> None:
+    """Keep the record as it is now as an immutable version, re-encrypted for its own row
+    (bound to that row, like every ciphertext), before a correction replaces it."""
+    c, version_id = unit.cipher, uuid.uuid4()
+    sealed: dict[str, bytes | None] = {}
+    for column in _VERSIONED:
+        blob = getattr(record, column)
+        sealed[column] = (
+            None
+            if blob is None
+            else c.encrypt(
+                "record_versions", column, version_id, c.decrypt("records", column, record.id, blob)
+            )
+        )
+    tags_ct = sealed.pop("tags_ct")
+    assert tags_ct is not None
+    unit.session.add(
+        RecordVersion(
+            tenant_id=unit.tenant_id,
+            id=version_id,
+            record_id=record.id,
+            version=record.version,
+            tags_ct=tags_ct,
+            written_at=record.updated_at,
+            replaced_at=unit.now,
+            replaced_by=unit.actor.member_id,
+            **sealed,
+        )
+    )
+
+
+@dataclass(frozen=True)
+class RecordVersionView:
+    """One version of a record, projected like the record for the reader."""
+
+    version: int
+    current: bool
+    written_at: datetime
+    replaced_at: datetime | None
+    replaced_by: uuid.UUID | None
+    voided: bool
+    sensitivity: list[str]
+    fields: dict[str, Any]
+
+
+def record_versions(unit: Unit, record_id: uuid.UUID) -> list[RecordVersionView]:
+    """Every version of a record, oldest first, the current one last (HIPAA 164.312(c)).
+
+    For full-access readers and privacy officers; a voided record's history is for the
+    privacy office only. Audited through the guard like a read, naming the fields shown.
+    """
+    action = "record.versions"
+    permission = Permission.RECORDS_READ
+    record = _load_record(unit, record_id, permission, action, voided=True)
+    tags = record_tags(unit, record)
+    decision = _decide_record(unit, record, permission, action, tags)
+    standing = unit.guard.standing
+    officer = standing is not None and standing.privacy_officer
+    voided = record.voided_at is not None or _person_voided(unit, record.person_id)
+    if not officer and (voided or not decision.full):
+        raise unit.guard.refuse(
+            permission,
+            action=action,
+            resource_type="record",
+            resource_id=record.id,
+            person_id=record.person_id,
+            reason="voided" if voided else "category",
+        )
+    c = unit.cipher
+    earlier = unit.session.scalars(
+        select(RecordVersion)
+        .where(RecordVersion.tenant_id == unit.tenant_id, RecordVersion.record_id == record.id)
+        .order_by(RecordVersion.version)
+    ).all()
+    views: list[RecordVersionView] = []
+    shown: set[str] = set()
+    for old in earlier:
+        data: dict[str, Any] = {}
+        for tier in TIER_ORDER:
+            column = _TIER_COLUMN[tier]
+            blob = getattr(old, column)
+            if tier in decision.tiers and blob is not None:
+                data.update(c.decrypt_json("record_versions", column, old.id, blob))
+        old_tags: list[str] = c.decrypt_json("record_versions", "tags_ct", old.id, old.tags_ct)
+        shown.update(data)
+        views.append(
+            RecordVersionView(
+                old.version,
+                False,
+                old.written_at,
+                old.replaced_at,
+                old.replaced_by,
+                False,
+                old_tags,
+                data,
+            )
+        )
+    data, names = visible_fields(unit, record, decision)
+    shown.update(names)
+    views.append(
+        RecordVersionView(record.version, True, record.updated_at, None, None, voided, tags, data)
+    )
+    unit.guard.record(decision, shown)
+    return views
+
+
+def _person_voided(unit: Unit, person_id: uuid.UUID) -> bool:
+    person = unit.session.get(Person, (unit.tenant_id, person_id))
+    return person is None or person.voided_at is not None
+
+
+def _clean_void_reason(reason: object) -> str:
+    """A reason is a sentence (it is read by the privacy office), not a token."""
+    if not isinstance(reason, str) or not 10 <= len(reason.strip()) <= 500:
+        raise InvalidInput("'reason' must be 10 to 500 characters")
+    if len(reason.split()) < 3:
+        raise InvalidInput("'reason' must say in a few words why this was filed in error")
+    return reason.strip()
+
+
+def do_void_record(unit: Unit, record_id: uuid.UUID, *, reason: str) -> None:
+    """Void a record filed in error: hidden from ordinary views, lists and search, kept (with
+    its versions and the encrypted reason) for the privacy office and the audit; never deleted.
+
+    Needs the write permission and a view of the whole record.
+    """
+    action = "record.void"
+    record = _load_record(unit, record_id, Permission.RECORDS_WRITE, action)
+    tags = record_tags(unit, record)
+    decision = _decide_record(unit, record, Permission.RECORDS_WRITE, action, tags)
+    if not decision.full:
+        raise unit.guard.refuse(
+            Permission.RECORDS_WRITE,
+            action=action,
+            resource_type="record",
+            resource_id=record.id,
+            person_id=record.person_id,
+            reason="category",
+        )
+    text = _clean_void_reason(reason)
+    record.voided_at = unit.now
+    record.voided_by = unit.actor.member_id
+    record.void_reason_ct = unit.cipher.encrypt_text("records", "void_reason", record.id, text)
+    unit.session.flush()
+    unit.guard.record(decision, ["void_reason"])
+
+
+def do_void_person(unit: Unit, person_id: uuid.UUID, *, reason: str) -> None:
+    """Void a person filed in error (with their records): hidden from ordinary views, lists
+    and search, kept for the privacy office and the audit; never deleted."""
+    action = "person.void"
+    person, decision = _decide_person(unit, person_id, Permission.PEOPLE_WRITE, action)
+    if not decision.full:
+        raise unit.guard.refuse(
+            Permission.PEOPLE_WRITE,
+            action=action,
+            resource_type="person",
+            resource_id=person.id,
+            person_id=person.id,
+            reason="category",
+        )
+    text = _clean_void_reason(reason)
+    person.voided_at = unit.now
+    person.voided_by = unit.actor.member_id
+    person.void_reason_ct = unit.cipher.encrypt_text("people", "void_reason", person.id, text)
+    unit.session.flush()
+    unit.guard.record(decision, ["void_reason"])
+
+
+# -- caregivers by name ---------------------------------------------------------------------
+def _may_see_names(unit: Unit) -> bool:
+    """Whether the caller's category shows identifying (Minimum-tier) fields at all."""
+    standing = unit.guard.standing
+    return standing is not None and Tier.MINIMUM in VISIBLE_TIERS[standing.category]
+
+
+def caregiver_names(
+    unit: Unit,
+    ids: Iterable[uuid.UUID | str] | None = None,
+    *,
+    permission: Permission = Permission.PEOPLE_READ,
+) -> dict[str, str]:
+    """Caregivers of this agency by id, as "Family, Given", for those who may see names
+    (empty for anyone else): a caregiver reference is shown and chosen by name, never as a
+    typed id. ``ids`` None lists every caregiver (a form's choice list). Audited."""
+    wanted = None if ids is None else {str(i) for i in ids}
+    if wanted == set() or not _may_see_names(unit):
+        return {}
+    decision = unit.guard.check(
+        permission, action="person.list", resource_type="person", min_tier=Tier.MINIMUM
+    )
+    query = select(Person).where(
+        Person.tenant_id == unit.tenant_id,
+        Person.kind == "caregiver",
+        Person.voided_at.is_(None),
+    )
+    if wanted is not None:
+        query = query.where(Person.id.in_([uuid.UUID(i) for i in wanted if _is_uuid(i)]))
+    names: dict[str, str] = {}
+    for person in unit.session.scalars(query.order_by(Person.created_at).limit(MAX_LIST)):
+        fields = person_view(unit, person, decision).fields
+        names[str(person.id)] = f"{fields['family_name']}, {fields['given_name']}"
+    unit.guard.record(decision, ["family_name", "given_name"] if names else [])
+    return dict(sorted(names.items(), key=lambda item: item[1]))
+
+
+def _is_uuid(value: str) -> bool:
+    try:
+        uuid.UUID(value)
+    except ValueError:
+        return False
+    return True

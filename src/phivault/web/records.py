@@ -122,10 +122,15 @@ def display_value(spec: FieldSpec, value: Any) -> str:
 
 
 def _field_rows(
-    specs: Iterable[FieldSpec], shown: Mapping[str, str], errors: Mapping[str, str]
+    specs: Iterable[FieldSpec],
+    shown: Mapping[str, str],
+    errors: Mapping[str, str],
+    caregivers: Mapping[str, str] | None = None,
 ) -> list[dict[str, Any]]:
     return [
         {
+            # A caregiver reference is chosen by name from the agency's caregivers.
+            "choices": (caregivers or {}) if spec.kind == "caregiver" else None,
             "spec": spec,
             "id": FIELD_PREFIX + spec.name,
             "label": spec.name.replace("_", " ").capitalize(),
@@ -212,9 +217,17 @@ def create_person(
         return _person_form(
             request, page, person=None, purpose=use.value, shown=shown, **_refusal(exc, shown)
         )
+    except Conflict as exc:  # the MRN is another person's: said at the MRN field
+        return _person_form(
+            request, page, person=None, purpose=use.value, shown=shown, **_mrn_taken(exc)
+        )
     except PhivaultError as exc:
         return error_page(request, page, exc)
     return redirect(_chart(page, person.id, use))
+
+
+def _mrn_taken(exc: Conflict) -> dict[str, Any]:
+    return {"errors": {"mrn": _sentence(exc.detail)}, "status": 409}
 
 
 def _refusal(exc: InvalidInput, names: Iterable[str]) -> dict[str, Any]:
@@ -291,6 +304,10 @@ def update_person(
             return _person_form(
                 request, page, person=person, purpose=use.value, shown=shown, **_refusal(exc, shown)
             )
+        except Conflict as exc:
+            return _person_form(
+                request, page, person=person, purpose=use.value, shown=shown, **_mrn_taken(exc)
+            )
         except PhivaultError as exc:
             return error_page(request, page, exc)
     return redirect(_chart(page, person_id, use))
@@ -315,6 +332,14 @@ def _record_form(
     tags: Iterable[str] = (),
     back: str,
 ) -> Response:
+    specs = tuple(specs)
+    caregivers: dict[str, str] = {}
+    if any(s.kind == "caregiver" for s in specs):
+        try:
+            with page.unit(purpose) as u:
+                caregivers = service.caregiver_names(u, permission=Permission.RECORDS_WRITE)
+        except PhivaultError:
+            caregivers = {}
     return render(
         request,
         "record_form.html",
@@ -324,7 +349,7 @@ def _record_form(
         heading=heading,
         person=person,
         purpose=purpose.value,
-        rows=_field_rows(specs, shown, errors or {}),
+        rows=_field_rows(specs, shown, errors or {}, caregivers),
         version=version,
         may_tag=may_tag,
         sensitivity=SENSITIVITY,
@@ -550,3 +575,130 @@ def update_record(
         except PhivaultError as exc:
             return error_page(request, page, exc)
     return redirect(_chart(page, draft.record.person_id, use))
+
+
+# -- history and voiding --------------------------------------------------------------------
+@router.get(
+    "/t/{tenant_id}/records/{record_id}/versions", openapi_extra=declare(Permission.RECORDS_READ)
+)
+def record_history(
+    request: Request,
+    tenant_id: uuid.UUID,
+    record_id: uuid.UUID,
+    vault: VaultDep,
+    purpose: str = "",
+) -> Response:
+    """A record's versions, oldest first (full-access readers and privacy officers; audited)."""
+    page = tenant_context(request, vault, tenant_id)
+    if isinstance(page, Response):
+        return page
+    use = parse_purpose(purpose)
+    if use is None:
+        return not_found(request, page)
+    try:
+        with page.unit(use) as u:
+            versions = service.record_versions(u, record_id)
+    except PhivaultError as exc:
+        return error_page(request, page, exc)
+    return render(
+        request,
+        "record_versions.html",
+        section="people",
+        versions=versions,
+        purpose=use.value,
+        **page.vars(),
+    )
+
+
+_VOID_WHAT = {"records": "record", "people": "person"}
+
+
+def _void_form(
+    request: Request,
+    page: TenantPage,
+    *,
+    what: str,
+    target: uuid.UUID,
+    purpose: PurposeOfUse,
+    reason: str = "",
+    error: str | None = None,
+    status: int = 200,
+) -> Response:
+    return render(
+        request,
+        "void_form.html",
+        status,
+        section="people",
+        what=_VOID_WHAT[what],
+        action=f"/t/{page.tenant_id}/{what}/{target}/void",
+        purpose=purpose.value,
+        reason=reason,
+        error=error,
+        **page.vars(),
+    )
+
+
+@router.get(
+    "/t/{tenant_id}/records/{record_id}/void", openapi_extra=declare(Permission.RECORDS_WRITE)
+)
+@router.get(
+    "/t/{tenant_id}/people/{record_id}/void", openapi_extra=declare(Permission.PEOPLE_WRITE)
+)
+def void_page(
+    request: Request, tenant_id: uuid.UUID, record_id: uuid.UUID, vault: VaultDep, purpose: str = ""
+) -> Response:
+    """The form that voids a record or person filed in error (asks why; nothing is deleted)."""
+    page = tenant_context(request, vault, tenant_id)
+    if isinstance(page, Response):
+        return page
+    use = parse_purpose(purpose)
+    if use is None:
+        return not_found(request, page)
+    what = "people" if "/people/" in request.url.path else "records"
+    return _void_form(request, page, what=what, target=record_id, purpose=use)
+
+
+@router.post(
+    "/t/{tenant_id}/records/{record_id}/void", openapi_extra=declare(Permission.RECORDS_WRITE)
+)
+@router.post(
+    "/t/{tenant_id}/people/{record_id}/void", openapi_extra=declare(Permission.PEOPLE_WRITE)
+)
+def void_submit(
+    request: Request, tenant_id: uuid.UUID, record_id: uuid.UUID, vault: VaultDep, form: FormDep
+) -> Response:
+    """Void with the reason given; a refused reason shows the form again, saying why."""
+    what = "people" if "/people/" in request.url.path else "records"
+    page = form_page(
+        request,
+        vault,
+        tenant_id,
+        _text(form, "csrf_token"),
+        f"/t/{tenant_id}/{what}/{record_id}/void",
+    )
+    if isinstance(page, Response):
+        return page
+    use = parse_purpose(form.get("purpose"))
+    if use is None:
+        return not_found(request, page)
+    reason = _text(form, "reason")
+    try:
+        with page.unit(use) as u:
+            if what == "people":
+                service.do_void_person(u, record_id, reason=reason)
+            else:
+                service.do_void_record(u, record_id, reason=reason)
+    except InvalidInput as exc:
+        return _void_form(
+            request,
+            page,
+            what=what,
+            target=record_id,
+            purpose=use,
+            reason=reason,
+            error=_sentence(exc.detail, "reason"),
+            status=422,
+        )
+    except PhivaultError as exc:
+        return error_page(request, page, exc)
+    return redirect(f"/t/{tenant_id}/people?voided=1")

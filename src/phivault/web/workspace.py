@@ -21,10 +21,12 @@ from phivault.errors import InvalidInput, NotFound, PhivaultError, PurposeRequir
 from phivault.records import documents, service
 from phivault.records.types import RECORD_TYPES
 from phivault.web.common import (
+    OFFSET_PROBLEM,
     VaultDep,
     error_page,
     form_page,
     not_found,
+    page_offset,
     parse_purpose,
     problem_page,
     render,
@@ -103,21 +105,22 @@ def people_list(
     vault: VaultDep,
     kind: str = "patient",
     purpose: str = "",
-    offset: int = 0,
+    offset: str = "",
 ) -> Response:
     """The agency's patients or caregivers, a page at a time (a census: for whom the agency
     cares, or who works for it). Names only, for a stated purpose; the listing is audited."""
     page = tenant_context(request, vault, tenant_id)
     if isinstance(page, Response):
         return page
+    start = page_offset(offset)
+    if start is None:  # 2**63 or "abc": the page says so instead of a 500
+        return problem_page(request, page, 422, OFFSET_PROBLEM)
     use = parse_purpose(purpose)
     if use is None or kind not in service.PERSON_KINDS:
         return problem_page(request, page, 422, "Choose patients or caregivers and a purpose.")
     try:
         with page.unit(use) as unit:
-            people = service.list_people(
-                unit, kind=kind, offset=max(offset, 0), limit=LIST_PAGE + 1
-            )
+            people = service.list_people(unit, kind=kind, offset=start, limit=LIST_PAGE + 1)
     except PhivaultError as exc:
         return error_page(request, page, exc)
     base = f"/t/{tenant_id}/people/list?kind={kind}&purpose={use.value}"
@@ -128,9 +131,9 @@ def people_list(
         people=people[:LIST_PAGE],
         kind=kind,
         purpose=use.value,
-        first=max(offset, 0) + 1,
-        older=f"{base}&offset={offset + LIST_PAGE}" if len(people) > LIST_PAGE else None,
-        newer=f"{base}&offset={max(offset - LIST_PAGE, 0)}" if offset > 0 else None,
+        first=start + 1,
+        older=f"{base}&offset={start + LIST_PAGE}" if len(people) > LIST_PAGE else None,
+        newer=f"{base}&offset={max(start - LIST_PAGE, 0)}" if start > 0 else None,
         **page.vars(),
     )
 
@@ -166,6 +169,11 @@ def chart(
             records = service.list_records(unit, person_id)
             files = documents.list_documents(unit, person_id)
             emergency = breakglass.my_active_grant(unit, person_id)
+            # Caregiver references are shown by name to those who may see names.
+            caregivers = service.caregiver_names(
+                unit,
+                {v for r in records for k, v in r.fields.items() if k == "caregiver_id" and v},
+            )
     except NotFound:
         return render(
             request,
@@ -185,6 +193,7 @@ def chart(
         person=person,
         purpose=use.value,
         emergency=emergency,
+        caregivers=caregivers,
         files=files,
         # Counted down from the server's figure, not the browser's clock, which may differ.
         emergency_seconds=(

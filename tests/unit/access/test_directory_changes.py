@@ -22,7 +22,7 @@ def test_a_role_category_name_is_unique_in_its_agency_whatever_the_case(env, nam
     with pytest.raises(directory.DirectoryProblem) as refused, _officer(env) as unit:
         directory.do_add_role_category(unit, name=name, access_category="summary")
     assert refused.value.field == "name"
-    assert "Another role category" in refused.value.detail
+    assert "Another role category" in refused.value.message
     # Another agency may use the name.
     with _officer(env, env.world.tenant_b) as unit:
         directory.do_add_role_category(unit, name="Transport", access_category="minimum")

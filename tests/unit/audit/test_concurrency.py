@@ -26,7 +26,7 @@ def test_parallel_reads_and_writes_chain_cleanly(env) -> None:
                         unit,
                         person_id=w.patient,
                         type_name="clinical_note",
-                        fields={"note_date": "2026-01-09"},
+                        fields={"note_date": "2026-01-02"},
                     )
                 else:
                     service.read_record(unit, w.records["care_plan"])

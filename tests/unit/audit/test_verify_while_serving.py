@@ -64,7 +64,7 @@ def test_guarded_reads_and_writes_go_on_during_a_verification(
                 unit,
                 person_id=w.patient,
                 type_name="clinical_note",
-                fields={"note_date": "2026-01-09"},
+                fields={"note_date": "2026-01-02"},
             )
         assert len(events(env.vault, w.tenant_a)) == before + 2  # the read and the write
     finally:

@@ -93,6 +93,28 @@ def seed(env) -> dict[str, object]:
         w.tenant_a, w["officer"].actor, PurposeOfUse.OTHER, reason="state survey file request"
     ) as unit:
         service.read_person(unit, w.patient)
+    # A corrected person and record keep versions; a person and a record filed in error are
+    # voided with an encrypted reason: all of it is rotated too.
+    with env.vault.unit(w.tenant_a, w["officer"].actor, T) as unit:
+        service.do_update_person(unit, w.patient, {"family_name": "Corrected-Name"})
+        service.do_update_record(
+            unit, w.records["care_plan"], fields={"medications": "none"}, expected_version=None
+        )
+        error = service.do_create_person(
+            unit,
+            kind="patient",
+            given_name="Filed",
+            family_name="Wrong",
+            date_of_birth="1950-01-01",
+        )
+        wrong = service.do_create_record(
+            unit,
+            person_id=error.id,
+            type_name="clinical_note",
+            fields={"note_date": "2026-01-02", "text": "written on the wrong chart"},
+        )
+        service.do_void_record(unit, wrong.id, reason="written on the wrong chart by mistake")
+        service.do_void_person(unit, error.id, reason="a duplicate of an existing patient")
     return {"payload": payload, "doc": doc_id, "grant": grant.id, "reason": reason}
 
 
@@ -194,6 +216,8 @@ def test_every_encrypted_column_is_rotated() -> None:
         "documents",
         "break_glass",
         "access_reasons",
+        "record_versions",
+        "person_versions",
     ]
 
 

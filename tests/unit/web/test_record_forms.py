@@ -21,15 +21,21 @@ def test_values_are_typed_by_field_kind() -> None:
               payer="  Fabricated Mutual  ", notes=""),
     )
     assert errors == {}
-    assert values["amount"] == 120.5
+    assert values["amount"] == "120.50"  # money is a Decimal string, exactly as given
     assert values["procedure_codes"] == ["99213", "99214", "G0180"]
     assert values["payer"] == "Fabricated Mutual"
     assert values["notes"] is None
 
 
-def test_whole_numbers_stay_integers() -> None:
+def test_whole_amounts_get_two_places() -> None:
     values, _ = parse_fields(CLAIM, _form(claim_date="2026-02-03", amount="120"))
-    assert values["amount"] == 120 and isinstance(values["amount"], int)
+    assert values["amount"] == "120.00"
+
+
+def test_amounts_that_storing_would_change_are_refused_on_the_page_too() -> None:
+    for text in ("99999999999999999999999999999", "19.999", "-5"):
+        _, errors = parse_fields(CLAIM, _form(claim_date="2026-02-03", amount=text))
+        assert set(errors) == {"amount"}, text
 
 
 def test_each_bad_field_gets_its_own_message_without_its_value() -> None:
@@ -38,7 +44,7 @@ def test_each_bad_field_gets_its_own_message_without_its_value() -> None:
     )
     assert errors == {
         "claim_date": "Must be a date (YYYY-MM-DD).",
-        "amount": "Must be a number.",
+        "amount": "Must be an amount.",
         "diagnosis_codes": "Must be a list of codes.",
     }
     assert not any("a lot" in m or "script" in m for m in errors.values())
@@ -58,4 +64,5 @@ def test_codes_are_shown_back_as_text() -> None:
 @pytest.mark.parametrize("text", ["inf", "nan", "1e400", "-Infinity"])
 def test_numbers_that_are_not_amounts_are_refused(text: str) -> None:
     _, errors = parse_fields(CLAIM, _form(claim_date="2026-02-03", amount=text))
-    assert errors == {"amount": "Must be a number."}
+    assert set(errors) == {"amount"}
+    assert errors["amount"] in ("Must be an amount.", "Must be at most 999999999.99.")

@@ -102,7 +102,7 @@ def add_role_category(
             )
     except directory.DirectoryProblem as exc:
         return _directory(
-            request, vault, page, 422, role_form=form, role_problems={exc.field: exc.detail}
+            request, vault, page, 422, role_form=form, role_problems={exc.field: exc.message}
         )
     except PhivaultError as exc:
         return failed(request, page, exc, back)
@@ -138,7 +138,12 @@ def add_position(
             directory.do_add_position(unit, title=title, role_category_id=role)
     except directory.DirectoryProblem as exc:
         return _directory(
-            request, vault, page, 422, position_form=form, position_problems={exc.field: exc.detail}
+            request,
+            vault,
+            page,
+            422,
+            position_form=form,
+            position_problems={exc.field: exc.message},
         )
     except PhivaultError as exc:
         return failed(request, page, exc, back)
@@ -186,7 +191,7 @@ def change_directory_entry(
             vault,
             page,
             422,
-            change_problems={str(object_id): exc.detail},
+            change_problems={str(object_id): exc.message},
             rename_values={str(object_id): name},
         )
     except PhivaultError as exc:

@@ -1,0 +1,124 @@
+"""The pages behave as the API does for record history, voiding, unique MRNs and paging."""
+
+from __future__ import annotations
+
+import pytest
+
+from phivault.access.policy import PurposeOfUse
+from phivault.records import service
+from tests.support.audit import last_event
+from tests.support.signin import complete, new_member
+
+
+@pytest.fixture
+def clinician(client, env, world):
+    """A signed-in Full-access writer of tenant A (session cookie in ``client``)."""
+    return complete(client, env, new_member(client, world))
+
+
+@pytest.mark.parametrize("offset", [str(2**63), str(10**30), "-1", "abc"])
+def test_the_patient_list_answers_a_bad_offset_with_a_page_not_a_500(
+    client, world, clinician, offset
+) -> None:
+    response = client.get(
+        f"/t/{world.tenant_a}/people/list",
+        params={"kind": "patient", "purpose": "treatment", "offset": offset},
+    )
+    assert response.status_code == 422
+    assert response.headers["content-type"].startswith("text/html")
+    assert "That page of the list does not exist" in response.text
+
+
+def test_the_patient_list_still_pages(client, world, clinician) -> None:
+    response = client.get(
+        f"/t/{world.tenant_a}/people/list",
+        params={"kind": "patient", "purpose": "treatment", "offset": "0"},
+    )
+    assert response.status_code == 200
+
+
+def test_a_corrected_record_has_a_history_page_linked_from_the_chart(
+    client, env, world, clinician
+) -> None:
+    a, note = world.tenant_a, world.records["note"]
+    with env.vault.unit(a, world["officer"].actor, PurposeOfUse.TREATMENT) as unit:
+        service.do_update_record(
+            unit, note, fields={"text": "the corrected note"}, expected_version=1
+        )
+    chart = client.get(f"/t/{a}/people/{world.patient}?purpose=treatment")
+    link = f"/t/{a}/records/{note}/versions?purpose=treatment"
+    assert link in chart.text
+    history = client.get(link)
+    assert history.status_code == 200
+    assert world.secrets["note"] in history.text and "the corrected note" in history.text
+    assert "Version 1" in history.text and "Version 2 (current)" in history.text
+    event = last_event(env.vault, a)
+    assert (event.action, event.resource_id) == ("record.versions", str(note))
+
+
+def test_voiding_a_record_from_its_page_asks_why_and_hides_it(
+    client, env, world, clinician
+) -> None:
+    a, note = world.tenant_a, world.records["note"]
+    form = client.get(f"/t/{a}/records/{note}/void?purpose=treatment")
+    assert form.status_code == 200 and 'name="reason"' in form.text
+    target = f"/t/{a}/records/{note}/void"
+    short = client.post(
+        target, data={"csrf_token": clinician.csrf, "purpose": "treatment", "reason": "oops"}
+    )
+    assert short.status_code == 422 and "reason-error" in short.text
+    assert "oops" in short.text  # what was typed is kept
+    done = client.post(
+        target,
+        data={
+            "csrf_token": clinician.csrf,
+            "purpose": "treatment",
+            "reason": "written on the wrong patient's chart",
+        },
+        follow_redirects=False,
+    )
+    assert done.status_code == 303, done.text
+    chart = client.get(f"/t/{a}/people/{world.patient}?purpose=treatment")
+    assert world.secrets["note"] not in chart.text
+    assert last_event(env.vault, a, action="record.void").outcome == "allowed"
+
+
+def test_a_taken_mrn_is_named_at_the_mrn_field(client, world, clinician) -> None:
+    response = client.post(
+        f"/t/{world.tenant_a}/people/new",
+        data={
+            "csrf_token": clinician.csrf,
+            "kind": "patient",
+            "purpose": "treatment",
+            "f_family_name": "Second",
+            "f_given_name": "Person",
+            "f_date_of_birth": "1970-01-01",
+            "f_mrn": world.secrets["mrn"],
+        },
+    )
+    assert response.status_code == 409
+    assert 'id="f_mrn-error"' in response.text
+    assert "already has this MRN" in response.text
+
+
+def test_a_caregiver_is_chosen_and_shown_by_name(client, env, world, clinician) -> None:
+    a = world.tenant_a
+    with env.vault.unit(a, world["officer"].actor, PurposeOfUse.TREATMENT) as unit:
+        caregiver = service.read_person(unit, world.caregiver).fields
+        service.do_create_record(
+            unit,
+            person_id=world.patient,
+            type_name="visit_schedule",
+            fields={"visit_date": "2026-01-02", "caregiver_id": str(world.caregiver)},
+        )
+    name = f"{caregiver['family_name']}, {caregiver['given_name']}"
+    form = client.get(
+        f"/t/{a}/people/{world.patient}/records/new",
+        params={"record_type": "visit_schedule", "purpose": "treatment"},
+    )
+    assert form.status_code == 200
+    assert f'<option value="{world.caregiver}">' in form.text
+    assert name.replace("'", "&#39;") in form.text
+    chart = client.get(f"/t/{a}/people/{world.patient}?purpose=treatment")
+    assert name.replace("'", "&#39;") in chart.text
+    assert str(world.caregiver) not in chart.text
