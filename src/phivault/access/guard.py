@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
 from sqlalchemy import bindparam, select
@@ -419,6 +419,35 @@ class Guard:
                 "now": now,
             },
         )
+
+    def echo(
+        self,
+        tenants: Iterable[uuid.UUID],
+        action: str,
+        outcome: str,
+        *,
+        resource_type: str,
+        resource_id: uuid.UUID | str | None,
+        reason: str = "",
+        fields: Iterable[str] = (),
+    ) -> None:
+        """The same event in other tenants' chains (an act on an account that serves them
+        too, ACC-12): refusals are written with this unit's refusals, allowed events once it
+        has committed."""
+        for tenant in tenants:
+            draft = replace(
+                self._draft(
+                    action,
+                    outcome,
+                    resource_type=resource_type,
+                    resource_id=resource_id,
+                    person_id=None,
+                    reason=reason,
+                    fields=tuple(fields),
+                ),
+                tenant_id=tenant,
+            )
+            (self._unit.refusals if outcome == REFUSED else self._unit.elsewhere).append(draft)
 
     def _draft(self, action: str, outcome: str, **kw: object) -> EventDraft:
         unit = self._unit

@@ -103,6 +103,7 @@ class Vault:
                     unit.store_reason(reason)
                 yield unit
                 unit.before_commit()
+            self.write_refusals(unit.elsewhere)
         except AccessRefused as refused:
             self.write_refusals(refusals)
             raise refused.public from None
@@ -208,6 +209,9 @@ class Unit:
         self.actor = actor
         self.purpose = purpose
         self.refusals = refusals
+        # Allowed events for other tenants' chains (an act on an account that serves them
+        # too, ACC-12): written in their own transactions once this one has committed.
+        self.elsewhere: list[EventDraft] = []
         self.reason_ref: uuid.UUID | None = None
         self.declared: frozenset[Permission] | None = None
         self.now: datetime = vault.clock()

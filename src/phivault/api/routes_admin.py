@@ -21,6 +21,7 @@ from phivault.api.schemas import (
     CreatedMember,
     DirectoryEntryOut,
     GrantIn,
+    GrantOut,
     IdOut,
     MemberIn,
     NoticeOut,
@@ -144,16 +145,18 @@ def add_member(tenant_id: uuid.UUID, body: MemberIn, ctx: FreshCtx) -> CreatedMe
 
 
 @router.put(T + "/members/{member_id}/grant", openapi_extra=declare(Permission.WORKFORCE_MANAGE))
-def grant(tenant_id: uuid.UUID, member_id: uuid.UUID, body: GrantIn, ctx: FreshCtx) -> IdOut:
+def grant(tenant_id: uuid.UUID, member_id: uuid.UUID, body: GrantIn, ctx: FreshCtx) -> GrantOut:
+    """Change a member's position and duties here. An account without active standing here
+    is invited instead (``status: invited``) and gets standing when its owner accepts."""
     with ctx.unit(tenant_id) as unit:
-        identity.do_grant(
+        outcome = identity.do_grant(
             unit,
             member_id=member_id,
             position_id=body.position_id,
             privacy_officer=body.privacy_officer,
             administrator=body.administrator,
         )
-    return IdOut(id=member_id)
+    return GrantOut(id=member_id, status=outcome)
 
 
 @router.delete(

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from dataclasses import asdict
 from typing import Annotated, Any
 from urllib.parse import urlsplit
 
@@ -28,6 +29,7 @@ from phivault.api.schemas_auth import (
     CodeIn,
     CredentialIn,
     EnrolmentOut,
+    InvitationOut,
     LoginIn,
     PasswordChangeIn,
     ReauthIn,
@@ -42,7 +44,15 @@ from phivault.api.schemas_auth import (
     TokenRow,
 )
 from phivault.errors import Forbidden, InvalidInput, NotFound
-from phivault.identity import auth, factors, passkeys, recovery, sessions, totp
+from phivault.identity import (
+    auth,
+    factors,
+    invitations,
+    passkeys,
+    recovery,
+    sessions,
+    totp,
+)
 from phivault.identity import service as identity
 from phivault.identity.session_models import LoginSession
 
@@ -436,6 +446,32 @@ def _complete_session(db: Any, principal: Principal, now: Any) -> None:
     login, member = _reload(db, principal)
     if auth.describe(db, login, member, now).stage != auth.COMPLETE:
         raise Forbidden("complete the sign-in (password and second factor) first")
+
+
+@router.get("/invitations", openapi_extra=SELF)
+def my_invitations(principal: SessionDep, vault: VaultDep) -> list[InvitationOut]:
+    """Agencies that invited this account (ACC-12); nothing changes until it accepts."""
+    with auth.identity_transaction(vault) as db:
+        _complete_session(db, principal, vault.clock())
+    return [
+        InvitationOut(**asdict(i)) for i in invitations.my_invitations(vault, principal.member_id)
+    ]
+
+
+@router.post(
+    "/invitations/{tenant_id}/accept",
+    status_code=status.HTTP_204_NO_CONTENT,
+    openapi_extra=SELF,
+)
+def accept_invitation(
+    tenant_id: uuid.UUID, principal: SessionDep, request: Request, vault: VaultDep
+) -> None:
+    """Accept an agency's invitation: standing there starts now. A complete sign-in only."""
+    with auth.identity_transaction(vault) as db:
+        _complete_session(db, principal, vault.clock())
+    invitations.accept_invitation(
+        vault, principal.member_id, tenant_id, client_of(request), session=principal.credential
+    )
 
 
 @router.get("/sessions", openapi_extra=SELF)

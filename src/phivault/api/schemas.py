@@ -194,6 +194,11 @@ class IdOut(BaseModel):
     id: uuid.UUID
 
 
+class GrantOut(BaseModel):
+    id: uuid.UUID
+    status: str = Field(description="granted, or invited: the account must accept first")
+
+
 class ChainOut(BaseModel):
     tenant_id: str
     intact: bool

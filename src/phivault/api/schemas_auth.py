@@ -109,3 +109,13 @@ class SelfResetIn(Strict):
     username: str = Field(min_length=1, max_length=120)
     code: str = Field(min_length=1, max_length=64)
     new_password: str = Field(min_length=1, max_length=1024)
+
+
+class InvitationOut(BaseModel):
+    """An agency waiting for this account's consent (ACC-12)."""
+
+    tenant_id: uuid.UUID
+    tenant_name: str
+    position: str
+    privacy_officer: bool
+    administrator: bool

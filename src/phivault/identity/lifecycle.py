@@ -22,6 +22,7 @@ from phivault.access.roles import join_role
 from phivault.access.unit import Unit
 from phivault.errors import Conflict, InvalidInput
 from phivault.identity import sessions, totp
+from phivault.identity.authority import act_on_account, served_tenants
 from phivault.identity.credentials import TotpCredential, WebAuthnCredential
 from phivault.identity.models import AccessReview, Member, TenantGrant
 from phivault.identity.session_models import ResetRequest
@@ -32,9 +33,10 @@ STATUSES = ("active", "suspended", "terminated")
 
 
 def _member_here(unit: Unit, member_id: uuid.UUID, permission: Permission, action: str) -> Member:
-    """The member, if they have (or had) standing in this tenant; else an audited 404."""
+    """The member, if they have active standing in this tenant; else an audited 404 (a
+    revoked grant gives this agency nothing over the account any more, ACC-12)."""
     grant = unit.session.get(TenantGrant, (unit.tenant_id, member_id))
-    member = unit.session.get(Member, member_id) if grant else None
+    member = unit.session.get(Member, member_id) if grant and grant.status == "active" else None
     if member is None:
         raise unit.guard.not_found(
             permission, action=action, resource_type="member", resource_id=member_id
@@ -45,14 +47,9 @@ def _member_here(unit: Unit, member_id: uuid.UUID, permission: Permission, actio
 
 
 def _other_tenants(unit: Unit, member_id: uuid.UUID) -> int:
-    rows = unit.session.scalars(
-        select(TenantGrant.tenant_id).where(
-            TenantGrant.member_id == member_id,
-            TenantGrant.status == "active",
-            TenantGrant.tenant_id != unit.tenant_id,
-        )
-    ).all()
-    return len(rows)
+    # Read outside the unit: its transaction sees only this tenant's grants under
+    # PostgreSQL's row-level security.
+    return len(served_tenants(unit, member_id) - {unit.tenant_id})
 
 
 def do_set_status(unit: Unit, member_id: uuid.UUID, status: str) -> str:
@@ -94,14 +91,14 @@ def do_set_status(unit: Unit, member_id: uuid.UUID, status: str) -> str:
 
 
 def do_reset_mfa(unit: Unit, member_id: uuid.UUID) -> None:
-    """Remove a member's second factors (lost phone); they enrol again at next sign-in."""
-    _member_here(unit, member_id, Permission.WORKFORCE_MANAGE, "workforce.mfa.reset")
-    unit.guard.allow(
+    """Remove a member's second factors (lost phone); they enrol again at next sign-in.
+    Needs authority in every agency the account serves (ACC-12)."""
+    act_on_account(
+        unit,
+        member_id,
         Permission.WORKFORCE_MANAGE,
-        action="workforce.mfa.reset",
-        resource_type="member",
-        resource_id=member_id,
-        fields=("totp", "recovery_codes", "passkeys"),
+        "workforce.mfa.reset",
+        ("totp", "recovery_codes", "passkeys"),
     )
     totp.reset_mfa(unit.session, member_id)
     sessions.cut_off(unit.session, member_id, unit.now, "mfa-reset")
@@ -109,35 +106,36 @@ def do_reset_mfa(unit: Unit, member_id: uuid.UUID) -> None:
 
 
 def do_revoke_member_sessions(unit: Unit, member_id: uuid.UUID) -> int:
-    """End every session and remembered device of a member (e.g. a lost laptop)."""
-    _member_here(unit, member_id, Permission.WORKFORCE_MANAGE, "workforce.sessions.revoke")
-    unit.guard.allow(
-        Permission.WORKFORCE_MANAGE,
-        action="workforce.sessions.revoke",
-        resource_type="member",
-        resource_id=member_id,
-        fields=("sessions",),
+    """End every session and remembered device of a member (e.g. a lost laptop). Needs
+    authority in every agency the account serves (ACC-12)."""
+    act_on_account(
+        unit, member_id, Permission.WORKFORCE_MANAGE, "workforce.sessions.revoke", ("sessions",)
     )
     return sessions.revoke_member_sessions(unit.session, member_id, unit.now, "revoked-by-admin")
 
 
 def do_set_manager(unit: Unit, member_id: uuid.UUID, manager_id: uuid.UUID | None) -> None:
-    """Record who is in the member's reporting line (they may authorize resets, AUTH-4)."""
-    member = _member_here(unit, member_id, Permission.WORKFORCE_MANAGE, "workforce.manager.set")
-    if manager_id is not None:
+    """Record who is in the member's reporting line (they may authorize resets, AUTH-4).
+    The line belongs to the account, so it needs authority in every agency it serves."""
+
+    def manager_is_valid() -> None:
+        if manager_id is None:
+            return
         grant = unit.session.get(TenantGrant, (unit.tenant_id, manager_id))
         if grant is None or grant.status != "active" or manager_id == member_id:
             raise InvalidInput("the manager must be another member with standing in this tenant")
         if member_id in _line_of(unit, manager_id):
             raise InvalidInput("that would make a loop in the reporting line")
-    unit.guard.allow(
+
+    act = act_on_account(
+        unit,
+        member_id,
         Permission.WORKFORCE_MANAGE,
-        action="workforce.manager.set",
-        resource_type="member",
-        resource_id=member_id,
-        fields=("manager_id",),
+        "workforce.manager.set",
+        ("manager_id",),
+        extra_check=manager_is_valid,
     )
-    member.manager_id = manager_id
+    act.member.manager_id = manager_id
     unit.session.flush()
 
 
@@ -199,12 +197,10 @@ def do_authorize_reset(unit: Unit, request_id: uuid.UUID) -> str:
             person_id=None,
             reason="not-in-line",
         )
-    unit.guard.allow(
-        Permission.DIRECTORY_READ,
-        action="workforce.reset.authorize",
-        resource_type="reset_request",
-        resource_id=request_id,
-        fields=("status",),
+    # The new password opens the account in every agency it serves: the manager needs
+    # standing in each of them (ACC-12).
+    act_on_account(
+        unit, request.member_id, Permission.DIRECTORY_READ, "workforce.reset.authorize", ("status",)
     )
     code = secrets.token_urlsafe(18)
     request.status = "authorized"

@@ -167,6 +167,9 @@ def grant_access(
     session.flush()
 
 
+INVITED = "invited"  # a grant waiting for the account's consent: no standing yet (ACC-12)
+
+
 def _not_self(unit: Unit, member_id: uuid.UUID) -> None:
     if member_id == unit.actor.member_id:
         raise Conflict("nobody changes their own standing; ask another administrator")
@@ -179,11 +182,16 @@ def do_grant(
     position_id: uuid.UUID,
     privacy_officer: bool = False,
     administrator: bool = False,
-) -> None:
+    new_account: bool = False,
+) -> str:
     """Give a workforce member standing in the unit's tenant (privacy officer or admin).
+    Returns ``"granted"``, or ``"invited"`` when the account must consent first.
 
     Nobody changes their own standing: an administrator cannot promote themselves to Full
     access or privacy-officer duty; a second administrator must do it (separation of duties).
+    An existing account without active standing here (it belongs to someone, maybe serving
+    other agencies) is not pulled in: it is invited, and gets standing when its owner accepts
+    (ACC-12). ``new_account`` is for an account created in this very unit.
     """
     _not_self(unit, member_id)
     if unit.session.get(Member, member_id) is None:
@@ -211,6 +219,9 @@ def do_grant(
     if existing is None or existing.position_id != position_id:
         # A retired position is given to nobody new; its holders keep it until changed.
         refuse_retired_position(unit, position_id)
+    if not new_account and (existing is None or existing.status != "active"):
+        _invite(unit, existing, member_id, position_id, privacy_officer, administrator)
+        return "invited"
     if existing is not None:
         before = (
             existing.position_id,
@@ -228,7 +239,7 @@ def do_grant(
 
             open_access_review(unit, member_id, before[0], position_id)
         unit.session.flush()
-        return
+        return "granted"
     grant_access(
         unit.session,
         tenant_id=unit.tenant_id,
@@ -238,6 +249,27 @@ def do_grant(
         privacy_officer=privacy_officer,
         administrator=administrator,
     )
+    return "granted"
+
+
+def _invite(
+    unit: Unit,
+    existing: TenantGrant | None,
+    member_id: uuid.UUID,
+    position_id: uuid.UUID,
+    privacy_officer: bool,
+    administrator: bool,
+) -> None:
+    """Record an invitation: a grant that carries no standing until the member accepts."""
+    if existing is None:
+        existing = TenantGrant(tenant_id=unit.tenant_id, member_id=member_id)
+        unit.session.add(existing)
+    existing.position_id = position_id
+    existing.is_privacy_officer = privacy_officer
+    existing.is_administrator = administrator
+    existing.status = INVITED
+    existing.granted_at = unit.now
+    unit.session.flush()
 
 
 def do_revoke_grant(unit: Unit, *, member_id: uuid.UUID) -> None:
@@ -298,6 +330,7 @@ def do_add_member(
         position_id=position_id,
         privacy_officer=privacy_officer,
         administrator=administrator,
+        new_account=True,
     )
     initial = generate_initial_password()
     unit.session.add(
