@@ -569,8 +569,6 @@ def list_records(
     unit: Unit, person_id: uuid.UUID, type_name: str | None = None
 ) -> list[RecordView]:
     """The records of one person that the caller's view shows, each projected."""
-    if type_name is not None:
-        record_type(type_name)
     _load_person(unit, person_id, Permission.RECORDS_READ, "record.list")
     decision = unit.guard.check(
         Permission.RECORDS_READ,
@@ -580,6 +578,8 @@ def list_records(
         person_id=person_id,
         min_tier=Tier.MINIMUM,
     )
+    if type_name is not None:  # validated after the guard has decided
+        record_type(type_name)
     query = select(Record).where(
         Record.tenant_id == unit.tenant_id,
         Record.person_id == person_id,

@@ -102,7 +102,7 @@ RECORD_TYPES: dict[str, RecordType] = {
             "Clinical / caregiver note",
             ANYONE,
             (
-                _t("note_date", M, "date", required=True, earliest=date(1990, 1, 1), ahead_days=1),
+                _t("note_date", M, "date", required=True, earliest=_1990, ahead_days=31),
                 _t("service_type", M),
                 _t("diagnosis_codes", S, "codes"),
                 _t("assessment_summary", S),
