@@ -17,6 +17,7 @@ from phivault.access.unit import Unit
 from phivault.errors import Conflict, InvalidInput
 from phivault.records.models import Person, PersonVersion, Record, RecordVersion
 from phivault.records.types import (
+    DOB_EARLIEST,
     RECORD_TYPES,
     FieldSpec,
     RecordType,
@@ -61,8 +62,11 @@ def _clean_dob(value: object) -> str:
         parsed = date.fromisoformat(str(value))
     except ValueError as exc:
         raise InvalidInput("'date_of_birth' must be a date (YYYY-MM-DD)") from exc
-    if parsed > date.today() or parsed.year < 1880:
-        raise InvalidInput("'date_of_birth' is out of range")
+    today = date.today()
+    if not DOB_EARLIEST <= parsed <= today:
+        raise InvalidInput(
+            f"'date_of_birth' must be a date from {DOB_EARLIEST.isoformat()} to {today.isoformat()}"
+        )
     return parsed.isoformat()
 
 

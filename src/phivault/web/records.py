@@ -22,7 +22,7 @@ from phivault.access.policy import Permission, PurposeOfUse, Sensitivity, Tier
 from phivault.api.deps import declare
 from phivault.errors import Conflict, InvalidInput, PhivaultError
 from phivault.records import service
-from phivault.records.types import RECORD_TYPES, FieldSpec, clean_value
+from phivault.records.types import DOB_EARLIEST, RECORD_TYPES, FieldSpec, clean_value
 from phivault.web.common import (
     TenantPage,
     VaultDep,
@@ -151,7 +151,9 @@ def _chart(page: TenantPage, person_id: uuid.UUID, purpose: PurposeOfUse) -> str
 PERSON_SPECS = (
     FieldSpec("family_name", Tier.MINIMUM, required=True, max_length=100),
     FieldSpec("given_name", Tier.MINIMUM, required=True, max_length=100),
-    FieldSpec("date_of_birth", Tier.MINIMUM, "date", required=True),
+    FieldSpec(
+        "date_of_birth", Tier.MINIMUM, "date", required=True, earliest=DOB_EARLIEST, ahead_days=0
+    ),
     FieldSpec("mrn", Tier.MINIMUM, max_length=40),
 )
 
