@@ -305,3 +305,26 @@ def test_search_on_an_unknown_tenant_is_the_unknown_tenant_404(client, world) ->
     assert response.status_code == 404, response.text
     listed = client.get(url(world, "/people", uuid.uuid4()), headers=world["clinician"].headers)
     assert listed.status_code == 404
+
+
+def test_a_corrected_and_voided_person_keeps_its_history_for_the_privacy_office(
+    client, world
+) -> None:
+    headers = world["clinician"].headers
+    person = url(world, f"/people/{world.patient}")
+    assert (
+        client.patch(person, json={"family_name": "Corrected"}, headers=headers).status_code == 200
+    )
+    history = client.get(person + "/versions", headers=headers)
+    assert history.status_code == 200, history.text
+    first, second = history.json()
+    assert first["fields"]["family_name"] == world.secrets["family"]
+    assert (second["current"], second["fields"]["family_name"]) == (True, "Corrected")
+    assert client.get(person + "/versions", headers=world["coder"].headers).status_code == 404
+    reason = {"reason": "a duplicate of an existing patient"}
+    assert client.post(person + "/void", json=reason, headers=headers).status_code == 204
+    assert client.get(person + "/versions", headers=headers).status_code == 404
+    kept = client.get(person + "/versions", headers=world["officer"].headers)
+    assert kept.status_code == 200 and kept.json()[-1]["voided"] is True
+    event = last_event(client.app.state.vault, world.tenant_a)
+    assert event.action == "person.versions"

@@ -895,3 +895,71 @@ def _is_uuid(value: str) -> bool:
     except ValueError:
         return False
     return True
+
+
+@dataclass(frozen=True)
+class PersonVersionView:
+    """One version of a person's identifying fields (the current one last)."""
+
+    current: bool
+    written_at: datetime
+    replaced_at: datetime | None
+    replaced_by: uuid.UUID | None
+    voided: bool
+    fields: dict[str, str | None]
+
+
+def person_versions(unit: Unit, person_id: uuid.UUID) -> list[PersonVersionView]:
+    """Every version of a person's identifying fields, oldest first, the current one last.
+
+    For full-access readers and privacy officers; a voided person is for the privacy office
+    only. Audited through the guard like a read.
+    """
+    action, permission = "person.versions", Permission.PEOPLE_READ
+    person = _load_person(unit, person_id, permission, action, voided=True)
+    decision = unit.guard.check(
+        permission,
+        action=action,
+        resource_type="person",
+        resource_id=person_id,
+        person_id=person_id,
+        min_tier=Tier.MINIMUM,
+    )
+    standing = unit.guard.standing
+    officer = standing is not None and standing.privacy_officer
+    voided = person.voided_at is not None
+    if not officer and (voided or not decision.full):
+        raise unit.guard.refuse(
+            permission,
+            action=action,
+            resource_type="person",
+            resource_id=person_id,
+            person_id=person_id,
+            reason="voided" if voided else "category",
+        )
+    c = unit.cipher
+    views: list[PersonVersionView] = []
+    for old in unit.session.scalars(
+        select(PersonVersion)
+        .where(PersonVersion.tenant_id == unit.tenant_id, PersonVersion.person_id == person_id)
+        .order_by(PersonVersion.replaced_at, PersonVersion.id)
+    ):
+
+        def text(column: str, blob: bytes | None, row: PersonVersion = old) -> str | None:
+            return None if blob is None else c.decrypt_text("person_versions", column, row.id, blob)
+
+        fields = {
+            "given_name": text("given_name", old.given_name_ct),
+            "family_name": text("family_name", old.family_name_ct),
+            "date_of_birth": text("date_of_birth", old.date_of_birth_ct),
+            "mrn": text("mrn", old.mrn_ct),
+        }
+        views.append(
+            PersonVersionView(
+                False, old.written_at, old.replaced_at, old.replaced_by, False, fields
+            )
+        )
+    current = person_view(unit, person, decision).fields
+    views.append(PersonVersionView(True, person.updated_at, None, None, voided, current))
+    unit.guard.record(decision, PERSON_FIELDS)
+    return views
