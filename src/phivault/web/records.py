@@ -600,6 +600,11 @@ def record_history(
     try:
         with page.unit(use) as u:
             versions = service.record_versions(u, record_id)
+            caregivers = service.caregiver_names(
+                u,
+                {v.fields["caregiver_id"] for v in versions if v.fields.get("caregiver_id")},
+                permission=Permission.RECORDS_READ,
+            )
     except PhivaultError as exc:
         return error_page(request, page, exc)
     return render(
@@ -607,6 +612,7 @@ def record_history(
         "record_versions.html",
         section="people",
         versions=versions,
+        caregivers=caregivers,
         purpose=use.value,
         **page.vars(),
     )
