@@ -328,3 +328,23 @@ def test_a_corrected_and_voided_person_keeps_its_history_for_the_privacy_office(
     assert kept.status_code == 200 and kept.json()[-1]["voided"] is True
     event = last_event(client.app.state.vault, world.tenant_a)
     assert event.action == "person.versions"
+
+
+def test_a_duplicate_mrn_racing_past_the_check_is_a_conflict_not_a_500(
+    env, world, monkeypatch
+) -> None:
+    from phivault.errors import Conflict
+
+    monkeypatch.setattr(service, "_refuse_taken_mrn", lambda unit, person: None)
+    with (
+        pytest.raises(Conflict, match="MRN"),
+        env.vault.unit(world.tenant_a, world["officer"].actor, PurposeOfUse.TREATMENT) as unit,
+    ):
+        service.do_create_person(
+            unit,
+            kind="patient",
+            given_name="Racing",
+            family_name="Duplicate",
+            date_of_birth="1960-01-01",
+            mrn=world.secrets["mrn"],
+        )

@@ -155,7 +155,9 @@ def _flush_person(unit: Unit) -> None:
     try:
         unit.session.flush()
     except IntegrityError as exc:
-        raise Conflict(MRN_TAKEN) from exc
+        if "ix_people_mrn" in str(exc.orig) or "bidx_mrn" in str(exc.orig):
+            raise Conflict(MRN_TAKEN) from exc
+        raise
 
 
 def _keep_person_version(unit: Unit, person: Person) -> None:
