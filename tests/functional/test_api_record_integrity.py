@@ -348,3 +348,27 @@ def test_a_duplicate_mrn_racing_past_the_check_is_a_conflict_not_a_500(
             date_of_birth="1960-01-01",
             mrn=world.secrets["mrn"],
         )
+
+
+def test_a_kept_version_cannot_be_changed_or_deleted_in_postgresql(pg_env) -> None:
+    import sqlalchemy.exc
+    from sqlalchemy import text
+
+    w = pg_env.world
+    with pg_env.vault.unit(w.tenant_a, w["officer"].actor, PurposeOfUse.TREATMENT) as unit:
+        service.do_update_record(
+            unit, w.records["note"], fields={"text": "new"}, expected_version=1
+        )
+    for statement in (
+        "UPDATE record_versions SET version = 7",
+        "UPDATE record_versions SET written_at = now() - interval '1 day'",
+        "DELETE FROM record_versions",
+    ):
+        with (
+            pytest.raises(sqlalchemy.exc.DBAPIError, match="keeps earlier versions"),
+            pg_env.vault.db.transaction(Scope.tenant(w.tenant_a)) as session,
+        ):
+            session.execute(text(statement))
+    # Re-encrypting (key rotation) is the one change allowed.
+    with pg_env.vault.db.transaction(Scope.tenant(w.tenant_a)) as session:
+        session.execute(text("UPDATE record_versions SET full_ct = full_ct"))
