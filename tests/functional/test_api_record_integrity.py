@@ -305,3 +305,70 @@ def test_search_on_an_unknown_tenant_is_the_unknown_tenant_404(client, world) ->
     assert response.status_code == 404, response.text
     listed = client.get(url(world, "/people", uuid.uuid4()), headers=world["clinician"].headers)
     assert listed.status_code == 404
+
+
+def test_a_corrected_and_voided_person_keeps_its_history_for_the_privacy_office(
+    client, world
+) -> None:
+    headers = world["clinician"].headers
+    person = url(world, f"/people/{world.patient}")
+    assert (
+        client.patch(person, json={"family_name": "Corrected"}, headers=headers).status_code == 200
+    )
+    history = client.get(person + "/versions", headers=headers)
+    assert history.status_code == 200, history.text
+    first, second = history.json()
+    assert first["fields"]["family_name"] == world.secrets["family"]
+    assert (second["current"], second["fields"]["family_name"]) == (True, "Corrected")
+    assert client.get(person + "/versions", headers=world["coder"].headers).status_code == 404
+    reason = {"reason": "a duplicate of an existing patient"}
+    assert client.post(person + "/void", json=reason, headers=headers).status_code == 204
+    assert client.get(person + "/versions", headers=headers).status_code == 404
+    kept = client.get(person + "/versions", headers=world["officer"].headers)
+    assert kept.status_code == 200 and kept.json()[-1]["voided"] is True
+    event = last_event(client.app.state.vault, world.tenant_a)
+    assert event.action == "person.versions"
+
+
+def test_a_duplicate_mrn_racing_past_the_check_is_a_conflict_not_a_500(
+    env, world, monkeypatch
+) -> None:
+    from phivault.errors import Conflict
+
+    monkeypatch.setattr(service, "_refuse_taken_mrn", lambda unit, person: None)
+    with (
+        pytest.raises(Conflict, match="MRN"),
+        env.vault.unit(world.tenant_a, world["officer"].actor, PurposeOfUse.TREATMENT) as unit,
+    ):
+        service.do_create_person(
+            unit,
+            kind="patient",
+            given_name="Racing",
+            family_name="Duplicate",
+            date_of_birth="1960-01-01",
+            mrn=world.secrets["mrn"],
+        )
+
+
+def test_a_kept_version_cannot_be_changed_or_deleted_in_postgresql(pg_env) -> None:
+    import sqlalchemy.exc
+    from sqlalchemy import text
+
+    w = pg_env.world
+    with pg_env.vault.unit(w.tenant_a, w["officer"].actor, PurposeOfUse.TREATMENT) as unit:
+        service.do_update_record(
+            unit, w.records["note"], fields={"text": "new"}, expected_version=1
+        )
+    for statement in (
+        "UPDATE record_versions SET version = 7",
+        "UPDATE record_versions SET written_at = now() - interval '1 day'",
+        "DELETE FROM record_versions",
+    ):
+        with (
+            pytest.raises(sqlalchemy.exc.DBAPIError, match="keeps earlier versions"),
+            pg_env.vault.db.transaction(Scope.tenant(w.tenant_a)) as session,
+        ):
+            session.execute(text(statement))
+    # Re-encrypting (key rotation) is the one change allowed.
+    with pg_env.vault.db.transaction(Scope.tenant(w.tenant_a)) as session:
+        session.execute(text("UPDATE record_versions SET full_ct = full_ct"))

@@ -122,3 +122,37 @@ def test_a_caregiver_is_chosen_and_shown_by_name(client, env, world, clinician) 
     chart = client.get(f"/t/{a}/people/{world.patient}?purpose=treatment")
     assert name.replace("'", "&#39;") in chart.text
     assert str(world.caregiver) not in chart.text
+
+
+def test_voiding_a_person_from_the_chart_hides_them(client, env, world, clinician) -> None:
+    a, p = world.tenant_a, world.patient
+    chart = client.get(f"/t/{a}/people/{p}?purpose=treatment")
+    assert f"/t/{a}/people/{p}/void?purpose=treatment" in chart.text
+    done = client.post(
+        f"/t/{a}/people/{p}/void",
+        data={
+            "csrf_token": clinician.csrf,
+            "purpose": "treatment",
+            "reason": "a duplicate of an existing patient",
+        },
+        follow_redirects=False,
+    )
+    assert done.status_code == 303, done.text
+    gone = client.get(f"/t/{a}/people/{p}?purpose=treatment")
+    assert gone.status_code == 404
+    assert world.secrets["family"] not in gone.text
+    assert last_event(env.vault, a, action="person.void").outcome == "allowed"
+
+
+def test_a_writer_without_a_full_view_cannot_void_from_the_page(client, env, world) -> None:
+    coder = complete(client, env, new_member(client, world, position="Medical Coder"))
+    refused = client.post(
+        f"/t/{world.tenant_a}/records/{world.records['care_plan']}/void",
+        data={
+            "csrf_token": coder.csrf,
+            "purpose": "treatment",
+            "reason": "written on the wrong patient's chart",
+        },
+    )
+    assert refused.status_code == 404
+    assert last_event(env.vault, world.tenant_a, action="record.void").outcome == "refused"

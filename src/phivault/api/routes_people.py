@@ -20,6 +20,7 @@ from phivault.api.schemas import (
     PersonOut,
     PersonPatch,
     PersonSearch,
+    PersonVersionOut,
     RecordIn,
     RecordOut,
     RecordPatch,
@@ -95,6 +96,14 @@ def update_person(
     with ctx.unit(tenant_id) as unit:
         changes = body.model_dump(exclude_unset=True)
         return _person(service.do_update_person(unit, person_id, changes))
+
+
+@router.get("/people/{person_id}/versions", openapi_extra=declare(Permission.PEOPLE_READ))
+def person_versions(tenant_id: uuid.UUID, person_id: uuid.UUID, ctx: Ctx) -> list[PersonVersionOut]:
+    """A person's identifying fields, every version oldest first (full readers, privacy
+    officers; a voided person for the privacy office only)."""
+    with ctx.unit(tenant_id) as unit:
+        return [PersonVersionOut(**asdict(v)) for v in service.person_versions(unit, person_id)]
 
 
 @router.post(

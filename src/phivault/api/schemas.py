@@ -88,6 +88,17 @@ class RecordVersionOut(BaseModel):
     fields: dict[str, Any]
 
 
+class PersonVersionOut(BaseModel):
+    """One version of a person's identifying fields (the current one last)."""
+
+    current: bool
+    written_at: datetime
+    replaced_at: datetime | None
+    replaced_by: uuid.UUID | None
+    voided: bool
+    fields: dict[str, str | None]
+
+
 class VoidIn(Strict):
     """Why a record or person was filed in error (a sentence, read by the privacy office)."""
 

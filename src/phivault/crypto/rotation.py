@@ -75,9 +75,7 @@ _LOCK_FILE = ".rotation.lock"
 # The one place that lists every encrypted column, with the associated data it is sealed
 # under: (model, attribute, AAD table, AAD column). They must match what the services use
 # (grep "encrypt_" in src/phivault). Adding an encrypted column is one line here.
-Sealed = (
-    Person | Record | Document | BreakGlassGrant | AccessReason | RecordVersion | PersonVersion
-)
+Sealed = Person | Record | Document | BreakGlassGrant | AccessReason | RecordVersion | PersonVersion
 
 
 class RotationFailed(PhivaultError):

@@ -18,6 +18,7 @@ from phivault.access.unit import Unit
 from phivault.errors import Conflict, InvalidInput
 from phivault.records.models import Person, PersonVersion, Record, RecordVersion
 from phivault.records.types import (
+    DOB_EARLIEST,
     RECORD_TYPES,
     FieldSpec,
     RecordType,
@@ -62,8 +63,11 @@ def _clean_dob(value: object) -> str:
         parsed = date.fromisoformat(str(value))
     except ValueError as exc:
         raise InvalidInput("'date_of_birth' must be a date (YYYY-MM-DD)") from exc
-    if parsed > date.today() or parsed.year < 1880:
-        raise InvalidInput("'date_of_birth' is out of range")
+    today = date.today()
+    if not DOB_EARLIEST <= parsed <= today:
+        raise InvalidInput(
+            f"'date_of_birth' must be a date from {DOB_EARLIEST.isoformat()} to {today.isoformat()}"
+        )
     return parsed.isoformat()
 
 
@@ -152,7 +156,9 @@ def _flush_person(unit: Unit) -> None:
     try:
         unit.session.flush()
     except IntegrityError as exc:
-        raise Conflict(MRN_TAKEN) from exc
+        if "ix_people_mrn" in str(exc.orig) or "bidx_mrn" in str(exc.orig):
+            raise Conflict(MRN_TAKEN) from exc
+        raise
 
 
 def _keep_person_version(unit: Unit, person: Person) -> None:
@@ -574,8 +580,6 @@ def list_records(
     unit: Unit, person_id: uuid.UUID, type_name: str | None = None
 ) -> list[RecordView]:
     """The records of one person that the caller's view shows, each projected."""
-    if type_name is not None:
-        record_type(type_name)
     _load_person(unit, person_id, Permission.RECORDS_READ, "record.list")
     decision = unit.guard.check(
         Permission.RECORDS_READ,
@@ -585,6 +589,8 @@ def list_records(
         person_id=person_id,
         min_tier=Tier.MINIMUM,
     )
+    if type_name is not None:  # validated after the guard has decided
+        record_type(type_name)
     query = select(Record).where(
         Record.tenant_id == unit.tenant_id,
         Record.person_id == person_id,
@@ -896,3 +902,71 @@ def _is_uuid(value: str) -> bool:
     except ValueError:
         return False
     return True
+
+
+@dataclass(frozen=True)
+class PersonVersionView:
+    """One version of a person's identifying fields (the current one last)."""
+
+    current: bool
+    written_at: datetime
+    replaced_at: datetime | None
+    replaced_by: uuid.UUID | None
+    voided: bool
+    fields: dict[str, str | None]
+
+
+def person_versions(unit: Unit, person_id: uuid.UUID) -> list[PersonVersionView]:
+    """Every version of a person's identifying fields, oldest first, the current one last.
+
+    For full-access readers and privacy officers; a voided person is for the privacy office
+    only. Audited through the guard like a read.
+    """
+    action, permission = "person.versions", Permission.PEOPLE_READ
+    person = _load_person(unit, person_id, permission, action, voided=True)
+    decision = unit.guard.check(
+        permission,
+        action=action,
+        resource_type="person",
+        resource_id=person_id,
+        person_id=person_id,
+        min_tier=Tier.MINIMUM,
+    )
+    standing = unit.guard.standing
+    officer = standing is not None and standing.privacy_officer
+    voided = person.voided_at is not None
+    if not officer and (voided or not decision.full):
+        raise unit.guard.refuse(
+            permission,
+            action=action,
+            resource_type="person",
+            resource_id=person_id,
+            person_id=person_id,
+            reason="voided" if voided else "category",
+        )
+    c = unit.cipher
+    views: list[PersonVersionView] = []
+    for old in unit.session.scalars(
+        select(PersonVersion)
+        .where(PersonVersion.tenant_id == unit.tenant_id, PersonVersion.person_id == person_id)
+        .order_by(PersonVersion.replaced_at, PersonVersion.id)
+    ):
+
+        def text(column: str, blob: bytes | None, row: PersonVersion = old) -> str | None:
+            return None if blob is None else c.decrypt_text("person_versions", column, row.id, blob)
+
+        fields = {
+            "given_name": text("given_name", old.given_name_ct),
+            "family_name": text("family_name", old.family_name_ct),
+            "date_of_birth": text("date_of_birth", old.date_of_birth_ct),
+            "mrn": text("mrn", old.mrn_ct),
+        }
+        views.append(
+            PersonVersionView(
+                False, old.written_at, old.replaced_at, old.replaced_by, False, fields
+            )
+        )
+    current = person_view(unit, person, decision).fields
+    views.append(PersonVersionView(True, person.updated_at, None, None, voided, current))
+    unit.guard.record(decision, PERSON_FIELDS)
+    return views

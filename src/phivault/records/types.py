@@ -31,7 +31,7 @@ class FieldSpec:
     required: bool = False
     max_length: int = 2000
     # Dates: the plausible range, from ``earliest`` to ``ahead_days`` after today.
-    earliest: date = date(1950, 1, 1)
+    earliest: date = date(1900, 1, 1)
     ahead_days: int = 366
     # Money and decimals: whether a negative value is refused (a charge is never negative).
     non_negative: bool = True
@@ -53,6 +53,7 @@ class RecordType:
 
 
 _1990 = date(1990, 1, 1)
+DOB_EARLIEST = date(1880, 1, 1)
 PATIENT = frozenset({"patient"})
 CAREGIVER = frozenset({"caregiver"})
 ANYONE = frozenset({"patient", "caregiver"})
@@ -102,7 +103,7 @@ RECORD_TYPES: dict[str, RecordType] = {
             "Clinical / caregiver note",
             ANYONE,
             (
-                _t("note_date", M, "date", required=True, earliest=date(1990, 1, 1), ahead_days=1),
+                _t("note_date", M, "date", required=True, earliest=_1990, ahead_days=31),
                 _t("service_type", M),
                 _t("diagnosis_codes", S, "codes"),
                 _t("assessment_summary", S),

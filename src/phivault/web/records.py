@@ -22,7 +22,7 @@ from phivault.access.policy import Permission, PurposeOfUse, Sensitivity, Tier
 from phivault.api.deps import declare
 from phivault.errors import Conflict, InvalidInput, PhivaultError
 from phivault.records import service
-from phivault.records.types import RECORD_TYPES, FieldSpec, clean_value
+from phivault.records.types import DOB_EARLIEST, RECORD_TYPES, FieldSpec, clean_value
 from phivault.web.common import (
     TenantPage,
     VaultDep,
@@ -151,7 +151,9 @@ def _chart(page: TenantPage, person_id: uuid.UUID, purpose: PurposeOfUse) -> str
 PERSON_SPECS = (
     FieldSpec("family_name", Tier.MINIMUM, required=True, max_length=100),
     FieldSpec("given_name", Tier.MINIMUM, required=True, max_length=100),
-    FieldSpec("date_of_birth", Tier.MINIMUM, "date", required=True),
+    FieldSpec(
+        "date_of_birth", Tier.MINIMUM, "date", required=True, earliest=DOB_EARLIEST, ahead_days=0
+    ),
     FieldSpec("mrn", Tier.MINIMUM, max_length=40),
 )
 
@@ -598,6 +600,11 @@ def record_history(
     try:
         with page.unit(use) as u:
             versions = service.record_versions(u, record_id)
+            caregivers = service.caregiver_names(
+                u,
+                {v.fields["caregiver_id"] for v in versions if v.fields.get("caregiver_id")},
+                permission=Permission.RECORDS_READ,
+            )
     except PhivaultError as exc:
         return error_page(request, page, exc)
     return render(
@@ -605,6 +612,7 @@ def record_history(
         "record_versions.html",
         section="people",
         versions=versions,
+        caregivers=caregivers,
         purpose=use.value,
         **page.vars(),
     )

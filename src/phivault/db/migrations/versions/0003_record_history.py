@@ -106,6 +106,25 @@ def _postgres_security() -> None:
         "(tenant_id = NULLIF(current_setting('app.tenant_id', true), '')::uuid"
         " OR current_setting('app.scope', true) = 'system')"
     )
+    # A kept version is immutable: no DELETE, and an UPDATE may only re-encrypt its ciphertext
+    # columns (key rotation); its record, number, times and author never change.
+    op.execute(r"""
+        CREATE FUNCTION phivault_version_immutable() RETURNS trigger
+        LANGUAGE plpgsql AS $$
+        BEGIN
+            IF TG_OP = 'DELETE' OR (
+                SELECT jsonb_object_agg(key, value) FROM jsonb_each(to_jsonb(NEW))
+                WHERE key NOT LIKE '%\_ct'
+            ) IS DISTINCT FROM (
+                SELECT jsonb_object_agg(key, value) FROM jsonb_each(to_jsonb(OLD))
+                WHERE key NOT LIKE '%\_ct'
+            ) THEN
+                RAISE EXCEPTION '% keeps earlier versions: % refused', TG_TABLE_NAME, TG_OP
+                    USING ERRCODE = 'insufficient_privilege';
+            END IF;
+            RETURN NEW;
+        END $$;
+    """)
     for table in NEW_TABLES:
         op.execute(f"GRANT SELECT, INSERT, UPDATE, DELETE ON {table} TO {APP_ROLE}")
         op.execute(f"ALTER TABLE {table} ENABLE ROW LEVEL SECURITY")
@@ -113,9 +132,17 @@ def _postgres_security() -> None:
         op.execute(
             f"CREATE POLICY tenant_isolation ON {table} USING {predicate} WITH CHECK {predicate}"
         )
+        op.execute(
+            f"CREATE TRIGGER {table}_immutable BEFORE UPDATE OR DELETE ON {table}"
+            " FOR EACH ROW EXECUTE FUNCTION phivault_version_immutable()"
+        )
 
 
 def downgrade() -> None:
+    if op.get_bind().dialect.name == "postgresql":
+        for table in NEW_TABLES:
+            op.execute(f"DROP TRIGGER IF EXISTS {table}_immutable ON {table}")
+        op.execute("DROP FUNCTION IF EXISTS phivault_version_immutable()")
     op.drop_index("ix_person_versions_person", table_name="person_versions")
     op.drop_table("person_versions")
     op.drop_index("ix_record_versions_record", table_name="record_versions")
