@@ -269,14 +269,27 @@ def test_officer_authorizes_a_reset_and_closes_an_access_review(page, env) -> No
     page.get_by_role("button", name="Save position and duties").click()
     assert "access review" in page.locator("#notice").inner_text()
     page.locator("nav.subnav").get_by_role("link", name="Access reviews").click()
-    row = page.locator("#reviews tbody tr").first
-    assert worker.username in row.inner_text() and "Medical Coder" in row.inner_text()
+    row = page.locator("#reviews tbody tr", has_text="Medical Coder")
+    assert worker.username in row.inner_text()
+    # The officer made this change: they are offered no way to close its review.
+    assert "Your change: another privacy officer reviews it." in row.inner_text()
+    assert row.get_by_role("button").count() == 0
+
+    # A second privacy officer closes it, with a note that stays readable afterwards.
+    reviewer = _member(env, "Office Manager", privacy_officer=True)
+    page.context.clear_cookies()
+    sign_in_first_time(page, env, reviewer)
+    page.goto(f"/t/{a}/admin/reviews")
+    row = page.locator("#reviews tbody tr", has_text="Medical Coder")
     row.get_by_role("button", name="Revoke…").click()
     assert page.get_by_role("heading", level=1).inner_text() == "Revoke this access?"
     page.get_by_role("link", name="Cancel").click()
-    page.locator("#reviews tbody tr").first.get_by_role("button", name="Confirm").click()
+    page.locator("#reviews tbody tr", has_text="Medical Coder").get_by_role(
+        "button", name="Confirm"
+    ).click()
     assert page.locator("#notice").inner_text() == "Access confirmed."
-    assert "Nothing to review." in page.locator("#reviews").inner_text()
+    decided = page.locator("#decided").inner_text()
+    assert "Access confirmed" in decided and "Medical Coder" in decided
 
 
 def test_officer_adds_a_role_category_and_a_position(page, env) -> None:

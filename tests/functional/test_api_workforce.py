@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 
 from tests.support.signin import Account, complete
+from tests.support.world import second_privacy_officer
 
 
 def base(world) -> str:
@@ -136,7 +137,7 @@ def test_nobody_changes_their_own_standing(client, world) -> None:
     )
 
 
-def test_role_change_opens_an_access_review_for_the_privacy_officer(client, world) -> None:
+def test_role_change_opens_an_access_review_for_the_privacy_officer(client, env, world) -> None:
     client.put(
         f"{base(world)}/members/{world['scheduler'].member_id}/grant",
         headers=world["officer"].headers,
@@ -145,12 +146,26 @@ def test_role_change_opens_an_access_review_for_the_privacy_officer(client, worl
     reviews = client.get(f"{base(world)}/access-reviews", headers=world["officer"].headers).json()
     assert [r["member_id"] for r in reviews] == [str(world["scheduler"].member_id)]
     assert reviews[0]["to_position_id"] == str(world.positions_a["Office Manager"])
-    closed = client.post(
+    # The officer made the change, so another privacy officer closes the review.
+    own = client.post(
         f"{base(world)}/access-reviews/{reviews[0]['id']}/close",
         headers=world["officer"].headers,
-        json={"outcome": "revoked"},
+        json={"outcome": "confirmed"},
+    )
+    assert own.status_code == 409
+    reviewer = second_privacy_officer(env.vault, world)
+    closed = client.post(
+        f"{base(world)}/access-reviews/{reviews[0]['id']}/close",
+        headers=reviewer.headers,
+        json={"outcome": "revoked", "note": "not needed for the job"},
     )
     assert closed.status_code == 204
+    kept = client.get(
+        f"{base(world)}/access-reviews?review_status=revoked", headers=reviewer.headers
+    ).json()
+    assert [(r["status"], r["closed_by"], r["note"]) for r in kept] == [
+        ("revoked", str(reviewer.member_id), "not needed for the job")
+    ]
     record = f"{base(world)}/records/{world.records['care_plan']}"
     assert client.get(record, headers=world["scheduler"].headers).status_code == 401  # cut off
     assert (

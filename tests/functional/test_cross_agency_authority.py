@@ -161,3 +161,37 @@ def test_an_invited_account_gets_standing_only_when_its_owner_accepts(client, en
     # Accepting twice, or an invitation that was never made, is a 404.
     again = client.post(f"{AUTH}/invitations/{world.tenant_b}/accept", headers=staff.headers(None))
     assert again.status_code == 404
+
+
+def test_an_administrator_without_privacy_officer_duty_mints_no_officer(client, env, world) -> None:
+    admin = _valley_admin(client, env, world)
+    position = str(world.positions_a["Office Manager"])
+    minted = client.post(
+        _members(world),
+        headers=admin,
+        json={
+            "username": "minted.po",
+            "display_name": "Minted",
+            "position_id": position,
+            "privacy_officer": True,
+        },
+    )
+    assert minted.status_code == 403
+    assert "only a privacy officer" in minted.json()["detail"]
+    promoted = client.put(
+        f"{_members(world)}/{world['scheduler'].member_id}/grant",
+        headers=admin,
+        json={"position_id": position, "administrator": True},
+    )
+    assert promoted.status_code == 403
+    # Plain staff may still be added by the administrator, and each addition is reviewed.
+    added = client.post(
+        _members(world),
+        headers=admin,
+        json={"username": "plain.staff", "display_name": "Plain", "position_id": position},
+    )
+    assert added.status_code == 201
+    reviews = client.get(
+        f"/api/v1/tenants/{world.tenant_a}/access-reviews", headers=world["officer"].headers
+    ).json()
+    assert added.json()["id"] in {r["member_id"] for r in reviews}

@@ -193,3 +193,15 @@ def _seed_records(vault: Vault, world: World, fake: Faker) -> None:
             family_name=fake.last_name(),
             date_of_birth=fake.date_of_birth().isoformat(),
         ).id
+
+
+def second_privacy_officer(vault: Vault, world: World, persona: str = "clinician") -> Persona:
+    """Make a persona of agency A a privacy officer too: reviews of the first officer's own
+    changes need someone else (separation of duties)."""
+    from phivault.identity.models import TenantGrant
+
+    with vault.db.transaction(Scope.tenant(world.tenant_a)) as session:
+        grant = session.get(TenantGrant, (world.tenant_a, world[persona].member_id))
+        assert grant is not None
+        grant.is_privacy_officer = True
+    return world[persona]

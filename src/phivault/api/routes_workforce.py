@@ -46,11 +46,15 @@ class ReviewOut(BaseModel):
     from_position_id: uuid.UUID | None
     to_position_id: uuid.UUID | None
     opened_at: datetime
-    status: str
+    status: str = Field(description="open, confirmed or revoked (kept for sanctions)")
+    closed_by: uuid.UUID | None = None
+    closed_at: datetime | None = None
+    note: str | None = None
 
 
 class ReviewCloseIn(Strict):
     outcome: str = Field(description="confirmed | revoked")
+    note: str = Field(default="", description="why; kept with the decision (at most 2000)")
 
 
 class MemberOut(BaseModel):
@@ -180,4 +184,4 @@ def close_review(
     tenant_id: uuid.UUID, review_id: uuid.UUID, body: ReviewCloseIn, ctx: FreshCtx
 ) -> None:
     with ctx.unit(tenant_id) as unit:
-        lifecycle.do_close_access_review(unit, review_id, body.outcome)
+        lifecycle.do_close_access_review(unit, review_id, body.outcome, body.note)

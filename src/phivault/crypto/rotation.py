@@ -48,6 +48,7 @@ from phivault.crypto.master import LocalMasterKeys, create_master_key, load_mast
 from phivault.crypto.models import KeyRotation, SystemKey, TenantKey
 from phivault.db.engine import SYSTEM_TENANT, Scope
 from phivault.errors import Conflict, InvalidInput, KeyUnavailable, NotFound, PhivaultError
+from phivault.identity.models import AccessReview
 from phivault.records.blobs import BlobStore
 from phivault.records.models import Document, Person, PersonVersion, Record, RecordVersion
 from phivault.tenancy.models import Tenant
@@ -75,7 +76,16 @@ _LOCK_FILE = ".rotation.lock"
 # The one place that lists every encrypted column, with the associated data it is sealed
 # under: (model, attribute, AAD table, AAD column). They must match what the services use
 # (grep "encrypt_" in src/phivault). Adding an encrypted column is one line here.
-Sealed = Person | Record | Document | BreakGlassGrant | AccessReason | RecordVersion | PersonVersion
+Sealed = (
+    Person
+    | Record
+    | Document
+    | BreakGlassGrant
+    | AccessReason
+    | AccessReview
+    | RecordVersion
+    | PersonVersion
+)
 
 
 class RotationFailed(PhivaultError):
@@ -110,6 +120,7 @@ ENCRYPTED_COLUMNS: tuple[EncryptedColumn, ...] = (
     EncryptedColumn(BreakGlassGrant, "reason_ct", "break_glass", "reason"),
     EncryptedColumn(BreakGlassGrant, "review_note_ct", "break_glass", "review_note"),
     EncryptedColumn(AccessReason, "reason_ct", "access_reasons", "reason_ct"),
+    EncryptedColumn(AccessReview, "note_ct", "access_reviews", "note"),
     EncryptedColumn(RecordVersion, "tags_ct", "record_versions", "tags_ct"),
     EncryptedColumn(RecordVersion, "minimum_ct", "record_versions", "minimum_ct"),
     EncryptedColumn(RecordVersion, "summary_ct", "record_versions", "summary_ct"),

@@ -430,7 +430,14 @@ class ReviewView:
     from_position_id: uuid.UUID | None
     to_position_id: uuid.UUID | None
     opened_at: datetime
-    status: str
+    status: str  # open | confirmed | revoked ("revoked": kept for the sanctions procedure)
+    closed_by: uuid.UUID | None = None
+    closed_at: datetime | None = None
+    note: str | None = None
+
+    def involves(self, member_id: uuid.UUID) -> bool:
+        """Whether ``member_id`` made the change or is its subject: they may not close it."""
+        return member_id in (self.member_id, self.changed_by)
 
 
 def open_access_review(
@@ -452,8 +459,13 @@ def open_access_review(
 
 
 def list_access_reviews(unit: Unit, status: str | None = "open") -> list[ReviewView]:
+    """Reviews in this agency, by status (None: all). A closed review keeps who closed it,
+    when, the decision and the note; "revoked" ones are what the sanctions procedure reads."""
     unit.guard.allow(
-        Permission.ACCESS_REVIEW, action="access_review.list", resource_type="access_review"
+        Permission.ACCESS_REVIEW,
+        action="access_review.list",
+        resource_type="access_review",
+        fields=("note",) if status != "open" else (),
     )
     query = select(AccessReview).where(AccessReview.tenant_id == unit.tenant_id)
     if status:
@@ -467,15 +479,28 @@ def list_access_reviews(unit: Unit, status: str | None = "open") -> list[ReviewV
             r.to_position_id,
             r.opened_at,
             r.status,
+            r.closed_by,
+            r.closed_at,
+            unit.cipher.decrypt_text("access_reviews", "note", r.id, r.note_ct)
+            if r.note_ct
+            else None,
         )
         for r in unit.session.scalars(query.order_by(AccessReview.opened_at))
     ]
 
 
-def do_close_access_review(unit: Unit, review_id: uuid.UUID, outcome: str) -> None:
-    """Confirm the access, or revoke the member's standing here (and cut them off)."""
-    if outcome not in ("confirmed", "revoked"):
-        raise InvalidInput("'outcome' must be 'confirmed' or 'revoked'")
+def do_close_access_review(
+    unit: Unit, review_id: uuid.UUID, outcome: str, note: str = ""
+) -> None:
+    """Confirm the access, or revoke the member's standing here (and cut them off). Nobody
+    closes a review of their own access or of a change they made (separation of duties);
+    the guard decides before the review is looked at."""
+    decision = unit.guard.check(
+        Permission.ACCESS_REVIEW,
+        action="access_review.close",
+        resource_type="access_review",
+        resource_id=review_id,
+    )
     review = unit.session.get(AccessReview, (unit.tenant_id, review_id))
     if review is None or review.status != "open":
         raise unit.guard.not_found(
@@ -484,16 +509,24 @@ def do_close_access_review(unit: Unit, review_id: uuid.UUID, outcome: str) -> No
             resource_type="access_review",
             resource_id=review_id,
         )
-    if review.member_id == unit.actor.member_id:
-        raise Conflict("nobody reviews their own access")
-    unit.guard.allow(
-        Permission.ACCESS_REVIEW,
-        action="access_review.close",
-        resource_type="access_review",
-        resource_id=review_id,
-        fields=("status",),
-    )
+    if unit.actor.member_id in (review.member_id, review.changed_by):
+        raise unit.guard.refuse(
+            Permission.ACCESS_REVIEW,
+            action="access_review.close",
+            resource_type="access_review",
+            resource_id=review_id,
+            person_id=None,
+            reason="own-act",
+            error=Conflict("nobody reviews their own access or a change they made"),
+        )
+    if outcome not in ("confirmed", "revoked"):
+        raise InvalidInput("'outcome' must be 'confirmed' or 'revoked'")
+    if len(note) > 2000:
+        raise InvalidInput("the note is longer than 2000 characters")
+    unit.guard.record(decision, ("status", "note") if note else ("status",))
     review.status, review.closed_by, review.closed_at = outcome, unit.actor.member_id, unit.now
+    if note:
+        review.note_ct = unit.cipher.encrypt_text("access_reviews", "note", review.id, note)
     if outcome == "revoked":
         grant = unit.session.get(TenantGrant, (unit.tenant_id, review.member_id))
         if grant is not None:

@@ -80,3 +80,5 @@ class AccessReview(Base):
     status: Mapped[str] = mapped_column(String(12), default="open")  # open | confirmed | revoked
     closed_by: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("members.id"))
     closed_at: Mapped[datetime | None]
+    # The reviewer's note, encrypted like every free text (it may say why access was revoked).
+    note_ct: Mapped[bytes | None] = mapped_column(LargeBinary)

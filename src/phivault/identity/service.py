@@ -170,6 +170,22 @@ def grant_access(
 INVITED = "invited"  # a grant waiting for the account's consent: no standing yet (ACC-12)
 
 
+def _duties_need_a_privacy_officer(
+    unit: Unit, existing: TenantGrant | None, privacy_officer: bool, administrator: bool
+) -> None:
+    """Privacy-officer and administrator duty are granted by a privacy officer only: an
+    administrator cannot mint the officer who will then review their own acts."""
+    held = (
+        (existing.is_privacy_officer, existing.is_administrator)
+        if existing is not None and existing.status == "active"
+        else (False, False)
+    )
+    gained = (privacy_officer and not held[0]) or (administrator and not held[1])
+    standing = unit.guard.standing
+    if gained and (standing is None or not standing.privacy_officer):
+        raise Forbidden("only a privacy officer grants privacy-officer or administrator duty")
+
+
 def _not_self(unit: Unit, member_id: uuid.UUID) -> None:
     if member_id == unit.actor.member_id:
         raise Conflict("nobody changes their own standing; ask another administrator")
@@ -219,6 +235,7 @@ def do_grant(
     if existing is None or existing.position_id != position_id:
         # A retired position is given to nobody new; its holders keep it until changed.
         refuse_retired_position(unit, position_id)
+    _duties_need_a_privacy_officer(unit, existing, privacy_officer, administrator)
     if not new_account and (existing is None or existing.status != "active"):
         _invite(unit, existing, member_id, position_id, privacy_officer, administrator)
         return "invited"
@@ -249,6 +266,10 @@ def do_grant(
         privacy_officer=privacy_officer,
         administrator=administrator,
     )
+    # ACC-9: new standing is reviewed too, by someone other than whoever granted it.
+    from phivault.identity.lifecycle import open_access_review
+
+    open_access_review(unit, member_id, None, position_id)
     return "granted"
 
 

@@ -26,10 +26,13 @@ from phivault.crypto.models import KeyRotation, SystemKey, TenantKey
 from phivault.db.base import Base
 from phivault.db.engine import Scope
 from phivault.errors import Conflict, InvalidInput, NotFound
+from phivault.identity import lifecycle
+from phivault.identity.service import do_grant
 from phivault.records import documents, service
 from phivault.records.blobs import BlobStore
 from phivault.records.models import Document, Person
 from tests.support.audit import events as audit_events
+from tests.support.world import second_privacy_officer
 
 T = PurposeOfUse.TREATMENT
 EVERY_COLUMN = {f"{c.aad_table}.{c.attribute}" for c in rotation.ENCRYPTED_COLUMNS}
@@ -115,6 +118,15 @@ def seed(env) -> dict[str, object]:
         )
         service.do_void_record(unit, wrong.id, reason="written on the wrong chart by mistake")
         service.do_void_person(unit, error.id, reason="a duplicate of an existing patient")
+    # A closed access review keeps the reviewer's note, encrypted.
+    with env.vault.unit(w.tenant_a, w["officer"].actor, T) as unit:
+        do_grant(
+            unit, member_id=w["scheduler"].member_id, position_id=w.positions_a["Payroll Clerk"]
+        )
+    reviewer = second_privacy_officer(env.vault, w)
+    with env.vault.unit(w.tenant_a, reviewer.actor, T) as unit:
+        (review,) = lifecycle.list_access_reviews(unit)
+        lifecycle.do_close_access_review(unit, review.id, "confirmed", note="payroll cover agreed")
     return {"payload": payload, "doc": doc_id, "grant": grant.id, "reason": reason}
 
 
@@ -216,6 +228,7 @@ def test_every_encrypted_column_is_rotated() -> None:
         "documents",
         "break_glass",
         "access_reasons",
+        "access_reviews",
         "record_versions",
         "person_versions",
     ]

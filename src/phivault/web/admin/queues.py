@@ -92,18 +92,32 @@ def _reviews_page(
 ) -> Response:
     try:
         with page.unit() as unit:
-            open_reviews = lifecycle.list_access_reviews(unit)
+            every = lifecycle.list_access_reviews(unit, status=None)
             names = {m.id: m for m in lifecycle.list_members(unit)}
             titles = {e.position_id: e.title for e in directory.read_directory(unit)}
     except PhivaultError as exc:
         return failed(request, page, exc, request.url.path)
+    open_reviews = [r for r in every if r.status == "open"]
+    # Decisions stay readable: who, when, what and why (latest first).
+    decided = sorted(
+        (r for r in every if r.status != "open"), key=lambda r: r.closed_at or r.opened_at
+    )[::-1][:50]
     if open_reviews and not is_fresh(vault, page.resolved):
         return reauth_redirect(f"/t/{page.tenant_id}/admin/reviews")
     return render(
         request,
         "admin_reviews.html",
         status,
-        **page_vars(page, "reviews", reviews=open_reviews, names=names, titles=titles, **extra),
+        **page_vars(
+            page,
+            "reviews",
+            reviews=open_reviews,
+            decided=decided,
+            me=page.actor.member_id,
+            names=names,
+            titles=titles,
+            **extra,
+        ),
     )
 
 
