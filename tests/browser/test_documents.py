@@ -175,3 +175,26 @@ def test_a_format_browsers_cannot_show_is_offered_for_download_only(page, env, t
     with page.expect_download() as info:
         page.get_by_role("link", name="Download").click()
     assert Path(info.value.path()).read_bytes() == scan.read_bytes()
+
+
+def test_a_document_filed_in_error_is_voided_from_its_page(page, env) -> None:
+    sign_in_first_time(page, env, _member(env, "Office Manager"))
+    page.goto(f"/t/{env.world.tenant_a}/people/{env.world.patient}?purpose=operations")
+    page.set_input_files("#upload-file", {"name": "wrong chart.pdf", "mimeType": "application/pdf",
+                                          "buffer": PDF})
+    with page.expect_navigation():
+        page.get_by_role("button", name="Upload").click()
+    page.get_by_role("link", name="wrong chart.pdf", exact=True).click()
+    page.get_by_role("link", name="Void (filed in error)…").click()
+    page.get_by_label("Why was it filed in error? (a sentence)").fill("oops")
+    page.get_by_role("button", name="Void").click()
+    assert page.locator("#reason-error").is_visible()
+    page.get_by_label("Why was it filed in error? (a sentence)").fill(
+        "Scanned into this chart instead of the patient's sister."
+    )
+    page.get_by_role("button", name="Void").click()
+    page.goto(f"/t/{env.world.tenant_a}/people/{env.world.patient}?purpose=operations")
+    assert page.locator("#documents").inner_text() == "No documents you may see."
+    assert [e.outcome for e in events(env.vault, env.world.tenant_a, action="document.void")] == [
+        "allowed"
+    ]

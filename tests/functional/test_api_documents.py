@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import secrets
+import uuid
 
 import pytest
 
 from phivault.records.blobs import BlobStore
+from tests.support.audit import events
 
 
 def docs_url(world, tenant=None) -> str:
@@ -242,3 +244,47 @@ def test_a_file_name_that_would_be_cut_or_is_blank_is_refused_not_changed(
 def test_a_file_name_is_stored_exactly_as_given(client, world) -> None:
     created = upload(client, world, filename="%20scan%20of%20page%201.pdf%20").json()
     assert created["filename"] == " scan of page 1.pdf "
+
+
+def _void(
+    client, world, doc_id, persona="clinician", reason="scanned into the wrong chart by mistake"
+):
+    return client.post(
+        f"/api/v1/tenants/{world.tenant_a}/documents/{doc_id}/void",
+        headers=world[persona].headers,
+        json={"reason": reason},
+    )
+
+
+def test_a_document_filed_in_error_is_voided_not_deleted(client, env, world) -> None:
+    doc = upload(client, world).json()
+    assert _void(client, world, doc["id"]).status_code == 204
+    # Hidden from the list, the viewer and the download ...
+    assert client.get(docs_url(world), headers=world["clinician"].headers).json() == []
+    content = f"/api/v1/tenants/{world.tenant_a}/documents/{doc['id']}/content"
+    assert client.get(content, headers=world["clinician"].headers).status_code == 404
+    # ... but kept: the row, its encrypted reason and the file are all still there.
+    from phivault.db.engine import Scope
+    from phivault.records.models import Document
+
+    with env.vault.db.transaction(Scope.tenant(world.tenant_a)) as db:
+        row = db.get(Document, (world.tenant_a, uuid.UUID(doc["id"])))
+        assert row is not None and row.voided_at is not None
+        assert row.voided_by == world["clinician"].member_id
+        assert b"wrong chart" not in row.void_reason_ct
+    assert BlobStore(env.settings.blob_dir).path(world.tenant_a, uuid.UUID(doc["id"])).exists()
+    assert [e.fields for e in events(env.vault, world.tenant_a, action="document.void")] == [
+        "void_reason"
+    ]
+    # Voiding twice: it is gone from ordinary views, so 404.
+    assert _void(client, world, doc["id"]).status_code == 404
+
+
+def test_voiding_a_document_needs_write_permission_a_full_view_and_a_reason(client, world) -> None:
+    doc = upload(client, world).json()
+    assert _void(client, world, doc["id"], reason="oops").status_code == 422
+    assert _void(client, world, doc["id"], persona="coder").status_code == 404
+    assert _void(client, world, doc["id"], persona="other_staff").status_code == 404
+    assert _void(client, world, uuid.uuid4()).status_code == 404
+    listed = client.get(docs_url(world), headers=world["clinician"].headers).json()
+    assert [d["id"] for d in listed] == [doc["id"]]

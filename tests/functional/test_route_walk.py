@@ -68,6 +68,9 @@ EXAMPLE_BODIES |= {
         "reason": "filed in error by the route walk"
     },
 }
+EXAMPLE_BODIES[("POST", "/api/v1/tenants/{tenant_id}/documents/{document_id}/void")] = {
+    "reason": "filed on the wrong chart by the walk"
+}
 RAW_BODIES = {("POST", "/api/v1/tenants/{tenant_id}/people/{person_id}/documents")}
 
 

@@ -263,6 +263,18 @@ async def upload_document(
     return DocumentOut(**asdict(view))
 
 
+@router.post(
+    "/documents/{document_id}/void",
+    status_code=status.HTTP_204_NO_CONTENT,
+    openapi_extra=declare(Permission.DOCUMENTS_WRITE),
+)
+def void_document(tenant_id: uuid.UUID, document_id: uuid.UUID, body: VoidIn, ctx: Ctx) -> None:
+    """Void a document filed in error, with a reason: hidden from ordinary views, never
+    deleted."""
+    with ctx.unit(tenant_id) as unit:
+        documents.do_void_document(unit, document_id, reason=body.reason)
+
+
 @router.get(
     "/documents/{document_id}/content",
     openapi_extra=declare(Permission.DOCUMENTS_READ),

@@ -117,6 +117,7 @@ ENCRYPTED_COLUMNS: tuple[EncryptedColumn, ...] = (
     EncryptedColumn(Record, "void_reason_ct", "records", "void_reason"),
     EncryptedColumn(Document, "filename_ct", "documents", "filename"),
     EncryptedColumn(Document, "tags_ct", "documents", "tags"),
+    EncryptedColumn(Document, "void_reason_ct", "documents", "void_reason"),
     EncryptedColumn(BreakGlassGrant, "reason_ct", "break_glass", "reason"),
     EncryptedColumn(BreakGlassGrant, "review_note_ct", "break_glass", "review_note"),
     EncryptedColumn(AccessReason, "reason_ct", "access_reasons", "reason_ct"),

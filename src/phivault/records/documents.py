@@ -27,6 +27,7 @@ from phivault.records.blobs import BlobStore
 from phivault.records.filetypes import FILE_TYPES, ContentCheck
 from phivault.records.models import Document, Person
 from phivault.records.service import _clean_tags
+from phivault.records.service import _clean_void_reason as check_void_reason
 
 log = logging.getLogger("phivault.records")
 
@@ -220,7 +221,11 @@ def list_documents(unit: Unit, person_id: uuid.UUID) -> list[DocumentView]:
     )
     docs = unit.session.scalars(
         select(Document)
-        .where(Document.tenant_id == unit.tenant_id, Document.person_id == person_id)
+        .where(
+            Document.tenant_id == unit.tenant_id,
+            Document.person_id == person_id,
+            Document.voided_at.is_(None),
+        )
         .order_by(Document.created_at, Document.id)
     ).all()
     views = []
@@ -234,20 +239,24 @@ def list_documents(unit: Unit, person_id: uuid.UUID) -> list[DocumentView]:
 
 
 def _decide_document(
-    unit: Unit, document_id: uuid.UUID, action: str
+    unit: Unit,
+    document_id: uuid.UUID,
+    action: str,
+    permission: Permission = Permission.DOCUMENTS_READ,
 ) -> tuple[Document, list[str], Decision]:
-    """Load a document and decide an access to it (its tier and sensitivity tags apply)."""
+    """Load a document and decide an access to it (its tier and sensitivity tags apply). A
+    voided document is absent to ordinary views."""
     doc = unit.session.get(Document, (unit.tenant_id, document_id))
-    if doc is None:
+    if doc is None or doc.voided_at is not None:
         raise unit.guard.not_found(
-            Permission.DOCUMENTS_READ,
+            permission,
             action=action,
             resource_type="document",
             resource_id=document_id,
         )
     tags = _tags(unit, doc)
     decision = unit.guard.check(
-        Permission.DOCUMENTS_READ,
+        permission,
         action=action,
         resource_type="document",
         resource_id=doc.id,
@@ -302,3 +311,26 @@ def stream_document(opened: OpenDocument) -> Iterator[bytes]:
         yield from stream.decrypt_chunks(opened.data_key, opened.aad, opened.salt, opened.source)
     finally:
         opened.source.close()
+
+
+def do_void_document(unit: Unit, document_id: uuid.UUID, *, reason: str) -> None:
+    """Void a document filed in error (the wrong patient's scan): hidden from lists, the
+    viewer and downloads, kept with its encrypted reason for the privacy office and the
+    audit; never deleted. Needs the write permission and a view of the whole document."""
+    action = "document.void"
+    doc, _, decision = _decide_document(unit, document_id, action, Permission.DOCUMENTS_WRITE)
+    if not decision.full:
+        raise unit.guard.refuse(
+            Permission.DOCUMENTS_WRITE,
+            action=action,
+            resource_type="document",
+            resource_id=doc.id,
+            person_id=doc.person_id,
+            reason="category",
+        )
+    text = check_void_reason(reason)
+    doc.voided_at = unit.now
+    doc.voided_by = unit.actor.member_id
+    doc.void_reason_ct = unit.cipher.encrypt_text("documents", "void_reason", doc.id, text)
+    unit.session.flush()
+    unit.guard.record(decision, ["void_reason"])

@@ -134,3 +134,7 @@ class Document(Base):
     key_version: Mapped[int]
     created_by: Mapped[uuid.UUID] = mapped_column(ForeignKey("members.id"))
     created_at: Mapped[datetime]
+    # Filed in error: voided with a reason, never deleted (hidden from ordinary views).
+    voided_at: Mapped[datetime | None]
+    voided_by: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("members.id"))
+    void_reason_ct: Mapped[bytes | None] = mapped_column(LargeBinary)

@@ -142,6 +142,7 @@ def viewer(
         document=view,
         embed=EMBED.get(view.content_type),
         purpose=use.value if use else "",
+        may_void=page.can(Permission.DOCUMENTS_WRITE),
         **page.vars(),
     )
     response.headers["Content-Security-Policy"] = VIEWER_CSP

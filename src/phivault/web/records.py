@@ -21,7 +21,7 @@ from fastapi.responses import Response
 from phivault.access.policy import Permission, PurposeOfUse, Sensitivity, Tier
 from phivault.api.deps import declare
 from phivault.errors import Conflict, InvalidInput, PhivaultError
-from phivault.records import service
+from phivault.records import documents, service
 from phivault.records.types import DOB_EARLIEST, RECORD_TYPES, FieldSpec, clean_value
 from phivault.web.common import (
     TenantPage,
@@ -618,7 +618,12 @@ def record_history(
     )
 
 
-_VOID_WHAT = {"records": "record", "people": "person"}
+_VOID_WHAT = {"records": "record", "people": "person", "documents": "document"}
+
+
+def _void_kind(path: str) -> str:
+    """Which kind of object a void route names (its second path segment after the agency)."""
+    return path.split("/")[3]
 
 
 def _void_form(
@@ -652,6 +657,10 @@ def _void_form(
 @router.get(
     "/t/{tenant_id}/people/{record_id}/void", openapi_extra=declare(Permission.PEOPLE_WRITE)
 )
+@router.get(
+    "/t/{tenant_id}/documents/{record_id}/void",
+    openapi_extra=declare(Permission.DOCUMENTS_WRITE),
+)
 def void_page(
     request: Request, tenant_id: uuid.UUID, record_id: uuid.UUID, vault: VaultDep, purpose: str = ""
 ) -> Response:
@@ -662,7 +671,7 @@ def void_page(
     use = parse_purpose(purpose)
     if use is None:
         return not_found(request, page)
-    what = "people" if "/people/" in request.url.path else "records"
+    what = _void_kind(request.url.path)
     return _void_form(request, page, what=what, target=record_id, purpose=use)
 
 
@@ -672,11 +681,15 @@ def void_page(
 @router.post(
     "/t/{tenant_id}/people/{record_id}/void", openapi_extra=declare(Permission.PEOPLE_WRITE)
 )
+@router.post(
+    "/t/{tenant_id}/documents/{record_id}/void",
+    openapi_extra=declare(Permission.DOCUMENTS_WRITE),
+)
 def void_submit(
     request: Request, tenant_id: uuid.UUID, record_id: uuid.UUID, vault: VaultDep, form: FormDep
 ) -> Response:
     """Void with the reason given; a refused reason shows the form again, saying why."""
-    what = "people" if "/people/" in request.url.path else "records"
+    what = _void_kind(request.url.path)
     page = form_page(
         request,
         vault,
@@ -694,6 +707,8 @@ def void_submit(
         with page.unit(use) as u:
             if what == "people":
                 service.do_void_person(u, record_id, reason=reason)
+            elif what == "documents":
+                documents.do_void_document(u, record_id, reason=reason)
             else:
                 service.do_void_record(u, record_id, reason=reason)
     except InvalidInput as exc:

@@ -118,6 +118,11 @@ def seed(env) -> dict[str, object]:
         )
         service.do_void_record(unit, wrong.id, reason="written on the wrong chart by mistake")
         service.do_void_person(unit, error.id, reason="a duplicate of an existing patient")
+    # A document filed in error is voided with an encrypted reason; its file stays and is
+    # rotated like any other.
+    misfiled = upload(env, b"%PDF-1.7 scanned into the wrong chart")
+    with env.vault.unit(w.tenant_a, w["officer"].actor, T) as unit:
+        documents.do_void_document(unit, misfiled, reason="scanned into the wrong chart today")
     # A closed access review keeps the reviewer's note, encrypted.
     with env.vault.unit(w.tenant_a, w["officer"].actor, T) as unit:
         do_grant(
@@ -250,7 +255,7 @@ def test_rotation_reencrypts_every_value_and_file(env) -> None:
         sorted([(w.tenant_a, 1, 2, False), (w.tenant_b, 1, 2, False)])
     )
     result_a = next(r for r in results if r.tenant_id == w.tenant_a)
-    assert result_a.files_reencrypted == 1
+    assert result_a.files_reencrypted == 2  # the voided document's file too
     assert result_a.missing_files == []
     assert result_a.passes == 2  # the re-encrypting pass and a verifying pass
     after = versions(env, w.tenant_a)
@@ -290,7 +295,8 @@ def test_second_rotation_and_a_document_uploaded_across_the_rotation(env) -> Non
     assert download(env.vault, w.tenant_a, w["officer"], late) == late_payload  # v1 kept
 
     (result,) = rotation.rotate_data_keys(env.vault, tenant=str(w.tenant_a), batch=50, console=None)
-    assert (result.from_version, result.to_version, result.files_reencrypted) == (2, 3, 2)
+    # The seeded, the voided and the late document.
+    assert (result.from_version, result.to_version, result.files_reencrypted) == (2, 3, 3)
     assert all_versions(env, w.tenant_a) == {3}
     assert data_keys(env, w.tenant_a) == {1: "retired", 2: "retired", 3: "active"}
     assert all_versions(env, w.tenant_b) == {1}  # only the named tenant rotated
@@ -378,7 +384,7 @@ def test_crash_between_commit_and_file_replace_is_healed(env, monkeypatch) -> No
     (result,) = rotation.rotate_data_keys(
         env.vault, tenant=str(w.tenant_a), batch=100, console=None
     )
-    assert result.resumed and result.files_reencrypted == 1
+    assert result.resumed and result.files_reencrypted == 2  # with the voided document
     assert all_versions(env, w.tenant_a) == {2}
     assert not list(blobs.root.glob(f"{w.tenant_a.hex}/*/*.rotating"))  # temp files gone
     assert_readable(env, env.vault, seeded)
