@@ -7,6 +7,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from phivault.api.app import create_app
+from phivault.identity import invitations
+from phivault.identity.auth import Client
 from tests.browser.conftest import screenshot
 from tests.browser.helpers import both_backends, sign_in_first_time
 from tests.support.signin import new_member
@@ -23,7 +25,11 @@ def _member(env, position: str, *, also_in_b: bool = False):
                 headers=env.world["officer"].headers,
                 json={"position_id": str(_position_b(client, env, "Office Manager"))},
             )
-            assert grant.status_code == 200, grant.text
+            assert grant.json()["status"] == "invited", grant.text
+            # An existing account is invited, never pulled in: its owner accepts (ACC-12).
+            invitations.accept_invitation(
+                env.vault, account.member_id, env.world.tenant_b, Client("test"), session="test"
+            )
     return account
 
 
@@ -153,3 +159,23 @@ def test_an_outsider_gets_the_same_page_for_a_missing_and_a_forbidden_patient(pa
     assert pages["forbidden"][0] == 404
     assert env.world.secrets["family"] not in page.content()
     assert "Alpha Home Care" not in page.content()  # not even the agency's name
+
+
+def test_an_invitation_is_accepted_from_the_home_page(page, env) -> None:
+    with TestClient(create_app(env.vault)) as client:
+        account = new_member(client, env.world, position="Office Manager")
+        invited = client.put(
+            f"/api/v1/tenants/{env.world.tenant_b}/members/{account.member_id}/grant",
+            headers=env.world["officer"].headers,
+            json={"position_id": str(_position_b(client, env, "Office Manager"))},
+        )
+        assert invited.json()["status"] == "invited"
+    sign_in_first_time(page, env, account)
+    page.goto("/")
+    assert "Beta Paramedics" not in page.locator("#tenants").inner_text()
+    assert "Beta Paramedics: Office Manager" in page.locator("#invitations").inner_text()
+    page.get_by_role("button", name="Join Beta Paramedics").click()
+    page.wait_for_url(f"**/t/{env.world.tenant_b}**")
+    page.goto("/")
+    assert "Beta Paramedics" in page.locator("#tenants").inner_text()
+    assert page.locator("#invitations").count() == 0

@@ -7,6 +7,7 @@ yet, is protected by the SameSite=Strict cookie and an Origin check.
 
 from __future__ import annotations
 
+import uuid
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
@@ -15,8 +16,14 @@ from fastapi.responses import Response
 from phivault.access.unit import Vault
 from phivault.api.cookies import set_device_cookie, set_session_cookie
 from phivault.api.deps import client_of, cross_site, declare
-from phivault.errors import InvalidInput, MfaRequired, TooManyAttempts, Unauthenticated
-from phivault.identity import auth, factors, passkeys, sessions, totp
+from phivault.errors import (
+    InvalidInput,
+    MfaRequired,
+    NotFound,
+    TooManyAttempts,
+    Unauthenticated,
+)
+from phivault.identity import auth, factors, invitations, passkeys, sessions, totp
 from phivault.identity.policy import member_policy
 from phivault.web.common import (
     NEXT_PAGE,
@@ -313,10 +320,39 @@ def home(request: Request, vault: VaultDep) -> Response:
         who=view.display_name,
         csrf=view.csrf_token,
         tenants=member_tenants(vault, resolved.member.id),
+        invitations=invitations.my_invitations(vault, resolved.member.id),
         idle_minutes=view.idle_seconds // 60,
         idle_seconds=view.idle_seconds,
         password_warning=view.password_expires_in_days,
     )
+
+
+@router.post("/invitations/{tenant_id}/accept", openapi_extra=SELF)
+def accept_invitation(
+    request: Request,
+    tenant_id: uuid.UUID,
+    vault: VaultDep,
+    csrf_token: Annotated[str, Form(max_length=100)],
+) -> Response:
+    """The account's owner joins an agency that invited them (ACC-12): a complete sign-in and
+    this session's CSRF token, else nothing changes."""
+    state = completely_signed_in(request, vault)
+    if isinstance(state, Response):
+        return state
+    resolved, _ = state
+    if not csrf_ok(resolved, csrf_token):
+        return redirect("/")
+    try:
+        invitations.accept_invitation(
+            vault,
+            resolved.member.id,
+            tenant_id,
+            client_of(request),
+            session=f"session:{resolved.login.id}",
+        )
+    except NotFound:
+        return redirect("/")
+    return redirect(f"/t/{tenant_id}")
 
 
 @router.post("/logout", openapi_extra=SELF)
