@@ -26,8 +26,7 @@ from phivault.errors import DocumentUnavailable, InvalidInput, UnsupportedMediaT
 from phivault.records.blobs import BlobStore
 from phivault.records.filetypes import FILE_TYPES, ContentCheck
 from phivault.records.models import Document, Person
-from phivault.records.service import _clean_tags
-from phivault.records.service import _clean_void_reason as check_void_reason
+from phivault.records.service import _clean_tags, void
 
 log = logging.getLogger("phivault.records")
 
@@ -319,18 +318,12 @@ def do_void_document(unit: Unit, document_id: uuid.UUID, *, reason: str) -> None
     audit; never deleted. Needs the write permission and a view of the whole document."""
     action = "document.void"
     doc, _, decision = _decide_document(unit, document_id, action, Permission.DOCUMENTS_WRITE)
-    if not decision.full:
-        raise unit.guard.refuse(
-            Permission.DOCUMENTS_WRITE,
-            action=action,
-            resource_type="document",
-            resource_id=doc.id,
-            person_id=doc.person_id,
-            reason="category",
-        )
-    text = check_void_reason(reason)
-    doc.voided_at = unit.now
-    doc.voided_by = unit.actor.member_id
-    doc.void_reason_ct = unit.cipher.encrypt_text("documents", "void_reason", doc.id, text)
-    unit.session.flush()
-    unit.guard.record(decision, ["void_reason"])
+    void(
+        unit,
+        doc,
+        decision,
+        table="documents",
+        permission=Permission.DOCUMENTS_WRITE,
+        action=action,
+        reason=reason,
+    )

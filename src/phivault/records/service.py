@@ -16,7 +16,7 @@ from phivault.access.guard import Decision
 from phivault.access.policy import TIER_ORDER, VISIBLE_TIERS, Permission, Sensitivity, Tier
 from phivault.access.unit import Unit
 from phivault.errors import Conflict, InvalidInput
-from phivault.records.models import Person, PersonVersion, Record, RecordVersion
+from phivault.records.models import Document, Person, PersonVersion, Record, RecordVersion
 from phivault.records.types import (
     DOB_EARLIEST,
     RECORD_TYPES,
@@ -810,6 +810,40 @@ def _clean_void_reason(reason: object) -> str:
     return reason.strip()
 
 
+Voidable = Record | Person | Document
+
+
+def void(
+    unit: Unit,
+    row: Voidable,
+    decision: Decision,
+    *,
+    table: str,
+    permission: Permission,
+    action: str,
+    reason: str,
+) -> None:
+    """Mark a row filed in error as voided, with its reason encrypted, and audit it. Only a
+    member who sees the whole object may void it; nothing is deleted. Shared by records,
+    people and documents."""
+    person_id = row.id if isinstance(row, Person) else row.person_id
+    if not decision.full:
+        raise unit.guard.refuse(
+            permission,
+            action=action,
+            resource_type=decision.resource_type,
+            resource_id=row.id,
+            person_id=person_id,
+            reason="category",
+        )
+    text = _clean_void_reason(reason)
+    row.voided_at = unit.now
+    row.voided_by = unit.actor.member_id
+    row.void_reason_ct = unit.cipher.encrypt_text(table, "void_reason", row.id, text)
+    unit.session.flush()
+    unit.guard.record(decision, ["void_reason"])
+
+
 def do_void_record(unit: Unit, record_id: uuid.UUID, *, reason: str) -> None:
     """Void a record filed in error: hidden from ordinary views, lists and search, kept (with
     its versions and the encrypted reason) for the privacy office and the audit; never deleted.
@@ -818,23 +852,18 @@ def do_void_record(unit: Unit, record_id: uuid.UUID, *, reason: str) -> None:
     """
     action = "record.void"
     record = _load_record(unit, record_id, Permission.RECORDS_WRITE, action)
-    tags = record_tags(unit, record)
-    decision = _decide_record(unit, record, Permission.RECORDS_WRITE, action, tags)
-    if not decision.full:
-        raise unit.guard.refuse(
-            Permission.RECORDS_WRITE,
-            action=action,
-            resource_type="record",
-            resource_id=record.id,
-            person_id=record.person_id,
-            reason="category",
-        )
-    text = _clean_void_reason(reason)
-    record.voided_at = unit.now
-    record.voided_by = unit.actor.member_id
-    record.void_reason_ct = unit.cipher.encrypt_text("records", "void_reason", record.id, text)
-    unit.session.flush()
-    unit.guard.record(decision, ["void_reason"])
+    decision = _decide_record(
+        unit, record, Permission.RECORDS_WRITE, action, record_tags(unit, record)
+    )
+    void(
+        unit,
+        record,
+        decision,
+        table="records",
+        permission=Permission.RECORDS_WRITE,
+        action=action,
+        reason=reason,
+    )
 
 
 def do_void_person(unit: Unit, person_id: uuid.UUID, *, reason: str) -> None:
@@ -842,21 +871,15 @@ def do_void_person(unit: Unit, person_id: uuid.UUID, *, reason: str) -> None:
     and search, kept for the privacy office and the audit; never deleted."""
     action = "person.void"
     person, decision = _decide_person(unit, person_id, Permission.PEOPLE_WRITE, action)
-    if not decision.full:
-        raise unit.guard.refuse(
-            Permission.PEOPLE_WRITE,
-            action=action,
-            resource_type="person",
-            resource_id=person.id,
-            person_id=person.id,
-            reason="category",
-        )
-    text = _clean_void_reason(reason)
-    person.voided_at = unit.now
-    person.voided_by = unit.actor.member_id
-    person.void_reason_ct = unit.cipher.encrypt_text("people", "void_reason", person.id, text)
-    unit.session.flush()
-    unit.guard.record(decision, ["void_reason"])
+    void(
+        unit,
+        person,
+        decision,
+        table="people",
+        permission=Permission.PEOPLE_WRITE,
+        action=action,
+        reason=reason,
+    )
 
 
 # -- caregivers by name ---------------------------------------------------------------------
