@@ -141,9 +141,10 @@ def _fingerprint(conn: psycopg.Connection[tuple[object, ...]]) -> str:
 class DatabasePool:
     """Copies of one template database, reused test after test in this process.
 
-    Creating a database from a template and dropping it cost about a second and a half on
-    this machine — most of a PostgreSQL test's time. Putting the rows of a used copy back
-    costs a fraction of that; a copy whose schema a test changed is dropped instead.
+    Creating a database from a template and dropping it costs about 60 ms on an idle machine
+    and much more on a busy one (it writes and syncs files); putting the rows of a used copy
+    back costs about 38 ms (bench/test_databases.py). A copy whose schema a test changed is
+    dropped instead.
     """
 
     def __init__(self, template: str) -> None:
