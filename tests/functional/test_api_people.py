@@ -286,3 +286,23 @@ def test_unexpected_errors_still_carry_security_headers(client, world, monkeypat
     assert response.headers["cache-control"] == "no-store"
     assert response.headers["x-frame-options"] == "DENY"
     assert response.json()["request_id"] == response.headers["x-request-id"]
+
+
+@pytest.mark.parametrize(
+    ("field", "value"), [("family_name", "Walker "), ("given_name", " Ann"), ("mrn", "SUN-1 ")]
+)
+def test_a_value_with_spaces_at_either_end_is_refused_not_trimmed(
+    client, world, field, value
+) -> None:
+    body = {
+        "kind": "patient",
+        "given_name": "Ann",
+        "family_name": "Walker",
+        "date_of_birth": "1970-01-01",
+        field: value,
+    }
+    response = client.post(
+        f"/api/v1/tenants/{world.tenant_a}/people", headers=world["clinician"].headers, json=body
+    )
+    assert response.status_code == 422, response.text
+    assert "space" in response.json()["detail"]

@@ -53,9 +53,12 @@ class RecordView:
 
 
 def _clean_name(value: object, name: str) -> str:
+    """A name exactly as given, or a refusal: never trimmed behind the writer's back."""
     if not isinstance(value, str) or not value.strip() or len(value) > 100:
         raise InvalidInput(f"'{name}' must be 1 to 100 characters")
-    return value.strip()
+    if value != value.strip():
+        raise InvalidInput(f"'{name}' must not start or end with a space")
+    return value
 
 
 def _clean_dob(value: object) -> str:
@@ -99,8 +102,8 @@ def do_create_person(
         raise InvalidInput("'kind' must be 'patient' or 'caregiver'")
     given, family = _clean_name(given_name, "given_name"), _clean_name(family_name, "family_name")
     dob = _clean_dob(date_of_birth)
-    if mrn is not None and (not mrn.strip() or len(mrn) > 40):
-        raise InvalidInput("'mrn' must be 1 to 40 characters")
+    if mrn is not None and (not mrn.strip() or len(mrn) > 40 or mrn != mrn.strip()):
+        raise InvalidInput("'mrn' must be 1 to 40 characters, without spaces at either end")
     person_id = uuid.uuid4()
     decision = unit.guard.check(
         Permission.PEOPLE_WRITE,
@@ -113,7 +116,7 @@ def do_create_person(
     person = Person(
         tenant_id=unit.tenant_id, id=person_id, kind=kind, created_at=unit.now, updated_at=unit.now
     )
-    _seal_identity(unit, person, given, family, dob, mrn.strip() if mrn else None)
+    _seal_identity(unit, person, given, family, dob, mrn or None)
     _refuse_taken_mrn(unit, person)
     unit.session.add(person)
     _flush_person(unit)
@@ -200,13 +203,15 @@ def do_update_person(unit: Unit, person_id: uuid.UUID, changes: Mapping[str, Any
     current = person_view(unit, person, decision).fields
     merged = {**current, **changes}
     mrn = merged.get("mrn")
-    if mrn is not None and (not isinstance(mrn, str) or not mrn.strip() or len(mrn) > 40):
-        raise InvalidInput("'mrn' must be 1 to 40 characters")
+    if mrn is not None and (
+        not isinstance(mrn, str) or not mrn.strip() or len(mrn) > 40 or mrn != mrn.strip()
+    ):
+        raise InvalidInput("'mrn' must be 1 to 40 characters, without spaces at either end")
     given = _clean_name(merged["given_name"], "given_name")
     family = _clean_name(merged["family_name"], "family_name")
     dob = _clean_dob(merged["date_of_birth"])
     _keep_person_version(unit, person)
-    _seal_identity(unit, person, given, family, dob, mrn.strip() if mrn else None)
+    _seal_identity(unit, person, given, family, dob, mrn or None)
     _refuse_taken_mrn(unit, person)
     person.updated_at = unit.now
     _flush_person(unit)
@@ -803,11 +808,11 @@ def _person_voided(unit: Unit, person_id: uuid.UUID) -> bool:
 
 def _clean_void_reason(reason: object) -> str:
     """A reason is a sentence (it is read by the privacy office), not a token."""
-    if not isinstance(reason, str) or not 10 <= len(reason.strip()) <= 500:
+    if not isinstance(reason, str) or not 10 <= len(reason.strip()) <= 500 or len(reason) > 500:
         raise InvalidInput("'reason' must be 10 to 500 characters")
     if len(reason.split()) < 3:
         raise InvalidInput("'reason' must say in a few words why this was filed in error")
-    return reason.strip()
+    return reason  # stored exactly as typed
 
 
 Voidable = Record | Person | Document
