@@ -83,3 +83,31 @@ def test_odd_numbers_and_dates_get_a_readable_answer_not_a_crash(client, world, 
     audit = client.get(f"/t/{a}/audit", params={"until": "9999-12-31"})
     assert audit.status_code == 422
     assert "A filter is not valid" in audit.text
+
+
+def test_overlong_admin_fields_come_back_on_their_forms(client, world, officer) -> None:
+    """Over-long typed fields on the administration forms: the form again, with the reason,
+    never the API's problem JSON or a page without the form (issue 8)."""
+    a = world.tenant_a
+    csrf = officer.csrf
+    member = client.post(
+        f"/t/{a}/admin/members/new",
+        data={"csrf_token": csrf, "username": "u" * 500, "display_name": "Fine Name",
+              "position_id": str(world.positions_a["Scheduler"])},
+    )
+    assert member.status_code == 422
+    assert 'id="member-form"' in member.text or "<form" in member.text
+    assert "username" in member.text and "Fine Name" in member.text
+    settings = client.post(
+        f"/t/{a}/admin/settings",
+        data={"csrf_token": csrf, "password_profile": "nist", "idle_timeout_minutes": "9" * 40,
+              "password_expiry_days": "90", "password_history": "6", "mfa_reverify_days": "30"},
+    )
+    assert settings.status_code == 422
+    assert "<form" in settings.text and "Idle timeout" in settings.text
+    role = client.post(
+        f"/t/{a}/admin/directory/role-categories",
+        data={"csrf_token": csrf, "name": "n" * 500, "access_category": "full"},
+    )
+    assert role.status_code == 422
+    assert 'id="role-name-error"' in role.text

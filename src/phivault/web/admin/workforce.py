@@ -179,8 +179,9 @@ def add_member(
     tenant_id: uuid.UUID,
     vault: VaultDep,
     csrf_token: CSRF,
-    username: Annotated[str, Form(max_length=120)] = "",
-    display_name: Annotated[str, Form(max_length=200)] = "",
+    # No max_length on typed fields: the service's message comes back on the form.
+    username: Annotated[str, Form()] = "",
+    display_name: Annotated[str, Form()] = "",
     position_id: Annotated[str, Form(max_length=40)] = "",
     manager_id: Annotated[str, Form(max_length=40)] = "",
     privacy_officer: Annotated[bool, Form()] = False,
