@@ -195,3 +195,40 @@ def test_an_administrator_without_privacy_officer_duty_mints_no_officer(client, 
         f"/api/v1/tenants/{world.tenant_a}/access-reviews", headers=world["officer"].headers
     ).json()
     assert added.json()["id"] in {r["member_id"] for r in reviews}
+
+
+def test_revoking_standing_here_cuts_off_nothing_another_agency_relies_on(
+    client, env, world
+) -> None:
+    admin = _valley_admin(client, env, world)
+    sunrise_only, shared = world["other_staff"], world["officer"]
+    people_b = f"/api/v1/tenants/{world.tenant_b}/people"
+    # Invite a member of the other agency, then withdraw the invitation: nothing of theirs ends.
+    client.put(
+        f"{_members(world)}/{sunrise_only.member_id}/grant",
+        headers=admin,
+        json={"position_id": str(world.positions_a["Scheduler"])},
+    )
+    gone = client.delete(f"{_members(world)}/{sunrise_only.member_id}/grant", headers=admin)
+    assert gone.status_code == 204
+    assert client.get(people_b, headers=sunrise_only.headers).status_code == 200
+    # Revoke the shared officer's standing here: their token still works in the other agency,
+    # and no longer here.
+    revoked = client.delete(f"{_members(world)}/{shared.member_id}/grant", headers=admin)
+    assert revoked.status_code == 204
+    assert client.get(people_b, headers=shared.headers).status_code == 200
+    people_a = f"/api/v1/tenants/{world.tenant_a}/people"
+    assert client.get(people_a, headers=shared.headers).status_code == 404
+
+
+def test_revoking_someones_only_standing_still_ends_their_sessions_and_tokens(
+    client, env, world
+) -> None:
+    admin = _valley_admin(client, env, world)
+    staff = world["scheduler"]  # serves agency A only
+    assert (
+        client.delete(f"{_members(world)}/{staff.member_id}/grant", headers=admin).status_code
+        == 204
+    )
+    people_a = f"/api/v1/tenants/{world.tenant_a}/people"
+    assert client.get(people_a, headers=staff.headers).status_code == 401  # token revoked

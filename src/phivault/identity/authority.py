@@ -31,6 +31,7 @@ from phivault.audit.events import ALLOWED, REFUSED
 from phivault.db.engine import Scope
 from phivault.errors import Conflict, Forbidden
 from phivault.identity.models import Member, TenantGrant
+from phivault.identity.sessions import cut_off
 
 ELSEWHERE = (
     "this member also serves another agency: an act on their account needs the same "
@@ -122,3 +123,15 @@ def act_on_account(
         elsewhere, action, ALLOWED, resource_type="member", resource_id=member_id, fields=fields
     )
     return AccountAct(member, elsewhere)
+
+
+def end_standing_here(unit: Unit, grant: TenantGrant, reason: str) -> None:
+    """Revoke a member's standing in this agency. Losing one's only standing ends every
+    session, device and token at once (AUTH-8); for an account that still serves other
+    agencies those belong to them too, so only the standing here ends (the guard re-reads it
+    on every request, so it is gone from the next one). An invitation never accepted has
+    nothing to cut off."""
+    was_active = grant.status == "active"
+    grant.status = "revoked"
+    if was_active and not served_tenants(unit, grant.member_id) - {unit.tenant_id}:
+        cut_off(unit.session, grant.member_id, unit.now, reason)

@@ -22,7 +22,7 @@ from phivault.access.roles import join_role
 from phivault.access.unit import Unit
 from phivault.errors import Conflict, InvalidInput
 from phivault.identity import sessions, totp
-from phivault.identity.authority import act_on_account, served_tenants
+from phivault.identity.authority import act_on_account, end_standing_here, served_tenants
 from phivault.identity.credentials import TotpCredential, WebAuthnCredential
 from phivault.identity.models import AccessReview, Member, TenantGrant
 from phivault.identity.session_models import ResetRequest
@@ -530,6 +530,5 @@ def do_close_access_review(
     if outcome == "revoked":
         grant = unit.session.get(TenantGrant, (unit.tenant_id, review.member_id))
         if grant is not None:
-            grant.status = "revoked"
-        sessions.cut_off(unit.session, review.member_id, unit.now, "access-review")
+            end_standing_here(unit, grant, "access-review")
     unit.session.flush()

@@ -26,7 +26,6 @@ from phivault.identity import auth, sessions
 from phivault.identity.credentials import PasswordCredential
 from phivault.identity.models import ApiToken, Member, TenantGrant
 from phivault.identity.passwords import generate_initial_password, hash_password
-from phivault.identity.sessions import cut_off
 
 TOKEN_TOUCH_EVERY = timedelta(minutes=1)
 TOKEN_PREFIX = "pvt_"  # noqa: S105 - a public prefix, not a secret
@@ -310,9 +309,11 @@ def do_revoke_grant(unit: Unit, *, member_id: uuid.UUID) -> None:
         resource_id=member_id,
         fields=("status",),
     )
-    grant.status = "revoked"
-    # AUTH-8: losing standing ends every session and token at once, not at next sign-in.
-    cut_off(unit.session, member_id, unit.now, "grant-revoked")
+    # AUTH-8: losing standing ends every session and token at once, not at next sign-in;
+    # ACC-12: of an account that serves other agencies, only the standing here.
+    from phivault.identity.authority import end_standing_here
+
+    end_standing_here(unit, grant, "grant-revoked")
     unit.session.flush()
 
 
