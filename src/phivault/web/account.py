@@ -8,20 +8,22 @@ import uuid
 from typing import Annotated
 from urllib.parse import quote
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import Response
 
 from phivault.api.deps import client_of, declare
 from phivault.errors import InvalidInput, TooManyAttempts
 from phivault.identity import auth, recovery
 from phivault.web.common import (
+    CheckedForm,
+    CompleteDep,
+    SignedIn,
+    SignedInDep,
     VaultDep,
-    completely_signed_in,
     csrf_ok,
     local_path,
     redirect,
     render,
-    signed_in,
 )
 
 router = APIRouter(include_in_schema=False)
@@ -30,13 +32,11 @@ SELF = declare("self")
 
 
 @router.get("/account/sessions", openapi_extra=SELF)
-def sessions_page(request: Request, vault: VaultDep) -> Response:
+def sessions_page(request: Request, state: CompleteDep, vault: VaultDep) -> Response:
     """One's own open sessions; only once the sign-in is complete (a password alone does not
     show where the owner is signed in, nor end their sessions)."""
-    state = completely_signed_in(request, vault)
-    if isinstance(state, Response):
-        return state
-    resolved, view = state
+    resolved = state.resolved
+    view = state.view
     with auth.identity_transaction(vault) as db:
         rows = recovery.list_sessions(db, resolved.member.id, vault.clock())
     return render(
@@ -53,25 +53,21 @@ def sessions_page(request: Request, vault: VaultDep) -> Response:
 @router.post("/account/sessions/{session_id}/revoke", openapi_extra=SELF)
 def revoke(
     request: Request,
+    state: Annotated[SignedIn, Depends(CheckedForm("/account/sessions"))],
     session_id: uuid.UUID,
     vault: VaultDep,
-    csrf_token: Annotated[str, Form(max_length=100)],
 ) -> Response:
-    state = completely_signed_in(request, vault)
-    if isinstance(state, Response):
-        return state
-    resolved, _ = state
-    if csrf_ok(resolved, csrf_token):
-        with auth.identity_transaction(vault) as db:
-            auth.revoke_sessions(
-                vault,
-                db,
-                resolved.member.id,
-                [session_id],
-                actor_id=resolved.member.id,
-                client=client_of(request),
-                reason="revoked-by-member",
-            )
+    resolved = state.resolved
+    with auth.identity_transaction(vault) as db:
+        auth.revoke_sessions(
+            vault,
+            db,
+            resolved.member.id,
+            [session_id],
+            actor_id=resolved.member.id,
+            client=client_of(request),
+            reason="revoked-by-member",
+        )
     return redirect("/account/sessions")
 
 
@@ -106,12 +102,9 @@ def reset_complete(
 
 
 @router.get("/reauth", openapi_extra=SELF)
-def reauth_page(request: Request, vault: VaultDep, next: str = "/") -> Response:
+def reauth_page(request: Request, state: SignedInDep, vault: VaultDep, next: str = "/") -> Response:
     """Confirm one's password or a code before a sensitive action (fresh re-authentication)."""
-    state = signed_in(request, vault)
-    if isinstance(state, Response):
-        return state
-    _, view = state
+    view = state.view
     return render(
         request,
         "reauth.html",
@@ -125,16 +118,15 @@ def reauth_page(request: Request, vault: VaultDep, next: str = "/") -> Response:
 @router.post("/reauth", openapi_extra=SELF)
 def reauth_submit(
     request: Request,
+    state: SignedInDep,
     vault: VaultDep,
     csrf_token: Annotated[str, Form(max_length=100)],
     next: Annotated[str, Form(max_length=500)] = "/",
     password: Annotated[str, Form(max_length=1024)] = "",
     code: Annotated[str, Form(max_length=12)] = "",
 ) -> Response:
-    state = signed_in(request, vault)
-    if isinstance(state, Response):
-        return state
-    resolved, view = state
+    resolved = state.resolved
+    view = state.view
     target = local_path(next)
     if not csrf_ok(resolved, csrf_token):
         return redirect(f"/reauth?next={quote(target, safe='/')}")

@@ -12,28 +12,28 @@ from datetime import UTC, datetime, timedelta
 from typing import Annotated
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import Response, StreamingResponse
 
 from phivault.access import breakglass
 from phivault.access.policy import Permission
 from phivault.api.deps import declare
 from phivault.audit import service as audit_service
-from phivault.errors import PhivaultError
 from phivault.notifications import service as notifications
 from phivault.web.common import (
     OFFSET_PROBLEM,
-    VaultDep,
-    error_page,
-    form_page,
+    AgencyForm,
+    AgencyPageDep,
+    TenantPage,
     page_offset,
     problem_page,
     redirect,
     render,
-    tenant_context,
 )
 
 router = APIRouter(include_in_schema=False)
+# Forms of these pages: a stale token goes back to the page the form is on.
+AuditForm = Annotated[TenantPage, Depends(AgencyForm("/t/{tenant_id}/audit"))]
 PAGE_SIZE = 100
 DECIDED_SHOWN = 50
 FILTERS = ("person_id", "actor_id", "action", "outcome", "since", "until", "break_glass")
@@ -125,12 +125,9 @@ def _params(request: Request) -> dict[str, str]:
     openapi_extra=declare(Permission.AUDIT_READ, Permission.BREAK_GLASS_REVIEW),
 )
 def audit_viewer(
-    request: Request, tenant_id: uuid.UUID, vault: VaultDep, offset: str = ""
+    request: Request, tenant_id: uuid.UUID, page: AgencyPageDep, offset: str = ""
 ) -> Response:
     """Audit entries, newest first, a page at a time, and the break-glass review queue."""
-    page = tenant_context(request, vault, tenant_id)
-    if isinstance(page, Response):
-        return page
     params = _params(request)
     start = page_offset(offset)
     if start is None:
@@ -139,19 +136,16 @@ def audit_viewer(
         flt = _filter(params, offset=start)
     except ValueError:
         return problem_page(request, page, 422, "A filter is not valid: check the ids and dates.")
-    try:
-        with page.unit() as unit:
-            shown = audit_service.audit_page(unit, flt)
-            pending = breakglass.list_break_glass(unit)
-            decided = breakglass.recent_reviews(unit, limit=DECIDED_SHOWN)
-            notices = notifications.unread_notices(unit)
-            names = shown.actor_names | audit_service.member_names(
-                unit.session,
-                [g.member_id for g in (*pending, *decided)]
-                + [g.reviewed_by for g in decided if g.reviewed_by],
-            )
-    except PhivaultError as exc:
-        return error_page(request, page, exc)
+    with page.unit() as unit:
+        shown = audit_service.audit_page(unit, flt)
+        pending = breakglass.list_break_glass(unit)
+        decided = breakglass.recent_reviews(unit, limit=DECIDED_SHOWN)
+        notices = notifications.unread_notices(unit)
+        names = shown.actor_names | audit_service.member_names(
+            unit.session,
+            [g.member_id for g in (*pending, *decided)]
+            + [g.reviewed_by for g in decided if g.reviewed_by],
+        )
     query = {k: v for k, v in params.items() if v}
     return render(
         request,
@@ -184,22 +178,16 @@ def _link(tenant_id: uuid.UUID, query: dict[str, str], offset: int) -> str:
 
 
 @router.get("/t/{tenant_id}/audit/export.csv", openapi_extra=declare(Permission.AUDIT_READ))
-def export_csv(request: Request, tenant_id: uuid.UUID, vault: VaultDep) -> Response:
+def export_csv(request: Request, tenant_id: uuid.UUID, page: AgencyPageDep) -> Response:
     """The filtered entries as CSV. It carries IDs and field names only, no PHI values, so
     unlike a PHI export it needs no fresh re-authentication; it is audited with its size."""
-    page = tenant_context(request, vault, tenant_id)
-    if isinstance(page, Response):
-        return page
     try:
         flt = _filter(_params(request))
     except ValueError:
         return problem_page(request, page, 422, "A filter is not valid: check the ids and dates.")
-    try:
-        with page.unit() as unit:
-            rows, truncated = audit_service.export_rows(unit, flt)
-    except PhivaultError as exc:
-        return error_page(request, page, exc)
-    stamp = vault.clock().strftime("%Y%m%d-%H%M%S")
+    with page.unit() as unit:
+        rows, truncated = audit_service.export_rows(unit, flt)
+    stamp = page.vault.clock().strftime("%Y%m%d-%H%M%S")
     headers = {"Content-Disposition": f'attachment; filename="audit-{stamp}.csv"'}
     if truncated:
         headers["X-Phivault-Truncated"] = str(audit_service.MAX_EXPORT)
@@ -222,17 +210,10 @@ def _csv(rows: list[tuple[str, ...]]) -> Iterator[str]:
 def verify(
     request: Request,
     tenant_id: uuid.UUID,
-    vault: VaultDep,
-    csrf_token: Annotated[str, Form(max_length=100)],
+    page: AuditForm,
 ) -> Response:
     """Walk the agency's whole chain now; the viewer then shows the recorded result."""
-    page = form_page(request, vault, tenant_id, csrf_token, f"/t/{tenant_id}/audit")
-    if isinstance(page, Response):
-        return page
-    try:
-        audit_service.verify_tenant_chain(page.unit)
-    except PhivaultError as exc:
-        return error_page(request, page, exc)
+    audit_service.verify_tenant_chain(page.unit)
     return redirect(f"/t/{tenant_id}/audit")
 
 
@@ -244,19 +225,12 @@ def review(
     request: Request,
     tenant_id: uuid.UUID,
     grant_id: uuid.UUID,
-    vault: VaultDep,
-    csrf_token: Annotated[str, Form(max_length=100)],
+    page: AuditForm,
     disposition: Annotated[str, Form(max_length=16)],
     note: Annotated[str, Form(max_length=2000)] = "",
 ) -> Response:
-    page = form_page(request, vault, tenant_id, csrf_token, f"/t/{tenant_id}/audit")
-    if isinstance(page, Response):
-        return page
-    try:
-        with page.unit() as unit:
-            breakglass.do_review_break_glass(unit, grant_id, disposition=disposition, note=note)
-    except PhivaultError as exc:
-        return error_page(request, page, exc)
+    with page.unit() as unit:
+        breakglass.do_review_break_glass(unit, grant_id, disposition=disposition, note=note)
     return redirect(f"/t/{tenant_id}/audit")
 
 
@@ -268,16 +242,9 @@ def mark_read(
     request: Request,
     tenant_id: uuid.UUID,
     notice_id: uuid.UUID,
-    vault: VaultDep,
-    csrf_token: Annotated[str, Form(max_length=100)],
+    page: AuditForm,
 ) -> Response:
     """Acknowledge a notice; the audit viewer then no longer lists it."""
-    page = form_page(request, vault, tenant_id, csrf_token, f"/t/{tenant_id}/audit")
-    if isinstance(page, Response):
-        return page
-    try:
-        with page.unit() as unit:
-            notifications.do_mark_read(unit, notice_id)
-    except PhivaultError as exc:
-        return error_page(request, page, exc)
+    with page.unit() as unit:
+        notifications.do_mark_read(unit, notice_id)
     return redirect(f"/t/{tenant_id}/audit#notices")

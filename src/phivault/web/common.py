@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Annotated, Any, TypeVar
 from urllib.parse import quote, urlsplit
 
-from fastapi import Depends, FastAPI, Request
+from fastapi import Depends, FastAPI, Form, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
@@ -29,7 +29,13 @@ from phivault.access.policy import AccessCategory, Permission, PurposeOfUse
 from phivault.access.unit import Actor, Unit, Vault
 from phivault.api.deps import client_of, declared_permissions, get_vault
 from phivault.api.paging import MAX_OFFSET
-from phivault.errors import NotFound, PhivaultError, ReauthRequired, Unauthenticated
+from phivault.errors import (
+    Forbidden,
+    NotFound,
+    PhivaultError,
+    ReauthRequired,
+    Unauthenticated,
+)
 from phivault.identity import auth, sessions
 from phivault.identity.models import TenantGrant
 from phivault.identity.service import standing_of
@@ -37,6 +43,9 @@ from phivault.identity.session_models import LoginSession
 from phivault.tenancy.models import Tenant
 
 TEMPLATES = Jinja2Templates(directory=Path(__file__).parent / "templates")
+# Template macros shared by every page (the CSRF field, …) are globals: declared once.
+for _name in ("csrf_field",):
+    TEMPLATES.env.globals[_name] = getattr(TEMPLATES.env.get_template("_macros.html").module, _name)
 PAGE_CSP = (
     "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
     "connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
@@ -135,37 +144,92 @@ def csrf_ok(resolved: sessions.Resolved, token: str) -> bool:
     return hmac.compare_digest(token.encode(), resolved.login.csrf_token.encode())
 
 
-def signed_in(
-    request: Request, vault: Vault
-) -> tuple[sessions.Resolved, auth.SessionView] | Response:
-    """The session and its stage, or a redirect to the sign-in page."""
-    resolved = current(request, vault)
-    if resolved is None:
-        return redirect("/login")
-    return resolved, describe(vault, resolved)
-
-
-def completely_signed_in(
-    request: Request, vault: Vault
-) -> tuple[sessions.Resolved, auth.SessionView] | Response:
-    """A fully signed-in session (settled password and second factor), or a redirect to the
-    sign-in step still missing."""
-    state = signed_in(request, vault)
-    if isinstance(state, Response):
-        return state
-    if state[1].stage != auth.COMPLETE:
-        return redirect(NEXT_PAGE[state[1].stage])
-    return state
-
-
 def is_fresh(vault: Vault, resolved: sessions.Resolved) -> bool:
     """Whether the session re-proved its identity recently enough for a sensitive action."""
     return vault.clock() - resolved.login.fresh_auth_at <= sessions.FRESH_AUTH
 
 
+def reauth_path(next_path: str) -> str:
+    """Where to confirm the password or code before coming back to ``next_path``."""
+    return f"/reauth?next={quote(local_path(next_path), safe='/')}"
+
+
 def reauth_redirect(next_path: str) -> Response:
     """Send the browser to confirm its password or code, then back to ``next_path``."""
-    return redirect(f"/reauth?next={quote(local_path(next_path), safe='/')}")
+    return redirect(reauth_path(next_path))
+
+
+# --- Declared page dependencies ------------------------------------------------------------
+#
+# A page route declares what it needs as parameters; the dependencies below decide before the
+# route runs and raise :class:`PageRedirect` when the browser must go elsewhere first (to sign
+# in, to the sign-in step still missing, back to an expired form, to re-authenticate). One
+# handler (:func:`install_page_errors`) turns that, and any service refusal a page route lets
+# through, into the answer. Routes never test a result for being a Response.
+
+
+class PageRedirect(Exception):
+    """The browser must go to ``path`` first (a 303, answered by the page error handler)."""
+
+    def __init__(self, path: str) -> None:
+        super().__init__(path)
+        self.path = path
+
+
+@dataclass(frozen=True)
+class SignedIn:
+    """A signed-in session (at any sign-in stage unless the dependency asked for a complete
+    one) and its description."""
+
+    resolved: sessions.Resolved
+    view: auth.SessionView
+
+    @property
+    def member_id(self) -> uuid.UUID:
+        return self.resolved.member.id
+
+    def csrf_ok(self, token: str) -> bool:
+        return csrf_ok(self.resolved, token)
+
+
+def signed_in_session(request: Request, vault: VaultDep) -> SignedIn:
+    """Dependency: the session behind the cookie at any stage, else to the sign-in page."""
+    resolved = current(request, vault)
+    if resolved is None:
+        raise PageRedirect("/login")
+    return SignedIn(resolved, describe(vault, resolved))
+
+
+def complete_session(request: Request, vault: VaultDep) -> SignedIn:
+    """Dependency: a fully signed-in session (settled password and second factor), else the
+    sign-in step still missing."""
+    state = signed_in_session(request, vault)
+    if state.view.stage != auth.COMPLETE:
+        raise PageRedirect(NEXT_PAGE[state.view.stage])
+    return state
+
+
+SignedInDep = Annotated[SignedIn, Depends(signed_in_session)]
+CompleteDep = Annotated[SignedIn, Depends(complete_session)]
+CsrfField = Annotated[str, Form(max_length=100)]
+
+
+class CheckedForm:
+    """Dependency for a form's POST outside an agency (the account pages): a complete sign-in,
+    this session's CSRF token (else back to ``back``), and, when ``fresh``, a recent proof of
+    identity (else re-authenticate, then ``back``)."""
+
+    def __init__(self, back: str, *, fresh: bool = False) -> None:
+        self.back = back
+        self.fresh = fresh
+
+    def __call__(self, request: Request, vault: VaultDep, csrf_token: CsrfField = "") -> SignedIn:
+        state = complete_session(request, vault)
+        if not state.csrf_ok(csrf_token):
+            raise PageRedirect(self.back)
+        if self.fresh and not is_fresh(vault, state.resolved):
+            raise PageRedirect(reauth_path(self.back))
+        return state
 
 
 @dataclass(frozen=True)
@@ -227,16 +291,15 @@ def member_tenants(vault: Vault, member_id: uuid.UUID) -> list[dict[str, Any]]:
     return [{"id": str(i), "name": n, "privacy_officer": po} for i, n, po in rows]
 
 
-def tenant_context(request: Request, vault: Vault, tenant_id: uuid.UUID) -> TenantPage | Response:
-    """The signed-in, fully verified member's page context in one agency, or a redirect.
+def tenant_context(request: Request, vault: Vault, tenant_id: uuid.UUID) -> TenantPage:
+    """The signed-in, fully verified member's page context in one agency, kept on the request
+    for the page error handler; raises :class:`PageRedirect` when the sign-in is not complete.
 
     A member without standing in the agency still gets a context (the guard answers their
     requests with the same 404 as for anything missing), named "Unknown agency".
     """
-    state = completely_signed_in(request, vault)
-    if isinstance(state, Response):
-        return state
-    resolved, view = state
+    state = complete_session(request, vault)
+    resolved, view = state.resolved, state.view
     tenants = member_tenants(vault, resolved.member.id)
     here = next((t for t in tenants if t["id"] == str(tenant_id)), None)
     permissions: frozenset[Permission] = frozenset()
@@ -255,7 +318,7 @@ def tenant_context(request: Request, vault: Vault, tenant_id: uuid.UUID) -> Tena
         request_id=client.request_id,
         assurance=view.assurance,
     )
-    return TenantPage(
+    page = TenantPage(
         resolved=resolved,
         view=view,
         actor=actor,
@@ -266,28 +329,60 @@ def tenant_context(request: Request, vault: Vault, tenant_id: uuid.UUID) -> Tena
         vault=vault,
         declared=declared_permissions(request),
     )
-
-
-def form_page(
-    request: Request,
-    vault: Vault,
-    tenant_id: uuid.UUID,
-    csrf_token: str,
-    back: str,
-    *,
-    fresh: bool = False,
-) -> TenantPage | Response:
-    """The agency page context for a form's POST, or the redirect that must come first: to
-    sign in; back to the form when its CSRF token is not this session's (an expired form);
-    to re-authenticate when a sensitive action needs a fresh proof of identity."""
-    page = tenant_context(request, vault, tenant_id)
-    if isinstance(page, Response):
-        return page
-    if not csrf_ok(page.resolved, csrf_token):
-        return redirect(back)
-    if fresh and not is_fresh(vault, page.resolved):
-        return reauth_redirect(back)
+    request.state.page = page
     return page
+
+
+def agency_page(request: Request, tenant_id: uuid.UUID, vault: VaultDep) -> TenantPage:
+    """Dependency: the page context of the agency in the address (see :func:`tenant_context`)."""
+    return tenant_context(request, vault, tenant_id)
+
+
+AgencyPageDep = Annotated[TenantPage, Depends(agency_page)]
+
+
+class AgencyForm:
+    """Dependency for a form's POST inside an agency: the agency page context, this session's
+    CSRF token (else back to ``back``, a path template over the route's path parameters, by
+    default the form's own address), and, when ``fresh``, a recent proof of identity (else
+    re-authenticate, then ``back``)."""
+
+    def __init__(self, back: str | None = None, *, fresh: bool = False) -> None:
+        self.back = back
+        self.fresh = fresh
+
+    def __call__(
+        self,
+        request: Request,
+        tenant_id: uuid.UUID,
+        vault: VaultDep,
+        csrf_token: CsrfField = "",
+    ) -> TenantPage:
+        page = tenant_context(request, vault, tenant_id)
+        back = self.back_path(request)
+        if not csrf_ok(page.resolved, csrf_token):
+            raise PageRedirect(back)
+        if self.fresh and not is_fresh(vault, page.resolved):
+            raise PageRedirect(reauth_path(back))
+        request.state.back = back
+        return page
+
+    def back_path(self, request: Request) -> str:
+        if self.back is None:
+            return request.url.path
+        return self.back.format(**request.path_params)
+
+
+# A form whose stale token sends the browser back to the form's own address.
+AgencyFormDep = Annotated[TenantPage, Depends(AgencyForm())]
+FreshFormDep = Annotated[TenantPage, Depends(AgencyForm(fresh=True))]
+
+
+def fresh_or_reauth(page: TenantPage, request: Request, needed: bool = True) -> None:
+    """A page that shows what only a recent proof of identity may see (a one-time code, a
+    decision queue) re-authenticates first, then comes back here."""
+    if needed and not is_fresh(page.vault, page.resolved):
+        raise PageRedirect(reauth_path(request.url.path))
 
 
 def not_found(request: Request, page: TenantPage, **extra: Any) -> Response:
@@ -439,5 +534,44 @@ def install_page_errors(app: FastAPI) -> None:
         response: Response = await api_http(request, exc)  # type: ignore[misc]
         return response
 
+    api_refusal = app.exception_handlers[PhivaultError]
+
+    async def refusal(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, PhivaultError)
+        if is_page(request):
+            return refusal_page(request, exc)
+        response: Response = await api_refusal(request, exc)  # type: ignore[misc]
+        return response
+
+    async def go_first(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, PageRedirect)
+        return redirect(exc.path)
+
     app.add_exception_handler(RequestValidationError, validation)
     app.add_exception_handler(StarletteHTTPException, http)
+    app.add_exception_handler(PhivaultError, refusal)
+    app.add_exception_handler(PageRedirect, go_first)
+
+
+def hide_forbidden(request: Request) -> None:
+    """Router dependency: on these pages a permission the member lacks looks like anything
+    missing (the administration of an agency is not shown to its staff)."""
+    request.state.hide_forbidden = True
+
+
+def refusal_page(request: Request, exc: PhivaultError) -> Response:
+    """A page route's service refusal, inside the agency frame when the page has one: missing
+    or forbidden-by-existence is the not-found page; a stale session re-authenticates, then
+    comes back (to the form's page for a POST); anything else says its (PHI-free) message."""
+    page: TenantPage | None = getattr(request.state, "page", None)
+    if page is None:
+        if isinstance(exc, NotFound):
+            return render(request, "not_found.html", 404)
+        heading = HEADINGS.get(exc.status, "Not available")
+        return render(request, "problem.html", exc.status, heading=heading, error=exc.detail)
+    if isinstance(exc, Forbidden) and getattr(request.state, "hide_forbidden", False):
+        return not_found(request, page)
+    back = getattr(request.state, "back", None)
+    if back is None and request.method == "GET":
+        back = request.url.path
+    return error_page(request, page, exc, back)

@@ -24,19 +24,16 @@ from phivault.access.policy import AccessCategory, Permission, PurposeOfUse
 from phivault.access.unit import Unit, Vault
 from phivault.api.deps import declare
 from phivault.audit import service as audit_service
-from phivault.errors import PhivaultError
 from phivault.identity import auth, lifecycle
 from phivault.identity.service import list_tokens
 from phivault.records.credentials import credentials_due, expiring_credentials
 from phivault.web.charts import Chart, stacked_bars
 from phivault.web.common import (
+    AgencyPageDep,
     TenantPage,
-    VaultDep,
-    error_page,
     not_found,
     parse_purpose,
     render,
-    tenant_context,
 )
 
 router = APIRouter(include_in_schema=False)
@@ -115,25 +112,19 @@ def _expiring_tokens(vault: Vault, page: TenantPage) -> list[Any]:
 
 
 @router.get("/t/{tenant_id}", openapi_extra=DASHBOARD_PERMISSIONS)
-def dashboard(request: Request, tenant_id: uuid.UUID, vault: VaultDep) -> Response:
-    page = tenant_context(request, vault, tenant_id)
-    if isinstance(page, Response):
-        return page
+def dashboard(request: Request, tenant_id: uuid.UUID, page: AgencyPageDep) -> Response:
     if not page.permissions:
         return not_found(request, page)  # no standing here: the agency looks absent (I-5)
-    try:
-        # Credential tracking is an operations function (BOC: the office tracks them).
-        with page.unit(PurposeOfUse.OPERATIONS) as unit:
-            board = _gather(unit, page)
-    except PhivaultError as exc:
-        return error_page(request, page, exc)
-    board.tokens = _expiring_tokens(vault, page)
+    # Credential tracking is an operations function (BOC: the office tracks them).
+    with page.unit(PurposeOfUse.OPERATIONS) as unit:
+        board = _gather(unit, page)
+    board.tokens = _expiring_tokens(page.vault, page)
     return render(
         request,
         "dashboard.html",
         section="dashboard",
         board=board,
-        today=vault.clock(),
+        today=page.vault.clock(),
         password_warning=page.view.password_expires_in_days,
         **page.vars(),
     )
@@ -144,21 +135,15 @@ def dashboard(request: Request, tenant_id: uuid.UUID, vault: VaultDep) -> Respon
     openapi_extra=declare(Permission.RECORDS_READ, Permission.PEOPLE_READ),
 )
 def credentials(
-    request: Request, tenant_id: uuid.UUID, vault: VaultDep, purpose: str = ""
+    request: Request, tenant_id: uuid.UUID, page: AgencyPageDep, purpose: str = ""
 ) -> Response:
     """Caregivers whose credentials have lapsed or lapse within 30 days, for a stated purpose
     (asked first, like any list of people); every caregiver named is an audited read."""
-    page = tenant_context(request, vault, tenant_id)
-    if isinstance(page, Response):
-        return page
     use = parse_purpose(purpose)
     due = None
     if use is not None:
-        try:
-            with page.unit(use) as unit:
-                due = expiring_credentials(unit)
-        except PhivaultError as exc:
-            return error_page(request, page, exc)
+        with page.unit(use) as unit:
+            due = expiring_credentials(unit)
     return render(
         request,
         "credentials.html",

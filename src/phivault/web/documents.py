@@ -18,18 +18,15 @@ from fastapi.responses import Response, StreamingResponse
 from phivault.access.policy import Permission
 from phivault.api.deps import declare
 from phivault.api.routes_people import content_disposition
-from phivault.errors import PhivaultError
 from phivault.records import documents
 from phivault.records.blobs import BlobStore
 from phivault.web.common import (
     PAGE_CSP,
+    AgencyPageDep,
     TenantPage,
-    VaultDep,
-    error_page,
     parse_purpose,
     redirect,
     render,
-    tenant_context,
 )
 
 router = APIRouter(include_in_schema=False)
@@ -58,17 +55,14 @@ def _stream(
 ) -> Response:
     blobs = BlobStore(page.vault.settings.blob_dir)
     inline = action == "document.view"
-    try:
-        with page.unit(parse_purpose(purpose)) as unit:
-            opened = documents.open_document(
-                unit,
-                blobs,
-                document_id,
-                action=action,
-                content_types=frozenset(EMBED) if inline else None,
-            )
-    except PhivaultError as exc:
-        return error_page(request, page, exc)
+    with page.unit(parse_purpose(purpose)) as unit:
+        opened = documents.open_document(
+            unit,
+            blobs,
+            document_id,
+            action=action,
+            content_types=frozenset(EMBED) if inline else None,
+        )
     view = opened.view
     headers = {
         "Content-Disposition": content_disposition(
@@ -87,13 +81,10 @@ def download(
     request: Request,
     tenant_id: uuid.UUID,
     document_id: uuid.UUID,
-    vault: VaultDep,
+    page: AgencyPageDep,
     purpose: str | None = None,
 ) -> Response:
     """Stream a document to a signed-in browser as a download."""
-    page = tenant_context(request, vault, tenant_id)
-    if isinstance(page, Response):
-        return page
     return _stream(request, page, document_id, purpose, "document.download")
 
 
@@ -102,15 +93,12 @@ def content(
     request: Request,
     tenant_id: uuid.UUID,
     document_id: uuid.UUID,
-    vault: VaultDep,
+    page: AgencyPageDep,
     purpose: str | None = None,
 ) -> Response:
     """The document's content for the viewer page to embed (inline, same-origin frames only).
     Opened as a page of its own it would escape the idle logoff, so a browser navigating to
     it is sent to the viewer instead."""
-    page = tenant_context(request, vault, tenant_id)
-    if isinstance(page, Response):
-        return page
     if request.headers.get("sec-fetch-dest") == "document":
         query = f"?purpose={quote(purpose)}" if purpose else ""
         return redirect(f"/t/{tenant_id}/documents/{document_id}{query}")
@@ -122,19 +110,13 @@ def viewer(
     request: Request,
     tenant_id: uuid.UUID,
     document_id: uuid.UUID,
-    vault: VaultDep,
+    page: AgencyPageDep,
     purpose: str | None = None,
 ) -> Response:
     """A document shown inside phivault's page, with its description and a download link."""
-    page = tenant_context(request, vault, tenant_id)
-    if isinstance(page, Response):
-        return page
     use = parse_purpose(purpose)
-    try:
-        with page.unit(use) as unit:
-            view = documents.read_document(unit, document_id)
-    except PhivaultError as exc:
-        return error_page(request, page, exc)
+    with page.unit(use) as unit:
+        view = documents.read_document(unit, document_id)
     response = render(
         request,
         "document.html",

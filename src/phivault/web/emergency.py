@@ -16,13 +16,12 @@ from phivault.api.deps import client_of, declare
 from phivault.errors import NotFound, PhivaultError
 from phivault.identity import recovery
 from phivault.web.common import (
+    AgencyFormDep,
+    AgencyPageDep,
     TenantPage,
-    VaultDep,
-    form_page,
     not_found,
     redirect,
     render,
-    tenant_context,
 )
 
 router = APIRouter(include_in_schema=False)
@@ -68,11 +67,8 @@ def _form(
     openapi_extra=declare(Permission.BREAK_GLASS_INVOKE),
 )
 def emergency_form(
-    request: Request, tenant_id: uuid.UUID, person_id: uuid.UUID, vault: VaultDep
+    request: Request, tenant_id: uuid.UUID, person_id: uuid.UUID, page: AgencyPageDep
 ) -> Response:
-    page = tenant_context(request, vault, tenant_id)
-    if isinstance(page, Response):
-        return page
     return _form(request, page, person_id)
 
 
@@ -84,8 +80,7 @@ def emergency_submit(
     request: Request,
     tenant_id: uuid.UUID,
     person_id: uuid.UUID,
-    vault: VaultDep,
-    csrf_token: Annotated[str, Form(max_length=100)],
+    page: AgencyFormDep,
     # Generous transport bounds: the service's own rules answer on the form, never raw JSON.
     reason: Annotated[str, Form(max_length=10_000)],
     minutes: Annotated[str, Form(max_length=10)],
@@ -93,16 +88,12 @@ def emergency_submit(
 ) -> Response:
     """Re-authenticate, then open emergency access; it is flagged for review at once.
     Any refusal but a hidden person shows the form again with the reason as typed."""
-    back = f"/t/{tenant_id}/people/{person_id}/emergency"
-    page = form_page(request, vault, tenant_id, csrf_token, back)
-    if isinstance(page, Response):
-        return page
     chosen = int(minutes) if minutes.isascii() and minutes.isdigit() else None
     if chosen is None:
         return _form(request, page, person_id, status=422, error="Choose how long.", reason=reason)
     try:
         recovery.reauthenticate(
-            vault, page.resolved, password=password, code=None, client=client_of(request)
+            page.vault, page.resolved, password=password, code=None, client=client_of(request)
         )
         with page.unit(PurposeOfUse.TREATMENT) as unit:
             breakglass.do_break_glass(unit, person_id=person_id, reason=reason, minutes=chosen)

@@ -27,8 +27,10 @@ from phivault.identity import auth, factors, invitations, passkeys, sessions, to
 from phivault.identity.policy import member_policy
 from phivault.web.common import (
     NEXT_PAGE,
+    CompleteDep,
+    PageRedirect,
+    SignedInDep,
     VaultDep,
-    completely_signed_in,
     csrf_ok,
     current,
     describe,
@@ -37,7 +39,7 @@ from phivault.web.common import (
     redirect,
     refill_on_invalid,
     render,
-    signed_in,
+    signed_in_session,
 )
 
 PUBLIC = declare("public")
@@ -106,11 +108,8 @@ def login_submit(
 
 
 @router.get("/password", openapi_extra=SELF)
-def password_page(request: Request, vault: VaultDep) -> Response:
-    state = signed_in(request, vault)
-    if isinstance(state, Response):
-        return state
-    _, view = state
+def password_page(request: Request, state: SignedInDep, vault: VaultDep) -> Response:
+    view = state.view
     if not auth.may_change_credentials(view):
         return redirect(NEXT_PAGE[view.stage])
     return render(request, "password.html", who=view.display_name, csrf=view.csrf_token)
@@ -118,10 +117,10 @@ def password_page(request: Request, vault: VaultDep) -> Response:
 
 def _password_again(request: Request, form: dict[str, str], problems: dict[str, str]) -> Response:
     """The password form again when a field is refused before the check (e.g. too long)."""
-    state = signed_in(request, request.app.state.vault)
-    if isinstance(state, Response):
-        return state
-    view = state[1]
+    try:
+        view = signed_in_session(request, request.app.state.vault).view
+    except PageRedirect as go:
+        return redirect(go.path)
     return render(
         request,
         "password.html",
@@ -136,15 +135,14 @@ def _password_again(request: Request, form: dict[str, str], problems: dict[str, 
 @refill_on_invalid(_password_again)
 def password_submit(
     request: Request,
+    state: SignedInDep,
     vault: VaultDep,
     csrf_token: Annotated[str, Form(max_length=100)],
     current_password: Annotated[str, Form(max_length=1024)],
     new_password: Annotated[str, Form(max_length=1024)],
 ) -> Response:
-    state = signed_in(request, vault)
-    if isinstance(state, Response):
-        return state
-    resolved, view = state
+    resolved = state.resolved
+    view = state.view
     if not csrf_ok(resolved, csrf_token):
         return render(
             request,
@@ -179,11 +177,9 @@ def _with_new_secret(response: Response, request: Request, view: auth.SessionVie
 
 
 @router.get("/mfa/enrol", openapi_extra=SELF)
-def enrol_page(request: Request, vault: VaultDep) -> Response:
-    state = signed_in(request, vault)
-    if isinstance(state, Response):
-        return state
-    resolved, view = state
+def enrol_page(request: Request, state: SignedInDep, vault: VaultDep) -> Response:
+    resolved = state.resolved
+    view = state.view
     if view.stage != auth.MFA_ENROL:
         return redirect(NEXT_PAGE[view.stage])
     return _enrol_form(request, vault, resolved, view)
@@ -221,14 +217,13 @@ def _enrol_form(
 @router.post("/mfa/enrol", openapi_extra=SELF)
 def enrol_submit(
     request: Request,
+    state: SignedInDep,
     vault: VaultDep,
     csrf_token: Annotated[str, Form(max_length=100)],
     code: Annotated[str, Form(max_length=12)],
 ) -> Response:
-    state = signed_in(request, vault)
-    if isinstance(state, Response):
-        return state
-    resolved, view = state
+    resolved = state.resolved
+    view = state.view
     if not csrf_ok(resolved, csrf_token):
         return redirect("/mfa/enrol")
     try:
@@ -243,11 +238,9 @@ def enrol_submit(
 
 
 @router.get("/mfa/verify", openapi_extra=SELF)
-def verify_page(request: Request, vault: VaultDep) -> Response:
-    state = signed_in(request, vault)
-    if isinstance(state, Response):
-        return state
-    resolved, view = state
+def verify_page(request: Request, state: SignedInDep, vault: VaultDep) -> Response:
+    resolved = state.resolved
+    view = state.view
     if view.stage != auth.MFA_VERIFY:
         return redirect(NEXT_PAGE[view.stage])
     return _verify_form(request, vault, resolved, view)
@@ -280,15 +273,14 @@ def _verify_form(
 @router.post("/mfa/verify", openapi_extra=SELF)
 def verify_submit(
     request: Request,
+    state: SignedInDep,
     vault: VaultDep,
     csrf_token: Annotated[str, Form(max_length=100)],
     code: Annotated[str, Form(max_length=64)],
     remember_device: Annotated[str, Form(max_length=2)] = "",
 ) -> Response:
-    state = signed_in(request, vault)
-    if isinstance(state, Response):
-        return state
-    resolved, view = state
+    resolved = state.resolved
+    view = state.view
     if not csrf_ok(resolved, csrf_token):
         return redirect("/mfa/verify")
     method, check = factors.totp_or_recovery(vault, code.strip())
@@ -309,11 +301,9 @@ def verify_submit(
 
 
 @router.get("/", openapi_extra=SELF)
-def home(request: Request, vault: VaultDep) -> Response:
-    state = completely_signed_in(request, vault)
-    if isinstance(state, Response):
-        return state
-    resolved, view = state
+def home(request: Request, state: CompleteDep, vault: VaultDep) -> Response:
+    resolved = state.resolved
+    view = state.view
     return render(
         request,
         "home.html",
@@ -330,16 +320,14 @@ def home(request: Request, vault: VaultDep) -> Response:
 @router.post("/invitations/{tenant_id}/accept", openapi_extra=SELF)
 def accept_invitation(
     request: Request,
+    state: CompleteDep,
     tenant_id: uuid.UUID,
     vault: VaultDep,
     csrf_token: Annotated[str, Form(max_length=100)],
 ) -> Response:
     """The account's owner joins an agency that invited them (ACC-12): a complete sign-in and
     this session's CSRF token, else nothing changes."""
-    state = completely_signed_in(request, vault)
-    if isinstance(state, Response):
-        return state
-    resolved, _ = state
+    resolved = state.resolved
     if not csrf_ok(resolved, csrf_token):
         return redirect("/")
     try:

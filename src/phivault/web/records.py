@@ -24,16 +24,15 @@ from phivault.errors import Conflict, InvalidInput, PhivaultError
 from phivault.records import documents, service
 from phivault.records.types import DOB_EARLIEST, RECORD_TYPES, FieldSpec, clean_value
 from phivault.web.common import (
+    AgencyForm,
+    AgencyFormDep,
+    AgencyPageDep,
     TenantPage,
-    VaultDep,
-    error_page,
-    form_page,
     not_found,
     parse_purpose,
     problem_page,
     redirect,
     render,
-    tenant_context,
 )
 
 router = APIRouter(include_in_schema=False)
@@ -65,6 +64,8 @@ async def form_data(request: Request) -> dict[str, Any]:
 
 
 FormDep = Annotated[dict[str, Any], Depends(form_data)]
+# A form posted from a person's chart goes back to the chart when its token is stale.
+ChartFormDep = Annotated[TenantPage, Depends(AgencyForm("/t/{tenant_id}/people/{person_id}"))]
 
 
 def _text(form: Mapping[str, Any], key: str) -> str:
@@ -185,22 +186,14 @@ def _person_form(
 
 
 @router.get("/t/{tenant_id}/people/new", openapi_extra=declare(Permission.PEOPLE_WRITE))
-def new_person(request: Request, tenant_id: uuid.UUID, vault: VaultDep) -> Response:
-    page = tenant_context(request, vault, tenant_id)
-    if isinstance(page, Response):
-        return page
+def new_person(request: Request, tenant_id: uuid.UUID, page: AgencyPageDep) -> Response:
     return _person_form(request, page, person=None, purpose=page.default_purpose.value, shown={})
 
 
 @router.post("/t/{tenant_id}/people/new", openapi_extra=declare(Permission.PEOPLE_WRITE))
 def create_person(
-    request: Request, tenant_id: uuid.UUID, vault: VaultDep, form: FormDep
+    request: Request, tenant_id: uuid.UUID, page: AgencyFormDep, form: FormDep
 ) -> Response:
-    page = form_page(
-        request, vault, tenant_id, _text(form, "csrf_token"), f"/t/{tenant_id}/people/new"
-    )
-    if isinstance(page, Response):
-        return page
     shown = {s.name: _text(form, FIELD_PREFIX + s.name) for s in PERSON_SPECS}
     shown["kind"] = _text(form, "kind")
     use = parse_purpose(form.get("purpose"))
@@ -223,8 +216,6 @@ def create_person(
         return _person_form(
             request, page, person=None, purpose=use.value, shown=shown, **_mrn_taken(exc)
         )
-    except PhivaultError as exc:
-        return error_page(request, page, exc)
     return redirect(_chart(page, person.id, use))
 
 
@@ -253,20 +244,14 @@ def edit_person(
     request: Request,
     tenant_id: uuid.UUID,
     person_id: uuid.UUID,
-    vault: VaultDep,
+    page: AgencyPageDep,
     purpose: str = "",
 ) -> Response:
-    page = tenant_context(request, vault, tenant_id)
-    if isinstance(page, Response):
-        return page
     use = parse_purpose(purpose)
     if use is None:
         return redirect(f"/t/{tenant_id}/people/{person_id}")
-    try:
-        with page.unit(use) as u:
-            person = service.open_person_for_correction(u, person_id)
-    except PhivaultError as exc:
-        return error_page(request, page, exc)
+    with page.unit(use) as u:
+        person = service.open_person_for_correction(u, person_id)
     shown = {k: v or "" for k, v in person.fields.items()}
     return _person_form(request, page, person=person, purpose=use.value, shown=shown)
 
@@ -275,24 +260,16 @@ def edit_person(
     "/t/{tenant_id}/people/{person_id}/edit", openapi_extra=declare(Permission.PEOPLE_WRITE)
 )
 def update_person(
-    request: Request, tenant_id: uuid.UUID, person_id: uuid.UUID, vault: VaultDep, form: FormDep
+    request: Request, tenant_id: uuid.UUID, person_id: uuid.UUID, page: ChartFormDep, form: FormDep
 ) -> Response:
     """Correct a person's identifying fields; only the fields that differ are written."""
-    page = form_page(
-        request, vault, tenant_id, _text(form, "csrf_token"), f"/t/{tenant_id}/people/{person_id}"
-    )
-    if isinstance(page, Response):
-        return page
     use = parse_purpose(form.get("purpose"))
     if use is None:
         return redirect(f"/t/{tenant_id}/people/{person_id}")
     shown = {s.name: _text(form, FIELD_PREFIX + s.name) for s in PERSON_SPECS}
     values, errors = parse_fields(PERSON_SPECS, form)
-    try:
-        with page.unit(use) as u:
-            person = service.open_person_for_correction(u, person_id)
-    except PhivaultError as exc:
-        return error_page(request, page, exc)
+    with page.unit(use) as u:
+        person = service.open_person_for_correction(u, person_id)
     if errors:
         return _person_form(
             request, page, person=person, purpose=use.value, shown=shown, errors=errors, status=422
@@ -310,8 +287,6 @@ def update_person(
             return _person_form(
                 request, page, person=person, purpose=use.value, shown=shown, **_mrn_taken(exc)
             )
-        except PhivaultError as exc:
-            return error_page(request, page, exc)
     return redirect(_chart(page, person_id, use))
 
 
@@ -374,21 +349,15 @@ def new_record(
     request: Request,
     tenant_id: uuid.UUID,
     person_id: uuid.UUID,
-    vault: VaultDep,
+    page: AgencyPageDep,
     purpose: str = "",
     record_type: str = "",
 ) -> Response:
-    page = tenant_context(request, vault, tenant_id)
-    if isinstance(page, Response):
-        return page
     use = parse_purpose(purpose)
     if use is None:
         return redirect(f"/t/{tenant_id}/people/{person_id}")
-    try:
-        with page.unit(use) as u:
-            offer = service.new_record_form(u, person_id, record_type)
-    except PhivaultError as exc:
-        return error_page(request, page, exc)
+    with page.unit(use) as u:
+        offer = service.new_record_form(u, person_id, record_type)
     return _new_record_page(request, page, offer, use, {})
 
 
@@ -425,24 +394,16 @@ def create_record(
     request: Request,
     tenant_id: uuid.UUID,
     person_id: uuid.UUID,
-    vault: VaultDep,
+    page: ChartFormDep,
     form: FormDep,
     record_type: str = "",
 ) -> Response:
-    page = form_page(
-        request, vault, tenant_id, _text(form, "csrf_token"), f"/t/{tenant_id}/people/{person_id}"
-    )
-    if isinstance(page, Response):
-        return page
     use = parse_purpose(form.get("purpose"))
     if use is None:
         return redirect(f"/t/{tenant_id}/people/{person_id}")
     tags = _tag_list(form.get("sensitivity"))
-    try:
-        with page.unit(use) as u:
-            offer = service.new_record_form(u, person_id, record_type)
-    except PhivaultError as exc:
-        return error_page(request, page, exc)
+    with page.unit(use) as u:
+        offer = service.new_record_form(u, person_id, record_type)
     shown = {s.name: _text(form, FIELD_PREFIX + s.name) for s in offer.writable}
     values, errors = parse_fields(offer.writable, form)
     if errors:
@@ -460,8 +421,6 @@ def create_record(
             )
     except InvalidInput as exc:
         return _new_record_page(request, page, offer, use, shown, tags=tags, **_refusal(exc, shown))
-    except PhivaultError as exc:
-        return error_page(request, page, exc)
     return redirect(_chart(page, person_id, use))
 
 
@@ -481,20 +440,14 @@ def edit_record(
     request: Request,
     tenant_id: uuid.UUID,
     record_id: uuid.UUID,
-    vault: VaultDep,
+    page: AgencyPageDep,
     purpose: str = "",
 ) -> Response:
-    page = tenant_context(request, vault, tenant_id)
-    if isinstance(page, Response):
-        return page
     use = parse_purpose(purpose)
     if use is None:
         return not_found(request, page)
-    try:
-        with page.unit(use) as u:
-            draft = service.open_record_for_correction(u, record_id)
-    except PhivaultError as exc:
-        return error_page(request, page, exc)
+    with page.unit(use) as u:
+        draft = service.open_record_for_correction(u, record_id)
     shown = {s.name: display_value(s, draft.record.fields.get(s.name)) for s in draft.writable}
     return _correction_form(request, page, draft, use, shown)
 
@@ -527,19 +480,10 @@ def _correction_form(
     "/t/{tenant_id}/records/{record_id}/edit", openapi_extra=declare(Permission.RECORDS_WRITE)
 )
 def update_record(
-    request: Request, tenant_id: uuid.UUID, record_id: uuid.UUID, vault: VaultDep, form: FormDep
+    request: Request, tenant_id: uuid.UUID, record_id: uuid.UUID, page: AgencyFormDep, form: FormDep
 ) -> Response:
     """Write the fields that differ from the stored record, guarded by its version (a
     correction made meanwhile by someone else is not overwritten)."""
-    page = form_page(
-        request,
-        vault,
-        tenant_id,
-        _text(form, "csrf_token"),
-        f"/t/{tenant_id}/records/{record_id}/edit",
-    )
-    if isinstance(page, Response):
-        return page
     use = parse_purpose(form.get("purpose"))
     if use is None:
         return not_found(request, page)
@@ -547,11 +491,8 @@ def update_record(
         version = int(_text(form, "version"))
     except ValueError:
         return problem_page(request, page, 422, "The form is incomplete; open it again.")
-    try:
-        with page.unit(use) as u:
-            draft = service.open_record_for_correction(u, record_id)
-    except PhivaultError as exc:
-        return error_page(request, page, exc)
+    with page.unit(use) as u:
+        draft = service.open_record_for_correction(u, record_id)
     shown = {s.name: _text(form, FIELD_PREFIX + s.name) for s in draft.writable}
     values, errors = parse_fields(draft.writable, form)
     changes = {k: v for k, v in values.items() if v != draft.record.fields.get(k)}
@@ -574,8 +515,6 @@ def update_record(
             )
         except InvalidInput as exc:
             return _correction_form(request, page, draft, use, shown, **_refusal(exc, shown))
-        except PhivaultError as exc:
-            return error_page(request, page, exc)
     return redirect(_chart(page, draft.record.person_id, use))
 
 
@@ -587,26 +526,20 @@ def record_history(
     request: Request,
     tenant_id: uuid.UUID,
     record_id: uuid.UUID,
-    vault: VaultDep,
+    page: AgencyPageDep,
     purpose: str = "",
 ) -> Response:
     """A record's versions, oldest first (full-access readers and privacy officers; audited)."""
-    page = tenant_context(request, vault, tenant_id)
-    if isinstance(page, Response):
-        return page
     use = parse_purpose(purpose)
     if use is None:
         return not_found(request, page)
-    try:
-        with page.unit(use) as u:
-            versions = service.record_versions(u, record_id)
-            caregivers = service.caregiver_names(
-                u,
-                {v.fields["caregiver_id"] for v in versions if v.fields.get("caregiver_id")},
-                permission=Permission.RECORDS_READ,
-            )
-    except PhivaultError as exc:
-        return error_page(request, page, exc)
+    with page.unit(use) as u:
+        versions = service.record_versions(u, record_id)
+        caregivers = service.caregiver_names(
+            u,
+            {v.fields["caregiver_id"] for v in versions if v.fields.get("caregiver_id")},
+            permission=Permission.RECORDS_READ,
+        )
     return render(
         request,
         "record_versions.html",
@@ -662,12 +595,13 @@ def _void_form(
     openapi_extra=declare(Permission.DOCUMENTS_WRITE),
 )
 def void_page(
-    request: Request, tenant_id: uuid.UUID, record_id: uuid.UUID, vault: VaultDep, purpose: str = ""
+    request: Request,
+    tenant_id: uuid.UUID,
+    record_id: uuid.UUID,
+    page: AgencyPageDep,
+    purpose: str = "",
 ) -> Response:
     """The form that voids a record or person filed in error (asks why; nothing is deleted)."""
-    page = tenant_context(request, vault, tenant_id)
-    if isinstance(page, Response):
-        return page
     use = parse_purpose(purpose)
     if use is None:
         return not_found(request, page)
@@ -686,19 +620,10 @@ def void_page(
     openapi_extra=declare(Permission.DOCUMENTS_WRITE),
 )
 def void_submit(
-    request: Request, tenant_id: uuid.UUID, record_id: uuid.UUID, vault: VaultDep, form: FormDep
+    request: Request, tenant_id: uuid.UUID, record_id: uuid.UUID, page: AgencyFormDep, form: FormDep
 ) -> Response:
     """Void with the reason given; a refused reason shows the form again, saying why."""
     what = _void_kind(request.url.path)
-    page = form_page(
-        request,
-        vault,
-        tenant_id,
-        _text(form, "csrf_token"),
-        f"/t/{tenant_id}/{what}/{record_id}/void",
-    )
-    if isinstance(page, Response):
-        return page
     use = parse_purpose(form.get("purpose"))
     if use is None:
         return not_found(request, page)
@@ -722,6 +647,4 @@ def void_submit(
             error=_sentence(exc.detail, "reason"),
             status=422,
         )
-    except PhivaultError as exc:
-        return error_page(request, page, exc)
     return redirect(f"/t/{tenant_id}/people?voided=1")

@@ -20,8 +20,8 @@ from phivault.api.deps import client_of, declare
 from phivault.errors import Conflict, NotFound, ReauthRequired
 from phivault.identity import auth, factors, sessions
 from phivault.web.common import (
+    CompleteDep,
     VaultDep,
-    completely_signed_in,
     csrf_ok,
     is_fresh,
     local_path,
@@ -62,26 +62,22 @@ def _account(
 
 
 @router.get("/account", openapi_extra=SELF)
-def account_page(request: Request, vault: VaultDep) -> Response:
+def account_page(request: Request, state: CompleteDep, vault: VaultDep) -> Response:
     """The member's second factors, with the buttons that manage them."""
-    state = completely_signed_in(request, vault)
-    if isinstance(state, Response):
-        return state
-    return _account(request, vault, *state)
+    return _account(request, vault, state.resolved, state.view)
 
 
 @router.post("/account/passkeys/{passkey_id}/remove", openapi_extra=SELF)
 def remove_passkey(
     request: Request,
+    state: CompleteDep,
     passkey_id: uuid.UUID,
     vault: VaultDep,
     csrf_token: Annotated[str, Form(max_length=100)],
 ) -> Response:
     """Remove one of the member's passkeys (after a fresh proof of identity)."""
-    state = completely_signed_in(request, vault)
-    if isinstance(state, Response):
-        return state
-    resolved, view = state
+    resolved = state.resolved
+    view = state.view
     if not csrf_ok(resolved, csrf_token):
         return _account(request, vault, resolved, view, FORM_EXPIRED, 403)
     if not is_fresh(vault, resolved):
@@ -101,6 +97,7 @@ def remove_passkey(
 @router.post("/account/recovery-codes", openapi_extra=SELF)
 def new_recovery_codes(
     request: Request,
+    state: CompleteDep,
     vault: VaultDep,
     csrf_token: Annotated[str, Form(max_length=100)],
     next: Annotated[str, Form(max_length=500)] = HOME,
@@ -110,10 +107,8 @@ def new_recovery_codes(
     Also the last step of enrolling a passkey as the first second factor (``next`` is then the
     home page): that enrolment has just proved the member's identity, so the session is fresh.
     """
-    state = completely_signed_in(request, vault)
-    if isinstance(state, Response):
-        return state
-    resolved, view = state
+    resolved = state.resolved
+    view = state.view
     if not csrf_ok(resolved, csrf_token):
         return _account(request, vault, resolved, view, FORM_EXPIRED, 403)
     if not is_fresh(vault, resolved):

@@ -12,7 +12,7 @@ import uuid
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import Response
 
 from phivault.access.policy import Permission
@@ -22,8 +22,10 @@ from phivault.errors import Forbidden, InvalidInput, NotFound, ReauthRequired
 from phivault.identity import auth, sessions
 from phivault.identity import service as identity
 from phivault.web.common import (
+    CheckedForm,
+    CompleteDep,
+    SignedIn,
     VaultDep,
-    completely_signed_in,
     csrf_ok,
     is_fresh,
     member_tenants,
@@ -69,12 +71,10 @@ def _frame(view: auth.SessionView, **extra: Any) -> dict[str, Any]:
 
 
 @router.get(LIST, openapi_extra=SELF)
-def tokens_page(request: Request, vault: VaultDep, done: str = "") -> Response:
+def tokens_page(request: Request, state: CompleteDep, vault: VaultDep, done: str = "") -> Response:
     """The member's tokens: agency, scopes, created, expires, last used, revoked."""
-    state = completely_signed_in(request, vault)
-    if isinstance(state, Response):
-        return state
-    resolved, view = state
+    resolved = state.resolved
+    view = state.view
     agencies = {t["id"]: t["name"] for t in member_tenants(vault, resolved.member.id)}
     return render(
         request,
@@ -126,12 +126,12 @@ def _form(
 
 
 @router.get(NEW, openapi_extra=SELF)
-def new_token_form(request: Request, vault: VaultDep, tenant: str = "") -> Response:
+def new_token_form(
+    request: Request, state: CompleteDep, vault: VaultDep, tenant: str = ""
+) -> Response:
     """Choose the agency, the permissions (a subset of one's own there), lifetime and label."""
-    state = completely_signed_in(request, vault)
-    if isinstance(state, Response):
-        return state
-    resolved, view = state
+    resolved = state.resolved
+    view = state.view
     if not is_fresh(vault, resolved):
         return reauth_redirect(f"{NEW}?{urlencode({'tenant': tenant})}" if tenant else NEW)
     return _form(request, vault, resolved, view, tenant)
@@ -140,6 +140,7 @@ def new_token_form(request: Request, vault: VaultDep, tenant: str = "") -> Respo
 @router.post(NEW, openapi_extra=SELF)
 def create_token(
     request: Request,
+    state: CompleteDep,
     vault: VaultDep,
     csrf_token: Annotated[str, Form(max_length=100)],
     tenant_id: Annotated[str, Form(max_length=40)] = "",
@@ -148,10 +149,8 @@ def create_token(
     label: Annotated[str, Form(max_length=200)] = "",
 ) -> Response:
     """Issue the token; its secret is on this response only."""
-    state = completely_signed_in(request, vault)
-    if isinstance(state, Response):
-        return state
-    resolved, view = state
+    resolved = state.resolved
+    view = state.view
     back = f"{NEW}?{urlencode({'tenant': tenant_id})}"
     if not csrf_ok(resolved, csrf_token):
         return redirect(back)
@@ -200,17 +199,12 @@ def create_token(
 @router.post(LIST + "/{token_id}/revoke", openapi_extra=SELF)
 def revoke_token(
     request: Request,
+    state: Annotated[SignedIn, Depends(CheckedForm(LIST))],
     token_id: uuid.UUID,
     vault: VaultDep,
-    csrf_token: Annotated[str, Form(max_length=100)],
 ) -> Response:
     """Revoke one of one's own tokens; it stops working on its next request."""
-    state = completely_signed_in(request, vault)
-    if isinstance(state, Response):
-        return state
-    resolved, _ = state
-    if not csrf_ok(resolved, csrf_token):
-        return redirect(LIST)
+    resolved = state.resolved
     try:
         identity.do_revoke_token(vault, resolved.member.id, token_id, client_of(request))
     except NotFound:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import Response
 
 from phivault.access import breakglass
@@ -22,26 +22,24 @@ from phivault.records import documents, service
 from phivault.records.types import RECORD_TYPES
 from phivault.web.common import (
     OFFSET_PROBLEM,
-    VaultDep,
-    error_page,
-    form_page,
+    AgencyForm,
+    AgencyPageDep,
+    TenantPage,
     not_found,
     page_offset,
     parse_purpose,
     problem_page,
     render,
-    tenant_context,
 )
 
 router = APIRouter(include_in_schema=False)
+# Forms of these pages: a stale token goes back to the page the form is on.
+PeopleForm = Annotated[TenantPage, Depends(AgencyForm("/t/{tenant_id}/people"))]
 PURPOSES = [p.value for p in PurposeOfUse if p is not PurposeOfUse.OTHER]
 
 
 @router.get("/t/{tenant_id}/people", openapi_extra=declare(Permission.PEOPLE_READ))
-def search_page(request: Request, tenant_id: uuid.UUID, vault: VaultDep) -> Response:
-    page = tenant_context(request, vault, tenant_id)
-    if isinstance(page, Response):
-        return page
+def search_page(request: Request, tenant_id: uuid.UUID, page: AgencyPageDep) -> Response:
     return render(request, "search.html", purposes=PURPOSES, results=None, **page.vars())
 
 
@@ -49,8 +47,7 @@ def search_page(request: Request, tenant_id: uuid.UUID, vault: VaultDep) -> Resp
 def search_submit(
     request: Request,
     tenant_id: uuid.UUID,
-    vault: VaultDep,
-    csrf_token: Annotated[str, Form(max_length=100)],
+    page: PeopleForm,
     purpose: Annotated[str, Form(max_length=16)],
     family_name: Annotated[str, Form(max_length=100)] = "",
     given_name: Annotated[str, Form(max_length=100)] = "",
@@ -58,9 +55,6 @@ def search_submit(
     mrn: Annotated[str, Form(max_length=40)] = "",
     emergency_reason: Annotated[str, Form(max_length=1000)] = "",
 ) -> Response:
-    page = form_page(request, vault, tenant_id, csrf_token, f"/t/{tenant_id}/people")
-    if isinstance(page, Response):
-        return page
     use = parse_purpose(purpose)
     try:
         with page.unit(use) as unit:
@@ -102,27 +96,21 @@ LIST_PAGE = 50
 def people_list(
     request: Request,
     tenant_id: uuid.UUID,
-    vault: VaultDep,
+    page: AgencyPageDep,
     kind: str = "patient",
     purpose: str = "",
     offset: str = "",
 ) -> Response:
     """The agency's patients or caregivers, a page at a time (a census: for whom the agency
     cares, or who works for it). Names only, for a stated purpose; the listing is audited."""
-    page = tenant_context(request, vault, tenant_id)
-    if isinstance(page, Response):
-        return page
     start = page_offset(offset)
     if start is None:  # 2**63 or "abc": the page says so instead of a 500
         return problem_page(request, page, 422, OFFSET_PROBLEM)
     use = parse_purpose(purpose)
     if use is None or kind not in service.PERSON_KINDS:
         return problem_page(request, page, 422, "Choose patients or caregivers and a purpose.")
-    try:
-        with page.unit(use) as unit:
-            people = service.list_people(unit, kind=kind, offset=start, limit=LIST_PAGE + 1)
-    except PhivaultError as exc:
-        return error_page(request, page, exc)
+    with page.unit(use) as unit:
+        people = service.list_people(unit, kind=kind, offset=start, limit=LIST_PAGE + 1)
     base = f"/t/{tenant_id}/people/list?kind={kind}&purpose={use.value}"
     return render(
         request,
@@ -151,13 +139,10 @@ def chart(
     request: Request,
     tenant_id: uuid.UUID,
     person_id: uuid.UUID,
-    vault: VaultDep,
+    page: AgencyPageDep,
     purpose: str | None = None,
 ) -> Response:
     """A person's chart. Without a purpose of use, the purpose is asked first."""
-    page = tenant_context(request, vault, tenant_id)
-    if isinstance(page, Response):
-        return page
     use = parse_purpose(purpose)
     if use is None:
         return render(
@@ -197,7 +182,7 @@ def chart(
         files=files,
         # Counted down from the server's figure, not the browser's clock, which may differ.
         emergency_seconds=(
-            int((emergency.expires_at - vault.clock()).total_seconds()) if emergency else 0
+            int((emergency.expires_at - page.vault.clock()).total_seconds()) if emergency else 0
         ),
         groups=[(RECORD_TYPES[name].label, items) for name, items in sorted(groups.items())],
         record_types=[

@@ -11,11 +11,14 @@ travel as fixed keys in the query string (never names or other values).
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Depends
 
 from phivault.web.admin import directory, queues, workforce
+from phivault.web.common import hide_forbidden
 
-router = APIRouter(include_in_schema=False)
+# The administration of an agency is not shown to its staff: a permission the member lacks
+# here looks like anything missing.
+router = APIRouter(include_in_schema=False, dependencies=[Depends(hide_forbidden)])
 router.include_router(workforce.router)
 router.include_router(directory.router)
 router.include_router(queues.router)

@@ -6,18 +6,17 @@ from __future__ import annotations
 import uuid
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import Response
 
 from phivault.access import directory
 from phivault.access.policy import Permission
 from phivault.access.unit import Vault
 from phivault.api.deps import declare
-from phivault.errors import InvalidInput, PhivaultError
+from phivault.errors import InvalidInput
 from phivault.identity import lifecycle
 from phivault.web.admin.shared import (
     BASE,
-    CSRF,
     DONE,
     SETTING_LABELS,
     failed,
@@ -25,29 +24,27 @@ from phivault.web.admin.shared import (
     parse_uuid,
 )
 from phivault.web.common import (
+    AgencyForm,
+    AgencyPageDep,
     TenantPage,
-    VaultDep,
-    form_page,
-    is_fresh,
-    reauth_redirect,
+    fresh_or_reauth,
     redirect,
     render,
-    tenant_context,
     whole_number,
 )
 
 router = APIRouter(include_in_schema=False)
+# Forms of these pages: a stale token goes back to the page the form is on.
+DirectoryForm = Annotated[TenantPage, Depends(AgencyForm(BASE + "/directory"))]
+SettingsForm = Annotated[TenantPage, Depends(AgencyForm(BASE + "/settings", fresh=True))]
 
 
 # -- role directory ------------------------------------------------------------------------
 def _directory(
     request: Request, vault: Vault, page: TenantPage, status: int = 200, **extra: Any
 ) -> Response:
-    try:
-        with page.unit() as unit:
-            roles = directory.read_role_directory(unit)
-    except PhivaultError as exc:
-        return failed(request, page, exc, request.url.path)
+    with page.unit() as unit:
+        roles = directory.read_role_directory(unit)
     for key in ("role_form", "position_form", "role_problems", "position_problems"):
         extra.setdefault(key, {})
     extra.setdefault("change_problems", {})
@@ -62,13 +59,10 @@ def _directory(
 
 @router.get(BASE + "/directory", openapi_extra=declare(Permission.DIRECTORY_MANAGE))
 def role_directory(
-    request: Request, tenant_id: uuid.UUID, vault: VaultDep, done: str = ""
+    request: Request, tenant_id: uuid.UUID, page: AgencyPageDep, done: str = ""
 ) -> Response:
     """Role categories with their data access category and MFA rule, and their positions."""
-    page = tenant_context(request, vault, tenant_id)
-    if isinstance(page, Response):
-        return page
-    return _directory(request, vault, page, notice=DONE.get(done))
+    return _directory(request, page.vault, page, notice=DONE.get(done))
 
 
 MFA_CHOICES = {"": None, "required": True, "not-required": False}
@@ -80,17 +74,13 @@ MFA_CHOICES = {"": None, "required": True, "not-required": False}
 def add_role_category(
     request: Request,
     tenant_id: uuid.UUID,
-    vault: VaultDep,
-    csrf_token: CSRF,
+    page: DirectoryForm,
     # No max_length here: the service says what is wrong, at the field, on the form.
     name: Annotated[str, Form()] = "",
     access_category: Annotated[str, Form()] = "",
     mfa: Annotated[str, Form()] = "",
 ) -> Response:
     back = f"/t/{tenant_id}/admin/directory"
-    page = form_page(request, vault, tenant_id, csrf_token, back)
-    if isinstance(page, Response):
-        return page
     form = {"name": name, "access_category": access_category, "mfa": mfa}
     try:
         with page.unit() as unit:
@@ -102,10 +92,8 @@ def add_role_category(
             )
     except directory.DirectoryProblem as exc:
         return _directory(
-            request, vault, page, 422, role_form=form, role_problems={exc.field: exc.message}
+            request, page.vault, page, 422, role_form=form, role_problems={exc.field: exc.message}
         )
-    except PhivaultError as exc:
-        return failed(request, page, exc, back)
     return redirect(f"{back}?done=role")
 
 
@@ -113,21 +101,17 @@ def add_role_category(
 def add_position(
     request: Request,
     tenant_id: uuid.UUID,
-    vault: VaultDep,
-    csrf_token: CSRF,
+    page: DirectoryForm,
     title: Annotated[str, Form()] = "",
     role_category_id: Annotated[str, Form()] = "",
 ) -> Response:
     back = f"/t/{tenant_id}/admin/directory"
-    page = form_page(request, vault, tenant_id, csrf_token, back)
-    if isinstance(page, Response):
-        return page
     form = {"title": title, "role_category_id": role_category_id}
     role = parse_uuid(role_category_id)
     if role is None:
         return _directory(
             request,
-            vault,
+            page.vault,
             page,
             422,
             position_form=form,
@@ -139,14 +123,12 @@ def add_position(
     except directory.DirectoryProblem as exc:
         return _directory(
             request,
-            vault,
+            page.vault,
             page,
             422,
             position_form=form,
             position_problems={exc.field: exc.message},
         )
-    except PhivaultError as exc:
-        return failed(request, page, exc, back)
     return redirect(f"{back}?done=position")
 
 
@@ -161,17 +143,13 @@ def change_directory_entry(
     tenant_id: uuid.UUID,
     kind: str,
     object_id: uuid.UUID,
-    vault: VaultDep,
-    csrf_token: CSRF,
+    page: DirectoryForm,
     change: Annotated[str, Form()] = "",
     name: Annotated[str, Form()] = "",
 ) -> Response:
     """Rename, retire or bring back a role category (``kind`` role-categories) or a position
     (``kind`` positions)."""
     back = f"/t/{tenant_id}/admin/directory"
-    page = form_page(request, vault, tenant_id, csrf_token, back)
-    if isinstance(page, Response):
-        return page
     if kind not in ("role-categories", "positions") or change not in CHANGES:
         return failed(request, page, InvalidInput("unknown directory change"), back)
     renamed = name if change == "rename" else None
@@ -188,14 +166,12 @@ def change_directory_entry(
     except directory.DirectoryProblem as exc:
         return _directory(
             request,
-            vault,
+            page.vault,
             page,
             422,
             change_problems={str(object_id): exc.message},
             rename_values={str(object_id): name},
         )
-    except PhivaultError as exc:
-        return failed(request, page, exc, back)
     done = "role-changed" if kind == "role-categories" else "position-changed"
     return redirect(f"{back}?done={done}")
 
@@ -221,19 +197,12 @@ def _settings_page(
 
 @router.get(BASE + "/settings", openapi_extra=declare(Permission.SETTINGS_MANAGE))
 def settings_form(
-    request: Request, tenant_id: uuid.UUID, vault: VaultDep, done: str = ""
+    request: Request, tenant_id: uuid.UUID, page: AgencyPageDep, done: str = ""
 ) -> Response:
     """The agency's security settings, ready to change."""
-    page = tenant_context(request, vault, tenant_id)
-    if isinstance(page, Response):
-        return page
-    if page.can(Permission.SETTINGS_MANAGE) and not is_fresh(vault, page.resolved):
-        return reauth_redirect(request.url.path)
-    try:
-        with page.unit() as unit:
-            values = lifecycle.read_settings_to_manage(unit)
-    except PhivaultError as exc:
-        return failed(request, page, exc, request.url.path)
+    fresh_or_reauth(page, request, needed=page.can(Permission.SETTINGS_MANAGE))
+    with page.unit() as unit:
+        values = lifecycle.read_settings_to_manage(unit)
     return _settings_page(request, page, values, notice=DONE.get(done))
 
 
@@ -241,8 +210,7 @@ def settings_form(
 def save_settings(
     request: Request,
     tenant_id: uuid.UUID,
-    vault: VaultDep,
-    csrf_token: CSRF,
+    page: SettingsForm,
     password_profile: Annotated[str, Form(max_length=16)] = "",
     password_expiry_days: Annotated[str, Form()] = "",
     password_history: Annotated[str, Form()] = "",
@@ -254,9 +222,6 @@ def save_settings(
     """Save every setting at once; out-of-bounds values are named next to their field and
     nothing changes."""
     back = f"/t/{tenant_id}/admin/settings"
-    page = form_page(request, vault, tenant_id, csrf_token, back, fresh=True)
-    if isinstance(page, Response):
-        return page
     raw = {
         "password_expiry_days": password_expiry_days,
         "password_history": password_history,
@@ -284,6 +249,4 @@ def save_settings(
             problems=exc.problems,
             error="The settings were not saved: correct the values marked below.",
         )
-    except PhivaultError as exc:
-        return failed(request, page, exc, back)
     return redirect(f"{back}?done=settings")

@@ -6,51 +6,45 @@ from __future__ import annotations
 import uuid
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import Response
 
 from phivault.access import directory
 from phivault.access.policy import Permission
 from phivault.access.unit import Vault
 from phivault.api.deps import declare
-from phivault.errors import Conflict, InvalidInput, PhivaultError
+from phivault.errors import Conflict, InvalidInput
 from phivault.identity import lifecycle
 from phivault.web.admin.shared import (
     BASE,
-    CSRF,
     DONE,
-    failed,
     page_vars,
 )
 from phivault.web.common import (
+    AgencyForm,
+    AgencyPageDep,
     TenantPage,
-    VaultDep,
-    form_page,
+    fresh_or_reauth,
     is_fresh,
     reauth_redirect,
     redirect,
     render,
-    tenant_context,
 )
 
 router = APIRouter(include_in_schema=False)
+# Forms of these pages: a stale token goes back to the page the form is on.
+ResetsForm = Annotated[TenantPage, Depends(AgencyForm(BASE + "/resets", fresh=True))]
+ReviewsForm = Annotated[TenantPage, Depends(AgencyForm(BASE + "/reviews", fresh=True))]
 
 
 # -- password resets -----------------------------------------------------------------------
 @router.get(BASE + "/resets", openapi_extra=declare(Permission.DIRECTORY_READ))
-def resets(request: Request, tenant_id: uuid.UUID, vault: VaultDep) -> Response:
+def resets(request: Request, tenant_id: uuid.UUID, page: AgencyPageDep) -> Response:
     """Pending reset requests of the people in the viewer's reporting line (AUTH-4): any
     member may be someone's manager, so this page is not limited to administrators."""
-    page = tenant_context(request, vault, tenant_id)
-    if isinstance(page, Response):
-        return page
-    try:
-        with page.unit() as unit:
-            pending = lifecycle.list_reset_requests(unit)
-    except PhivaultError as exc:
-        return failed(request, page, exc, request.url.path)
-    if pending and not is_fresh(vault, page.resolved):
-        return reauth_redirect(request.url.path)
+    with page.unit() as unit:
+        pending = lifecycle.list_reset_requests(unit)
+    fresh_or_reauth(page, request, needed=bool(pending))
     return render(request, "admin_resets.html", **page_vars(page, "resets", pending=pending))
 
 
@@ -61,19 +55,11 @@ def authorize_reset(
     request: Request,
     tenant_id: uuid.UUID,
     request_id: uuid.UUID,
-    vault: VaultDep,
-    csrf_token: CSRF,
+    page: ResetsForm,
 ) -> Response:
     """Authorize a reset: the one-time code is shown on this response only."""
-    back = f"/t/{tenant_id}/admin/resets"
-    page = form_page(request, vault, tenant_id, csrf_token, back, fresh=True)
-    if isinstance(page, Response):
-        return page
-    try:
-        with page.unit() as unit:
-            code = lifecycle.do_authorize_reset(unit, request_id)
-    except PhivaultError as exc:
-        return failed(request, page, exc, back)
+    with page.unit() as unit:
+        code = lifecycle.do_authorize_reset(unit, request_id)
     return render(
         request,
         "admin_reset_code.html",
@@ -90,13 +76,10 @@ REVIEW_PERMISSIONS = declare(
 def _reviews_page(
     request: Request, vault: Vault, page: TenantPage, status: int = 200, **extra: Any
 ) -> Response:
-    try:
-        with page.unit() as unit:
-            every = lifecycle.list_access_reviews(unit, status=None)
-            names = {m.id: m for m in lifecycle.list_members(unit)}
-            titles = {e.position_id: e.title for e in directory.read_directory(unit)}
-    except PhivaultError as exc:
-        return failed(request, page, exc, request.url.path)
+    with page.unit() as unit:
+        every = lifecycle.list_access_reviews(unit, status=None)
+        names = {m.id: m for m in lifecycle.list_members(unit)}
+        titles = {e.position_id: e.title for e in directory.read_directory(unit)}
     open_reviews = [r for r in every if r.status == "open"]
     # Decisions stay readable: who, when, what and why (latest first).
     decided = sorted(
@@ -122,12 +105,11 @@ def _reviews_page(
 
 
 @router.get(BASE + "/reviews", openapi_extra=REVIEW_PERMISSIONS)
-def reviews(request: Request, tenant_id: uuid.UUID, vault: VaultDep, done: str = "") -> Response:
+def reviews(
+    request: Request, tenant_id: uuid.UUID, page: AgencyPageDep, done: str = ""
+) -> Response:
     """Open access reviews (opened by role changes, ACC-9), to confirm or revoke."""
-    page = tenant_context(request, vault, tenant_id)
-    if isinstance(page, Response):
-        return page
-    return _reviews_page(request, vault, page, notice=DONE.get(done))
+    return _reviews_page(request, page.vault, page, notice=DONE.get(done))
 
 
 @router.post(BASE + "/reviews/{review_id}/close", openapi_extra=REVIEW_PERMISSIONS)
@@ -135,16 +117,12 @@ def close_review(
     request: Request,
     tenant_id: uuid.UUID,
     review_id: uuid.UUID,
-    vault: VaultDep,
-    csrf_token: CSRF,
+    page: ReviewsForm,
     outcome: Annotated[str, Form(max_length=16)] = "",
     confirm: Annotated[str, Form(max_length=8)] = "",
 ) -> Response:
     """Confirm at once; revoking asks for confirmation first (a real form step)."""
     back = f"/t/{tenant_id}/admin/reviews"
-    page = form_page(request, vault, tenant_id, csrf_token, back, fresh=True)
-    if isinstance(page, Response):
-        return page
     if outcome == "revoked" and confirm != "yes":
         return render(
             request,
@@ -167,7 +145,5 @@ def close_review(
         with page.unit() as unit:
             lifecycle.do_close_access_review(unit, review_id, outcome)
     except (InvalidInput, Conflict) as exc:
-        return _reviews_page(request, vault, page, exc.status, error=exc.detail)
-    except PhivaultError as exc:
-        return failed(request, page, exc, back)
+        return _reviews_page(request, page.vault, page, exc.status, error=exc.detail)
     return redirect(f"{back}?done={outcome}")

@@ -11,7 +11,11 @@ from fastapi.responses import Response
 
 from phivault.access.policy import AccessCategory
 from phivault.errors import Forbidden, PhivaultError
-from phivault.web.common import TenantPage, error_page, not_found
+from phivault.web.common import (
+    TenantPage,
+    error_page,
+    not_found,
+)
 
 BASE = "/t/{tenant_id}/admin"
 CSRF = Annotated[str, Form(max_length=100)]

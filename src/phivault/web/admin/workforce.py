@@ -7,37 +7,36 @@ import uuid
 from collections.abc import Callable
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import Response
 
 from phivault.access import directory
 from phivault.access.policy import Permission
 from phivault.access.unit import Unit, Vault
 from phivault.api.deps import declare
-from phivault.errors import Conflict, InvalidInput, PhivaultError
+from phivault.errors import Conflict, InvalidInput
 from phivault.identity import lifecycle
 from phivault.identity import service as identity
 from phivault.web.admin.shared import (
     BASE,
-    CSRF,
     DONE,
-    failed,
     page_vars,
     parse_uuid,
 )
 from phivault.web.common import (
+    AgencyForm,
+    AgencyPageDep,
     TenantPage,
-    VaultDep,
-    form_page,
-    is_fresh,
+    fresh_or_reauth,
     not_found,
-    reauth_redirect,
     redirect,
     render,
-    tenant_context,
 )
 
 router = APIRouter(include_in_schema=False)
+# Forms of these pages: a stale token goes back to the page the form is on.
+NewMemberForm = Annotated[TenantPage, Depends(AgencyForm(BASE + "/members/new", fresh=True))]
+MemberForm = Annotated[TenantPage, Depends(AgencyForm(BASE + "/members/{member_id}", fresh=True))]
 
 
 # -- member actions that need a confirmation step ------------------------------------------
@@ -113,16 +112,12 @@ ACTIONS: dict[str, tuple[Callable[[Unit, uuid.UUID], None], str, str, str]] = {
 
 # -- workforce -----------------------------------------------------------------------------
 @router.get(BASE, openapi_extra=declare(Permission.WORKFORCE_MANAGE))
-def workforce(request: Request, tenant_id: uuid.UUID, vault: VaultDep, done: str = "") -> Response:
+def workforce(
+    request: Request, tenant_id: uuid.UUID, page: AgencyPageDep, done: str = ""
+) -> Response:
     """The agency's workforce: position, duties, account status, second factor, manager."""
-    page = tenant_context(request, vault, tenant_id)
-    if isinstance(page, Response):
-        return page
-    try:
-        with page.unit() as unit:
-            members = lifecycle.list_members(unit)
-    except PhivaultError as exc:
-        return failed(request, page, exc, request.url.path)
+    with page.unit() as unit:
+        members = lifecycle.list_members(unit)
     return render(
         request,
         "admin_workforce.html",
@@ -137,12 +132,9 @@ def _member_form(
     status: int = 200,
     **extra: Any,
 ) -> Response:
-    try:
-        with page.unit() as unit:
-            members = lifecycle.list_members(unit)
-            positions = directory.read_directory(unit)
-    except PhivaultError as exc:
-        return failed(request, page, exc, request.url.path)
+    with page.unit() as unit:
+        members = lifecycle.list_members(unit)
+        positions = directory.read_directory(unit)
     return render(
         request,
         "admin_member_new.html",
@@ -161,13 +153,9 @@ def _member_form(
     BASE + "/members/new",
     openapi_extra=declare(Permission.WORKFORCE_MANAGE, Permission.DIRECTORY_READ),
 )
-def new_member_form(request: Request, tenant_id: uuid.UUID, vault: VaultDep) -> Response:
-    page = tenant_context(request, vault, tenant_id)
-    if isinstance(page, Response):
-        return page
-    if page.can(Permission.WORKFORCE_MANAGE) and not is_fresh(vault, page.resolved):
-        return reauth_redirect(request.url.path)
-    return _member_form(request, vault, page, form={})
+def new_member_form(request: Request, tenant_id: uuid.UUID, page: AgencyPageDep) -> Response:
+    fresh_or_reauth(page, request, needed=page.can(Permission.WORKFORCE_MANAGE))
+    return _member_form(request, page.vault, page, form={})
 
 
 @router.post(
@@ -177,8 +165,7 @@ def new_member_form(request: Request, tenant_id: uuid.UUID, vault: VaultDep) -> 
 def add_member(
     request: Request,
     tenant_id: uuid.UUID,
-    vault: VaultDep,
-    csrf_token: CSRF,
+    page: NewMemberForm,
     # No max_length on typed fields: the service's message comes back on the form.
     username: Annotated[str, Form()] = "",
     display_name: Annotated[str, Form()] = "",
@@ -188,10 +175,6 @@ def add_member(
     administrator: Annotated[bool, Form()] = False,
 ) -> Response:
     """Create the member; their initial password is shown on this one response only."""
-    back = f"/t/{tenant_id}/admin/members/new"
-    page = form_page(request, vault, tenant_id, csrf_token, back, fresh=True)
-    if isinstance(page, Response):
-        return page
     form = {
         "username": username,
         "display_name": display_name,
@@ -202,7 +185,9 @@ def add_member(
     }
     position = parse_uuid(position_id)
     if position is None:
-        return _member_form(request, vault, page, 422, form=form, form_error="Choose a position.")
+        return _member_form(
+            request, page.vault, page, 422, form=form, form_error="Choose a position."
+        )
     try:
         with page.unit() as unit:
             member, initial = identity.do_add_member(
@@ -218,9 +203,7 @@ def add_member(
                 lifecycle.do_set_manager(unit, member.id, manager)
             created = {"id": member.id, "username": member.username, "name": member.display_name}
     except (InvalidInput, Conflict) as exc:
-        return _member_form(request, vault, page, exc.status, form=form, form_error=exc.detail)
-    except PhivaultError as exc:
-        return failed(request, page, exc, back)
+        return _member_form(request, page.vault, page, exc.status, form=form, form_error=exc.detail)
     return render(
         request,
         "admin_member_created.html",
@@ -236,13 +219,10 @@ def _detail(
     status: int = 200,
     **extra: Any,
 ) -> Response:
-    try:
-        with page.unit() as unit:
-            member = lifecycle.read_member(unit, member_id)
-            members = lifecycle.list_members(unit)
-            positions = directory.read_directory(unit)
-    except PhivaultError as exc:
-        return failed(request, page, exc, request.url.path)
+    with page.unit() as unit:
+        member = lifecycle.read_member(unit, member_id)
+        members = lifecycle.list_members(unit)
+        positions = directory.read_directory(unit)
     return render(
         request,
         "admin_member.html",
@@ -266,15 +246,15 @@ MEMBER_PERMISSIONS = declare(Permission.WORKFORCE_MANAGE, Permission.DIRECTORY_R
 
 @router.get(MEMBER, openapi_extra=MEMBER_PERMISSIONS)
 def member_detail(
-    request: Request, tenant_id: uuid.UUID, member_id: uuid.UUID, vault: VaultDep, done: str = ""
+    request: Request,
+    tenant_id: uuid.UUID,
+    member_id: uuid.UUID,
+    page: AgencyPageDep,
+    done: str = "",
 ) -> Response:
     """One member, with the forms to change their standing and account."""
-    page = tenant_context(request, vault, tenant_id)
-    if isinstance(page, Response):
-        return page
-    if page.can(Permission.WORKFORCE_MANAGE) and not is_fresh(vault, page.resolved):
-        return reauth_redirect(request.url.path)
-    return _detail(request, vault, page, member_id, notice=DONE.get(done))
+    fresh_or_reauth(page, request, needed=page.can(Permission.WORKFORCE_MANAGE))
+    return _detail(request, page.vault, page, member_id, notice=DONE.get(done))
 
 
 @router.post(MEMBER + "/grant", openapi_extra=MEMBER_PERMISSIONS)
@@ -282,19 +262,15 @@ def change_grant(
     request: Request,
     tenant_id: uuid.UUID,
     member_id: uuid.UUID,
-    vault: VaultDep,
-    csrf_token: CSRF,
+    page: MemberForm,
     position_id: Annotated[str, Form(max_length=40)] = "",
     privacy_officer: Annotated[bool, Form()] = False,
     administrator: Annotated[bool, Form()] = False,
 ) -> Response:
     back = f"/t/{tenant_id}/admin/members/{member_id}"
-    page = form_page(request, vault, tenant_id, csrf_token, back, fresh=True)
-    if isinstance(page, Response):
-        return page
     position = parse_uuid(position_id)
     if position is None:
-        return _detail(request, vault, page, member_id, 422, error="Choose a position.")
+        return _detail(request, page.vault, page, member_id, 422, error="Choose a position.")
     try:
         with page.unit() as unit:
             identity.do_grant(
@@ -305,9 +281,7 @@ def change_grant(
                 administrator=administrator,
             )
     except (InvalidInput, Conflict) as exc:
-        return _detail(request, vault, page, member_id, exc.status, error=exc.detail)
-    except PhivaultError as exc:
-        return failed(request, page, exc, back)
+        return _detail(request, page.vault, page, member_id, exc.status, error=exc.detail)
     return redirect(f"{back}?done=grant")
 
 
@@ -316,21 +290,15 @@ def change_manager(
     request: Request,
     tenant_id: uuid.UUID,
     member_id: uuid.UUID,
-    vault: VaultDep,
-    csrf_token: CSRF,
+    page: MemberForm,
     manager_id: Annotated[str, Form(max_length=40)] = "",
 ) -> Response:
     back = f"/t/{tenant_id}/admin/members/{member_id}"
-    page = form_page(request, vault, tenant_id, csrf_token, back, fresh=True)
-    if isinstance(page, Response):
-        return page
     try:
         with page.unit() as unit:
             lifecycle.do_set_manager(unit, member_id, parse_uuid(manager_id))
     except (InvalidInput, Conflict) as exc:
-        return _detail(request, vault, page, member_id, exc.status, error=exc.detail)
-    except PhivaultError as exc:
-        return failed(request, page, exc, back)
+        return _detail(request, page.vault, page, member_id, exc.status, error=exc.detail)
     return redirect(f"{back}?done=manager")
 
 
@@ -340,16 +308,12 @@ def member_action(
     tenant_id: uuid.UUID,
     member_id: uuid.UUID,
     action: str,
-    vault: VaultDep,
-    csrf_token: CSRF,
+    page: MemberForm,
     confirm: Annotated[str, Form(max_length=8)] = "",
 ) -> Response:
     """Suspend, terminate, reinstate, reset MFA, end sessions, remove: first a confirmation
     page (a real form step), then the change."""
     back = f"/t/{tenant_id}/admin/members/{member_id}"
-    page = form_page(request, vault, tenant_id, csrf_token, back, fresh=True)
-    if isinstance(page, Response):
-        return page
     chosen = ACTIONS.get(action)
     if chosen is None:
         return not_found(request, page)
@@ -360,9 +324,7 @@ def member_action(
             if confirm == "yes":
                 do(unit, member_id)
     except (InvalidInput, Conflict) as exc:
-        return _detail(request, vault, page, member_id, exc.status, error=exc.detail)
-    except PhivaultError as exc:
-        return failed(request, page, exc, back)
+        return _detail(request, page.vault, page, member_id, exc.status, error=exc.detail)
     if confirm == "yes":
         return redirect(f"{back}?done={action}")
     return render(
