@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from phivault.access.unit import Vault
@@ -161,7 +162,23 @@ def world(env: Env) -> World:
     return env.world
 
 
+_app: list[FastAPI] = []
+
+
+def app_for(vault: Vault) -> FastAPI:
+    """This process's one application, serving ``vault``.
+
+    FastAPI builds an application's routing tables (every route's dependency tree) on its
+    first request: about 0.2 s for phivault's, which each test would pay again with an
+    application of its own. Tests that need two applications at once use create_app.
+    """
+    if not _app:
+        _app.append(create_app(vault))
+    _app[0].state.vault = vault
+    return _app[0]
+
+
 @pytest.fixture
 def client(env: Env) -> Iterator[TestClient]:
-    with TestClient(create_app(env.vault), raise_server_exceptions=False) as test_client:
+    with TestClient(app_for(env.vault), raise_server_exceptions=False) as test_client:
         yield test_client

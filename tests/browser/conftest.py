@@ -19,8 +19,7 @@ from pathlib import Path
 import pytest
 import uvicorn
 
-from phivault.api.app import create_app
-from tests.conftest import require_postgres
+from tests.conftest import app_for, require_postgres
 
 CHROMIUM = os.environ.get("PHIVAULT_CHROMIUM", "/usr/bin/chromium")
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-results" / "screenshots"
@@ -44,7 +43,7 @@ def backend(request: pytest.FixtureRequest) -> str:
 def live_server(env) -> Iterator[str]:  # type: ignore[no-untyped-def]
     """The test's vault served by uvicorn in a thread; yields its base URL."""
     port = _free_port()
-    config = uvicorn.Config(create_app(env.vault), host="127.0.0.1", port=port, log_level="error")
+    config = uvicorn.Config(app_for(env.vault), host="127.0.0.1", port=port, log_level="error")
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
@@ -67,8 +66,14 @@ def chromium():  # type: ignore[no-untyped-def]
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(
             executable_path=CHROMIUM,
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                  "--disable-component-update", "--disable-sync", "--no-first-run"],
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--no-first-run",
+            ],
         )
         yield browser
         browser.close()

@@ -6,27 +6,37 @@ from typing import Any
 
 import pytest
 
-from tests.support.signin import NEW_PASSWORD, Account, totp_now
+from tests.support.signin import Account, complete
 
 # The PostgreSQL smoke set of the browser tests: the flows that cross most of the data layer.
 both_backends = pytest.mark.parametrize("backend", ["sqlite", "postgres"], indirect=True)
 
 
+class _BrowserRequests:
+    """The browser context's own HTTP client (it shares the page's cookies), shaped like the
+    test client that :func:`tests.support.signin.complete` drives."""
+
+    class _Answer:
+        def __init__(self, response: Any) -> None:
+            self.status_code = response.status
+            self.text = response.text()
+            self._json = response.json() if self.text else None
+
+        def json(self) -> Any:
+            return self._json
+
+    def __init__(self, page: Any) -> None:
+        self._request = page.context.request
+
+    def post(self, url: str, *, headers: dict[str, str] | None = None, json: Any = None) -> Any:
+        return self._Answer(self._request.post(url, headers=headers or {}, data=json))
+
+
 def sign_in_first_time(page: Any, env: Any, account: Account) -> Account:
-    """Initial password -> own password -> TOTP enrolment -> home, in the browser."""
-    page.goto("/login")
-    page.get_by_label("Username").fill(account.username)
-    page.get_by_label("Password").fill(account.password)
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_url("**/password")
-    page.get_by_label("Current password").fill(account.password)
-    page.get_by_label("New password").fill(NEW_PASSWORD)
-    page.get_by_role("button", name="Change password").click()
-    page.wait_for_url("**/mfa/enrol")
-    account.password = NEW_PASSWORD
-    account.totp_secret = page.locator("#totp-secret").inner_text()
-    page.get_by_label("Code from your app").fill(totp_now(account.totp_secret, env))
-    page.get_by_role("button", name="Confirm").click()
-    page.get_by_role("link", name="Continue").click()
-    page.wait_for_url(lambda url: url.endswith("/"))
+    """Initial password -> own password -> TOTP enrolment, then home: through the sign-in API
+    from the browser's own context, so the page holds a session like any other. The sign-in
+    pages themselves are driven click by click in tests/browser/test_sign_in.py; every other
+    browser test would only pay a second for them again."""
+    complete(_BrowserRequests(page), env, account)
+    page.goto("/")
     return account

@@ -11,17 +11,17 @@ import uuid
 import pytest
 from fastapi.testclient import TestClient
 
-from phivault.api.app import create_app
 from phivault.identity import lifecycle
 from tests.browser.conftest import screenshot
 from tests.browser.helpers import both_backends, sign_in_first_time
+from tests.conftest import app_for
 from tests.support.signin import AUTH, Account, new_member
 
 pytestmark = pytest.mark.browser
 
 
 def _member(env, position: str = "Office Manager", **extra) -> Account:
-    with TestClient(create_app(env.vault)) as client:
+    with TestClient(app_for(env.vault)) as client:
         return new_member(client, env.world, position=position, **extra)
 
 
@@ -163,8 +163,14 @@ def test_staff_get_the_same_404_page_as_for_anything_missing(page, env) -> None:
     csrf = page.locator("input[name=csrf_token]").first.get_attribute("value")
     forged = page.request.post(
         f"/t/{a}/admin/settings",
-        form={"csrf_token": csrf, "password_profile": "nist", "idle_timeout_minutes": "1",
-              "password_expiry_days": "90", "password_history": "6", "mfa_reverify_days": "30"},
+        form={
+            "csrf_token": csrf,
+            "password_profile": "nist",
+            "idle_timeout_minutes": "1",
+            "password_expiry_days": "90",
+            "password_history": "6",
+            "mfa_reverify_days": "30",
+        },
     )
     assert forged.status == 404
     assert _idle_timeout(env) == 10
@@ -176,7 +182,7 @@ def test_staff_get_the_same_404_page_as_for_anything_missing(page, env) -> None:
 
 def test_staff_of_the_other_agency_see_nothing_of_this_workforce(page, env) -> None:
     world = env.world
-    with TestClient(create_app(env.vault)) as client:
+    with TestClient(app_for(env.vault)) as client:
         entries = client.get(
             f"/api/v1/tenants/{world.tenant_b}/directory", headers=world["officer"].headers
         ).json()
@@ -184,8 +190,12 @@ def test_staff_of_the_other_agency_see_nothing_of_this_workforce(page, env) -> N
         created = client.post(
             f"/api/v1/tenants/{world.tenant_b}/members",
             headers=world["officer"].headers,
-            json={"username": "beta.officer", "display_name": "Fabricated Beta Officer",
-                  "position_id": position, "privacy_officer": True},
+            json={
+                "username": "beta.officer",
+                "display_name": "Fabricated Beta Officer",
+                "position_id": position,
+                "privacy_officer": True,
+            },
         )
         assert created.status_code == 201, created.text
     body = created.json()
@@ -245,7 +255,7 @@ def test_officer_authorizes_a_reset_and_closes_an_access_review(page, env) -> No
     a = env.world.tenant_a
     officer = _officer(page, env)
     worker = _member(env, "Scheduler", manager_id=str(officer.member_id))
-    with TestClient(create_app(env.vault)) as client:
+    with TestClient(app_for(env.vault)) as client:
         asked = client.post(f"{AUTH}/reset-requests", json={"username": worker.username})
         assert asked.status_code == 202
     page.goto(f"/t/{a}/admin/resets")
@@ -253,7 +263,7 @@ def test_officer_authorizes_a_reset_and_closes_an_access_review(page, env) -> No
     page.get_by_role("button", name=f"Authorize the reset for {worker.username}").click()
     code = page.locator("#reset-code").inner_text()
     assert "in person" in page.locator("main").inner_text()
-    with TestClient(create_app(env.vault)) as client:
+    with TestClient(app_for(env.vault)) as client:
         done = client.post(
             f"{AUTH}/reset", json={"code": code, "new_password": "a quiet river bend at noon 2026"}
         )
@@ -350,8 +360,11 @@ def test_admin_forms_and_results_have_no_accessibility_violations(page, env) -> 
     _officer(page, env)
     staff = _member(env, "Scheduler")
     found = {}
-    for path in (f"/t/{a}/admin/members/new", f"/t/{a}/admin/members/{staff.member_id}",
-                 "/account/tokens/new"):
+    for path in (
+        f"/t/{a}/admin/members/new",
+        f"/t/{a}/admin/members/{staff.member_id}",
+        "/account/tokens/new",
+    ):
         page.goto(path)
         found[path] = _violations(page)
     page.goto(f"/t/{a}/admin/members/{staff.member_id}")
@@ -364,7 +377,9 @@ def test_admin_forms_and_results_have_no_accessibility_violations(page, env) -> 
     page.goto(f"/t/{a}/admin/members/new")
     page.get_by_label("Username").fill("axe.checked")
     page.get_by_label("Display name").fill("Fabricated Checked")
-    page.get_by_label("Position").select_option(label="Scheduler — Scheduling and Payroll Staff (Minimum)")
+    page.get_by_label("Position").select_option(
+        label="Scheduler — Scheduling and Payroll Staff (Minimum)"
+    )
     page.get_by_role("button", name="Add member").click()
     found["member created"] = _violations(page)
     assert {k: v for k, v in found.items() if v} == {}

@@ -36,15 +36,15 @@ def test_privacy_officer_sees_queues_chart_and_credentials(page, env) -> None:
     assert row.count() == 1
     assert "cpr" in row.inner_text() and "15 days left" in row.inner_text()
     # Each caregiver named is an audited read of that person.
-    reads = events(env.vault, env.world.tenant_a, action="person.read", person_id=env.world.caregiver)
+    reads = events(
+        env.vault, env.world.tenant_a, action="person.read", person_id=env.world.caregiver
+    )
     assert reads and reads[-1].purpose == "operations"
     assert reads[-1].fields == "family_name,given_name"
 
 
 def test_clinicians_are_not_shown_credentials_unasked(page, env) -> None:
-    account = sign_in_first_time(
-        page, env, _member(env, "Emergency Medical Technician Paramedic")
-    )
+    account = sign_in_first_time(page, env, _member(env, "Emergency Medical Technician Paramedic"))
     page.goto(f"/t/{env.world.tenant_a}")
     assert "credential" not in page.locator("#attention").inner_text()
     # Nothing was read on their behalf.

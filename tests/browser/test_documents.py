@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from phivault.api.app import create_app
 from tests.browser.conftest import screenshot
 from tests.browser.helpers import both_backends, sign_in_first_time
 from tests.browser.test_quality import _violations
+from tests.conftest import app_for
 from tests.support.audit import events
 from tests.support.signin import new_member
 
@@ -21,7 +21,7 @@ PDF = b"%PDF-1.4\n% fabricated intake form for a fabricated patient\n%%EOF\n"
 
 
 def _member(env, position):
-    with TestClient(create_app(env.vault)) as client:
+    with TestClient(app_for(env.vault)) as client:
         return new_member(client, env.world, position=position)
 
 
@@ -180,8 +180,9 @@ def test_a_format_browsers_cannot_show_is_offered_for_download_only(page, env, t
 def test_a_document_filed_in_error_is_voided_from_its_page(page, env) -> None:
     sign_in_first_time(page, env, _member(env, "Office Manager"))
     page.goto(f"/t/{env.world.tenant_a}/people/{env.world.patient}?purpose=operations")
-    page.set_input_files("#upload-file", {"name": "wrong chart.pdf", "mimeType": "application/pdf",
-                                          "buffer": PDF})
+    page.set_input_files(
+        "#upload-file", {"name": "wrong chart.pdf", "mimeType": "application/pdf", "buffer": PDF}
+    )
     with page.expect_navigation():
         page.get_by_role("button", name="Upload").click()
     page.get_by_role("link", name="wrong chart.pdf", exact=True).click()

@@ -7,9 +7,9 @@ from __future__ import annotations
 import pytest
 from fastapi.testclient import TestClient
 
-from phivault.api.app import create_app
 from tests.browser.conftest import screenshot
 from tests.browser.helpers import both_backends, sign_in_first_time
+from tests.conftest import app_for
 from tests.support.signin import new_member
 
 pytestmark = pytest.mark.browser
@@ -17,12 +17,14 @@ REASON = "Patient collapsed at home, we need the allergy list."
 
 
 def _member(env, position, **extra):
-    with TestClient(create_app(env.vault)) as client:
+    with TestClient(app_for(env.vault)) as client:
         return new_member(client, env.world, position=position, **extra)
 
 
 @both_backends
-def test_break_glass_banner_and_review_in_the_audit_viewer(page, env, chromium, live_server) -> None:
+def test_break_glass_banner_and_review_in_the_audit_viewer(
+    page, env, chromium, live_server
+) -> None:
     tech = sign_in_first_time(page, env, _member(env, "IT Support Technician"))
     chart = f"/t/{env.world.tenant_a}/people/{env.world.patient}?purpose=treatment"
     page.goto(chart)
@@ -38,7 +40,9 @@ def test_break_glass_banner_and_review_in_the_audit_viewer(page, env, chromium, 
     assert env.world.secrets["plan"] in page.locator("#phi").inner_text()
     screenshot(page, "break-glass")
 
-    officer_context = chromium.new_context(base_url=live_server, viewport={"width": 1280, "height": 800})
+    officer_context = chromium.new_context(
+        base_url=live_server, viewport={"width": 1280, "height": 800}
+    )
     officer_page = officer_context.new_page()
     officer = _member(env, "Office Manager", privacy_officer=True)
     sign_in_first_time(officer_page, env, officer)

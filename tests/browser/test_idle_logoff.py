@@ -6,16 +6,16 @@ from __future__ import annotations
 import pytest
 from fastapi.testclient import TestClient
 
-from phivault.api.app import create_app
 from tests.browser.conftest import screenshot
 from tests.browser.helpers import sign_in_first_time
+from tests.conftest import app_for
 from tests.support.signin import new_member
 
 pytestmark = pytest.mark.browser
 
 
 def test_idle_timeout_wipes_phi_even_offline_and_back_shows_none(page, env) -> None:
-    with TestClient(create_app(env.vault)) as client:
+    with TestClient(app_for(env.vault)) as client:
         account = new_member(client, env.world)
     page.clock.install()
     sign_in_first_time(page, env, account)
@@ -42,7 +42,7 @@ def test_idle_timeout_wipes_phi_even_offline_and_back_shows_none(page, env) -> N
 
 
 def test_staying_signed_in_resets_the_timer(page, env) -> None:
-    with TestClient(create_app(env.vault)) as client:
+    with TestClient(app_for(env.vault)) as client:
         account = new_member(client, env.world)
     page.clock.install()
     sign_in_first_time(page, env, account)
@@ -68,7 +68,7 @@ def _type_and_wait_for_the_server(page, field, text: str) -> None:  # type: igno
 
 
 def test_typing_in_a_form_keeps_the_session_and_what_was_typed(page, env) -> None:
-    with TestClient(create_app(env.vault)) as client:
+    with TestClient(app_for(env.vault)) as client:
         account = new_member(client, env.world)
     page.clock.install()
     sign_in_first_time(page, env, account)
@@ -85,7 +85,7 @@ def test_typing_in_a_form_keeps_the_session_and_what_was_typed(page, env) -> Non
 
 
 def test_the_warning_does_not_take_the_focus_from_a_form(page, env) -> None:
-    with TestClient(create_app(env.vault)) as client:
+    with TestClient(app_for(env.vault)) as client:
         account = new_member(client, env.world)
     page.clock.install()
     sign_in_first_time(page, env, account)
@@ -104,7 +104,7 @@ def test_the_warning_does_not_take_the_focus_from_a_form(page, env) -> None:
 
 
 def test_a_lowered_idle_timeout_reaches_an_open_page(page, env) -> None:
-    with TestClient(create_app(env.vault)) as client:
+    with TestClient(app_for(env.vault)) as client:
         account = new_member(client, env.world)
         page.clock.install()
         sign_in_first_time(page, env, account)

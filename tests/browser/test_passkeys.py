@@ -15,11 +15,11 @@ import pytest
 from fastapi.testclient import TestClient
 from playwright.sync_api import expect
 
-from phivault.api.app import create_app
 from phivault.db.engine import SYSTEM_TENANT
 from phivault.identity import sessions
 from tests.browser.conftest import screenshot
 from tests.browser.helpers import sign_in_first_time
+from tests.conftest import app_for
 from tests.support.audit import events
 from tests.support.signin import AUTH, NEW_PASSWORD, Account, new_member, totp_now
 
@@ -41,7 +41,7 @@ def local_page(chromium, live_server):  # type: ignore[no-untyped-def]
 
 
 def _member(env: Any) -> Account:
-    with TestClient(create_app(env.vault)) as client:
+    with TestClient(app_for(env.vault)) as client:
         return new_member(client, env.world)
 
 

@@ -94,7 +94,9 @@ def test_main_pages_have_no_accessibility_violations(page, env) -> None:
     assert {k: v for k, v in found.items() if v} == {}
 
 
-def test_every_main_page_fits_a_tablet_without_sideways_scrolling(chromium, live_server, env) -> None:
+def test_every_main_page_fits_a_tablet_without_sideways_scrolling(
+    chromium, live_server, env
+) -> None:
     context = chromium.new_context(base_url=live_server, viewport=TABLET)
     page = context.new_page()
     sign_in_first_time(page, env, _member(env, "Office Manager", privacy_officer=True))
@@ -147,7 +149,9 @@ def _watch(page) -> list[str]:
     problems: list[str] = []
     page.on(
         "console",
-        lambda m: problems.append(f"{m.type}: {m.text}") if m.type in ("error", "warning") else None,
+        lambda m: (
+            problems.append(f"{m.type}: {m.text}") if m.type in ("error", "warning") else None
+        ),
     )
     page.on("pageerror", lambda e: problems.append(f"script error: {e}"))
     page.on(

@@ -6,16 +6,16 @@ from __future__ import annotations
 import pytest
 from fastapi.testclient import TestClient
 
-from phivault.api.app import create_app
 from tests.browser.conftest import screenshot
 from tests.browser.helpers import both_backends
+from tests.conftest import app_for
 from tests.support.signin import NEW_PASSWORD, new_member, totp_now
 
 pytestmark = pytest.mark.browser
 
 
 def _account(env):
-    with TestClient(create_app(env.vault)) as client:
+    with TestClient(app_for(env.vault)) as client:
         return new_member(client, env.world)
 
 
@@ -65,7 +65,9 @@ def test_first_sign_in_with_password_change_and_mfa(page, env) -> None:
     page.get_by_role("button", name="Sign in").click()
     page.wait_for_url("**/mfa/verify")
     env.clock.advance(seconds=30)
-    page.get_by_label("Code from your authenticator app, or a recovery code").fill(totp_now(secret, env))
+    page.get_by_label("Code from your authenticator app, or a recovery code").fill(
+        totp_now(secret, env)
+    )
     page.get_by_role("button", name="Continue").click()
     page.wait_for_url(lambda url: url.endswith("/"))
     assert page.get_by_role("heading", level=1).inner_text().startswith("Welcome")

@@ -8,8 +8,8 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 
-from phivault.api.app import create_app
 from tests.browser.helpers import sign_in_first_time
+from tests.conftest import app_for
 from tests.support.audit import last_event
 from tests.support.signin import Account, new_member
 
@@ -18,7 +18,7 @@ SYSTEM = "00000000-0000-0000-0000-000000000000"
 
 
 def _member(env, position: str = "Emergency Medical Technician Paramedic") -> Account:
-    with TestClient(create_app(env.vault)) as client:
+    with TestClient(app_for(env.vault)) as client:
         return new_member(client, env.world, position=position)
 
 
@@ -49,7 +49,10 @@ def test_token_is_shown_once_works_and_stops_after_revoke(page, env, live_server
 
     api = f"{live_server}/api/v1/tenants"
     bearer = {"Authorization": f"Bearer {token}", "X-Purpose-Of-Use": "treatment"}
-    assert httpx.get(f"{api}/{world.tenant_a}/people/{world.patient}", headers=bearer).status_code == 200
+    assert (
+        httpx.get(f"{api}/{world.tenant_a}/people/{world.patient}", headers=bearer).status_code
+        == 200
+    )
     # Outside its scope: a permission it does not carry, and the other agency.
     record = f"{api}/{world.tenant_a}/records/{world.records['note']}"
     assert httpx.get(record, headers=bearer).status_code == 403
@@ -61,7 +64,10 @@ def test_token_is_shown_once_works_and_stops_after_revoke(page, env, live_server
     page.get_by_role("button", name="Revoke billing export").click()
     assert "Token revoked" in page.locator("#notice").inner_text()
     assert "Revoked" in page.locator("#tokens tbody tr").first.inner_text()
-    assert httpx.get(f"{api}/{world.tenant_a}/people/{world.patient}", headers=bearer).status_code == 401
+    assert (
+        httpx.get(f"{api}/{world.tenant_a}/people/{world.patient}", headers=bearer).status_code
+        == 401
+    )
     revoked = last_event(env.vault, SYSTEM, action="auth.token.revoke")
     assert revoked.resource_id == str(account.member_id)
 

@@ -6,18 +6,18 @@ from __future__ import annotations
 import pytest
 from fastapi.testclient import TestClient
 
-from phivault.api.app import create_app
 from phivault.identity import invitations
 from phivault.identity.auth import Client
 from tests.browser.conftest import screenshot
 from tests.browser.helpers import both_backends, sign_in_first_time
+from tests.conftest import app_for
 from tests.support.signin import new_member
 
 pytestmark = pytest.mark.browser
 
 
 def _member(env, position: str, *, also_in_b: bool = False):
-    with TestClient(create_app(env.vault)) as client:
+    with TestClient(app_for(env.vault)) as client:
         account = new_member(client, env.world, position=position)
         if also_in_b:
             grant = client.put(
@@ -34,8 +34,9 @@ def _member(env, position: str, *, also_in_b: bool = False):
 
 
 def _position_b(client, env, title):
-    entries = client.get(f"/api/v1/tenants/{env.world.tenant_b}/directory",
-                         headers=env.world["officer"].headers).json()
+    entries = client.get(
+        f"/api/v1/tenants/{env.world.tenant_b}/directory", headers=env.world["officer"].headers
+    ).json()
     return next(e["position_id"] for e in entries if e["title"] == title)
 
 
@@ -65,8 +66,14 @@ def test_summary_user_sees_no_hidden_field_even_in_the_html(page, env) -> None:
     page.goto(f"/t/{env.world.tenant_a}/people/{env.world.patient}?purpose=payment")
     html = page.content()
     assert "diagnosis codes" in page.locator("#phi").inner_text().lower()
-    for hidden in ("plan_text", "plan text", env.world.secrets["plan"], env.world.secrets["note"], "ssn",
-                   "mental health"):
+    for hidden in (
+        "plan_text",
+        "plan text",
+        env.world.secrets["plan"],
+        env.world.secrets["note"],
+        "ssn",
+        "mental health",
+    ):
         assert hidden not in html
 
 
@@ -135,7 +142,7 @@ def test_an_outsider_gets_the_same_page_for_a_missing_and_a_forbidden_patient(pa
     from tests.support.signin import totp_now
 
     account = sign_in_first_time(page, env, _member(env, "Office Manager"))
-    with TestClient(create_app(env.vault)) as client:  # their only standing is taken away
+    with TestClient(app_for(env.vault)) as client:  # their only standing is taken away
         revoked = client.delete(
             f"/api/v1/tenants/{env.world.tenant_a}/members/{account.member_id}/grant",
             headers=env.world["officer"].headers,
@@ -162,7 +169,7 @@ def test_an_outsider_gets_the_same_page_for_a_missing_and_a_forbidden_patient(pa
 
 
 def test_an_invitation_is_accepted_from_the_home_page(page, env) -> None:
-    with TestClient(create_app(env.vault)) as client:
+    with TestClient(app_for(env.vault)) as client:
         account = new_member(client, env.world, position="Office Manager")
         invited = client.put(
             f"/api/v1/tenants/{env.world.tenant_b}/members/{account.member_id}/grant",

@@ -72,7 +72,10 @@ def test_nobody_reviews_their_own_break_glass(client, env, world) -> None:
     grant = client.post(
         f"{base(world)}/break-glass",
         headers=officer.headers(),
-        json={"person_id": str(world.patient), "reason": "After-hours emergency call, patient fell."},
+        json={
+            "person_id": str(world.patient),
+            "reason": "After-hours emergency call, patient fell.",
+        },
     ).json()
     response = client.post(
         f"{base(world)}/break-glass/{grant['id']}/review",

@@ -8,6 +8,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from phivault.api.app import create_app
+from tests.conftest import app_for
 from tests.support.audit import events
 from tests.support.signin import AUTH, NEW_PASSWORD, complete, login, new_member, totp_now
 
@@ -77,7 +78,7 @@ def test_weak_or_blocklisted_new_password_is_refused_with_reasons(client, env, w
 
 
 def test_brute_force_gets_429_and_the_lockout_survives_a_restart(env, world) -> None:
-    with TestClient(create_app(env.vault)) as client:
+    with TestClient(app_for(env.vault)) as client:
         account = new_member(client, world)
         for _ in range(10):
             assert login(client, account.username, "guessing wrongly!!").status_code == 401
@@ -181,7 +182,7 @@ def test_session_cookie_flags(client, env, world) -> None:
 
 
 def test_over_https_cookies_are_secure_and_hsts_is_sent(env, world) -> None:
-    with TestClient(create_app(env.vault), base_url="https://testserver") as client:
+    with TestClient(app_for(env.vault), base_url="https://testserver") as client:
         account = new_member(client, world)
         response = login(client, account.username, account.password)
         assert "Secure" in response.headers["set-cookie"]
@@ -241,7 +242,7 @@ def test_scoped_token_needs_fresh_auth_and_stays_in_scope(client, env, world) ->
     )
     assert created.status_code == 201, created.text
     token = {"Authorization": f"Bearer {created.json()['token']}", "X-Purpose-Of-Use": "payment"}
-    plain = TestClient(create_app(env.vault))
+    plain = TestClient(app_for(env.vault))
     assert plain.get(record_url(world), headers=token).status_code == 200
     write = plain.post(
         f"/api/v1/tenants/{world.tenant_a}/people/{world.patient}/records",

@@ -3,6 +3,7 @@ self-service reset, session management, MFA reset by an administrator, dummy has
 
 from __future__ import annotations
 
+from tests.conftest import app_for
 from tests.support.audit import events
 from tests.support.signin import AUTH, complete, login, new_member, totp_now
 
@@ -226,9 +227,7 @@ def test_reset_revokes_api_tokens_too(client, env, world) -> None:
     operator.reset_password(env.vault, account.username, None)
     from fastapi.testclient import TestClient
 
-    from phivault.api.app import create_app
-
-    plain = TestClient(create_app(env.vault))
+    plain = TestClient(app_for(env.vault))
     record = f"/api/v1/tenants/{world.tenant_a}/records/{world.records['note']}"
     response = plain.get(
         record,

@@ -82,9 +82,10 @@ def test_emergency_only_search_needs_a_reason_and_then_is_audited(client, env, w
     assert found.status_code == 200 and [p["id"] for p in found.json()] == [str(world.patient)]
     [event] = events(env.vault, world.tenant_a, action="emergency.search", outcome="allowed")
     assert event.break_glass == 1
-    kinds = [n["kind"] for n in client.get(
-        f"{base(world)}/notifications", headers=world["officer"].headers
-    ).json()]
+    kinds = [
+        n["kind"]
+        for n in client.get(f"{base(world)}/notifications", headers=world["officer"].headers).json()
+    ]
     assert kinds == ["emergency.search"]
 
 

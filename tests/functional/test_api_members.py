@@ -28,14 +28,24 @@ def test_officer_lists_and_reads_members(client, world) -> None:
 
 
 def test_staff_and_other_tenants_are_refused(client, world) -> None:
-    assert client.get(f"{base(world)}/members", headers=world["clinician"].headers).status_code == 403
+    assert (
+        client.get(f"{base(world)}/members", headers=world["clinician"].headers).status_code == 403
+    )
     member = f"{base(world)}/members/{world['coder'].member_id}"
     assert client.get(member, headers=world["clinician"].headers).status_code == 404
     assert client.get(member, headers=world["other_staff"].headers).status_code == 404
-    assert client.get(f"{base(world)}/members", headers=world["other_staff"].headers).status_code == 404
+    assert (
+        client.get(f"{base(world)}/members", headers=world["other_staff"].headers).status_code
+        == 404
+    )
     # Tenant B's workforce never shows tenant A's people, and A's officer cannot read B's staff.
     beta = client.get(f"{base(world, world.tenant_b)}/members", headers=world["officer"].headers)
     assert {m["username"] for m in beta.json()} == {"officer", "other_staff"}
     other = f"{base(world)}/members/{world['other_staff'].member_id}"
     assert client.get(other, headers=world["officer"].headers).status_code == 404
-    assert client.get(f"{base(world)}/members/{uuid.uuid4()}", headers=world["officer"].headers).status_code == 404
+    assert (
+        client.get(
+            f"{base(world)}/members/{uuid.uuid4()}", headers=world["officer"].headers
+        ).status_code
+        == 404
+    )

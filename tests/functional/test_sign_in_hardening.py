@@ -11,9 +11,9 @@ import uuid
 import pytest
 from fastapi.testclient import TestClient
 
-from phivault.api.app import create_app
 from phivault.errors import TooManyAttempts, Unauthenticated
 from phivault.identity import auth
+from tests.conftest import app_for
 from tests.support.audit import events
 from tests.support.signin import AUTH, Account, complete, login, new_member, totp_now
 
@@ -105,7 +105,7 @@ def test_the_session_secret_changes_at_the_password_change(client, env, world) -
     assert changed.status_code == 200
     renewed = client.cookies.get(COOKIE)
     assert renewed and renewed != planted
-    with TestClient(create_app(env.vault)) as other:
+    with TestClient(app_for(env.vault)) as other:
         other.cookies.set(COOKIE, planted or "")
         assert other.get(f"{AUTH}/session").status_code == 401  # the old secret is dead
     assert client.get(f"{AUTH}/session").status_code == 200  # the new one works
@@ -124,7 +124,7 @@ def test_the_session_secret_changes_at_the_second_factor(client, env, world) -> 
     assert verified.status_code == 200 and verified.json()["stage"] == "complete"
     after = client.cookies.get(COOKIE)
     assert after and after != before
-    with TestClient(create_app(env.vault)) as other:
+    with TestClient(app_for(env.vault)) as other:
         other.cookies.set(COOKIE, before or "")
         assert other.get(f"{AUTH}/session").status_code == 401
     assert client.get(f"{AUTH}/session").json()["stage"] == "complete"
@@ -154,7 +154,7 @@ def test_an_api_token_cannot_list_or_revoke_its_owners_sessions(client, env, wor
     assert token.status_code == 201, token.text
     session_id = client.get(f"{AUTH}/session").json()["session_id"]
     bearer = {"Authorization": f"Bearer {token.json()['token']}"}
-    with TestClient(create_app(env.vault)) as integration:
+    with TestClient(app_for(env.vault)) as integration:
         assert integration.get(f"{AUTH}/sessions", headers=bearer).status_code == 403
         gone = integration.delete(f"{AUTH}/sessions/{session_id}", headers=bearer)
         assert gone.status_code == 403
@@ -163,7 +163,7 @@ def test_an_api_token_cannot_list_or_revoke_its_owners_sessions(client, env, wor
 
 def test_sessions_are_not_managed_with_the_password_alone(client, env, world) -> None:
     account = complete(client, env, new_member(client, world))
-    with TestClient(create_app(env.vault)) as owner:
+    with TestClient(app_for(env.vault)) as owner:
         owner_account = Account(account.username, account.password, account.member_id)
         body = login(owner, account.username, account.password).json()
         owner_account.csrf = body["csrf_token"]
@@ -206,18 +206,18 @@ def test_reset_request_answers_are_identical_for_known_and_unknown(client, env, 
 
 
 def test_a_guesser_locks_only_their_own_source_out(env, world) -> None:
-    with TestClient(create_app(env.vault), client=("198.51.100.7", 40000)) as attacker:
+    with TestClient(app_for(env.vault), client=("198.51.100.7", 40000)) as attacker:
         account = new_member(attacker, world)
         for _ in range(10):
             assert login(attacker, account.username, "guessing wrongly!!").status_code == 401
         assert login(attacker, account.username, account.password).status_code == 429
-    with TestClient(create_app(env.vault), client=("203.0.113.5", 40000)) as owner:
+    with TestClient(app_for(env.vault), client=("203.0.113.5", 40000)) as owner:
         signed = login(owner, account.username, account.password)
         assert signed.status_code == 200  # the owner on a new device is not locked out
 
 
 def test_a_guesser_spread_over_many_sources_is_slowed_account_wide(env, world) -> None:
-    with TestClient(create_app(env.vault)) as admin:
+    with TestClient(app_for(env.vault)) as admin:
         account = new_member(admin, world)
     for n in range(3):
         for _ in range(10):
@@ -298,7 +298,7 @@ def test_a_token_out_of_scope_answers_the_same_for_existing_and_random_records(
     assert token.status_code == 201, token.text
     bearer = {"Authorization": f"Bearer {token.json()['token']}", "X-Purpose-Of-Use": "treatment"}
     existing, random = _record_urls(world)
-    with TestClient(create_app(env.vault)) as integration:
+    with TestClient(app_for(env.vault)) as integration:
         seen = integration.get(existing, headers=bearer)
         unseen = integration.get(random, headers=bearer)
     _same_answer(seen, unseen)

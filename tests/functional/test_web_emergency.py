@@ -77,7 +77,8 @@ def test_notice_can_be_marked_read_on_the_audit_page(client, env, world) -> None
     assert "Emergency access opened" in page.text
     assert REASON not in page.text.split('id="notices"')[1].split("</section>")[0]
     [notice] = [
-        e for e in events(env.vault, world.tenant_a, action="notification.send")
+        e
+        for e in events(env.vault, world.tenant_a, action="notification.send")
         if e.resource_id in page.text
     ]
     marked = client.post(
@@ -104,8 +105,12 @@ def test_emergency_only_search_page_asks_for_the_reason_first(client, env, world
     assert "identity hidden" not in answers[0].text and "No one matches" not in answers[1].text
     found = client.post(
         f"/t/{world.tenant_a}/people",
-        data={"csrf_token": tech.csrf, "purpose": "treatment", "mrn": world.secrets["mrn"],
-              "emergency_reason": REASON},
+        data={
+            "csrf_token": tech.csrf,
+            "purpose": "treatment",
+            "mrn": world.secrets["mrn"],
+            "emergency_reason": REASON,
+        },
     )
     assert found.status_code == 200 and str(world.patient) in found.text
     assert f"/people/{world.patient}/emergency" in found.text  # the next step of the act

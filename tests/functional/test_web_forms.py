@@ -12,31 +12,65 @@ from tests.support.signin import complete, new_member
 @pytest.fixture
 def officer(client, env, world):
     """A signed-in privacy officer of tenant A (a complete, fresh session in ``client``)."""
-    return complete(client, env, new_member(client, world, position="Office Manager",
-                                            privacy_officer=True))
+    return complete(
+        client, env, new_member(client, world, position="Office Manager", privacy_officer=True)
+    )
 
 
 def _forms(world) -> list[tuple[str, dict[str, str]]]:
     a, p = world.tenant_a, world.patient
     record = world.records["care_plan"]
     return [
-        (f"/t/{a}/people/new", {"kind": "patient", "purpose": "treatment",
-                                "f_family_name": "Forgedson", "f_given_name": "Fabricia",
-                                "f_date_of_birth": "1950-01-01"}),
-        (f"/t/{a}/people/{p}/edit", {"purpose": "treatment", "f_family_name": "Forgedson",
-                                     "f_given_name": "X", "f_date_of_birth": "1950-01-01"}),
-        (f"/t/{a}/people/{p}/records/new?record_type=clinical_note",
-         {"purpose": "treatment", "f_note_date": "2026-01-05", "f_text": "forged"}),
-        (f"/t/{a}/records/{record}/edit", {"purpose": "treatment", "version": "1",
-                                           "f_goals_summary": "forged"}),
-        (f"/t/{a}/people/{p}/emergency", {"reason": "forged emergency reason", "minutes": "15",
-                                          "password": "x"}),
+        (
+            f"/t/{a}/people/new",
+            {
+                "kind": "patient",
+                "purpose": "treatment",
+                "f_family_name": "Forgedson",
+                "f_given_name": "Fabricia",
+                "f_date_of_birth": "1950-01-01",
+            },
+        ),
+        (
+            f"/t/{a}/people/{p}/edit",
+            {
+                "purpose": "treatment",
+                "f_family_name": "Forgedson",
+                "f_given_name": "X",
+                "f_date_of_birth": "1950-01-01",
+            },
+        ),
+        (
+            f"/t/{a}/people/{p}/records/new?record_type=clinical_note",
+            {"purpose": "treatment", "f_note_date": "2026-01-05", "f_text": "forged"},
+        ),
+        (
+            f"/t/{a}/records/{record}/edit",
+            {"purpose": "treatment", "version": "1", "f_goals_summary": "forged"},
+        ),
+        (
+            f"/t/{a}/people/{p}/emergency",
+            {"reason": "forged emergency reason", "minutes": "15", "password": "x"},
+        ),
         (f"/t/{a}/audit/verify", {}),
-        (f"/t/{a}/admin/members/new", {"username": "forged", "display_name": "Forged",
-                                       "position_id": str(world.positions_a["Scheduler"])}),
-        (f"/t/{a}/admin/settings", {"password_profile": "nist", "idle_timeout_minutes": "1",
-                                    "password_expiry_days": "90", "password_history": "6",
-                                    "mfa_reverify_days": "30"}),
+        (
+            f"/t/{a}/admin/members/new",
+            {
+                "username": "forged",
+                "display_name": "Forged",
+                "position_id": str(world.positions_a["Scheduler"]),
+            },
+        ),
+        (
+            f"/t/{a}/admin/settings",
+            {
+                "password_profile": "nist",
+                "idle_timeout_minutes": "1",
+                "password_expiry_days": "90",
+                "password_history": "6",
+                "mfa_reverify_days": "30",
+            },
+        ),
         (f"/t/{a}/admin/directory/role-categories", {"name": "Forged", "access_category": "full"}),
     ]
 
@@ -51,8 +85,7 @@ def test_forms_refuse_a_post_without_the_sessions_csrf_token(
 ) -> None:
     before = _writes(env, world)
     for path, fields in _forms(world):
-        response = client.post(path, data={"csrf_token": token, **fields},
-                               follow_redirects=False)
+        response = client.post(path, data={"csrf_token": token, **fields}, follow_redirects=False)
         assert response.status_code in (303, 422), (path, response.status_code)
         if response.status_code == 303:
             assert response.headers["location"].startswith(f"/t/{world.tenant_a}/"), path
@@ -62,22 +95,38 @@ def test_forms_refuse_a_post_without_the_sessions_csrf_token(
 def test_the_same_posts_with_the_token_do_work(client, world, officer) -> None:
     """The control: the refusals above are the token's doing, not the forms'."""
     path, fields = _forms(world)[0]
-    response = client.post(path, data={"csrf_token": officer.csrf, **fields},
-                           follow_redirects=False)
+    response = client.post(
+        path, data={"csrf_token": officer.csrf, **fields}, follow_redirects=False
+    )
     assert response.status_code == 303
     assert "/people/" in response.headers["location"]
 
 
 def test_odd_numbers_and_dates_get_a_readable_answer_not_a_crash(client, world, officer) -> None:
     a = world.tenant_a
-    settings = client.post(f"/t/{a}/admin/settings", data={
-        "csrf_token": officer.csrf, "password_profile": "nist", "idle_timeout_minutes": "--5",
-        "password_expiry_days": "²", "password_history": "6", "mfa_reverify_days": "30"})
+    settings = client.post(
+        f"/t/{a}/admin/settings",
+        data={
+            "csrf_token": officer.csrf,
+            "password_profile": "nist",
+            "idle_timeout_minutes": "--5",
+            "password_expiry_days": "²",
+            "password_history": "6",
+            "mfa_reverify_days": "30",
+        },
+    )
     assert settings.status_code == 422
     assert "whole number" in settings.text
-    token = client.post("/account/tokens/new", data={
-        "csrf_token": officer.csrf, "tenant_id": str(a), "scopes": "tenant:people:read",
-        "label": "odd", "days": "²"})
+    token = client.post(
+        "/account/tokens/new",
+        data={
+            "csrf_token": officer.csrf,
+            "tenant_id": str(a),
+            "scopes": "tenant:people:read",
+            "label": "odd",
+            "days": "²",
+        },
+    )
     assert token.status_code == 422
     assert "whole number of days" in token.text
     audit = client.get(f"/t/{a}/audit", params={"until": "9999-12-31"})
@@ -92,16 +141,26 @@ def test_overlong_admin_fields_come_back_on_their_forms(client, world, officer) 
     csrf = officer.csrf
     member = client.post(
         f"/t/{a}/admin/members/new",
-        data={"csrf_token": csrf, "username": "u" * 500, "display_name": "Fine Name",
-              "position_id": str(world.positions_a["Scheduler"])},
+        data={
+            "csrf_token": csrf,
+            "username": "u" * 500,
+            "display_name": "Fine Name",
+            "position_id": str(world.positions_a["Scheduler"]),
+        },
     )
     assert member.status_code == 422
     assert 'id="member-form"' in member.text or "<form" in member.text
     assert "username" in member.text and "Fine Name" in member.text
     settings = client.post(
         f"/t/{a}/admin/settings",
-        data={"csrf_token": csrf, "password_profile": "nist", "idle_timeout_minutes": "9" * 40,
-              "password_expiry_days": "90", "password_history": "6", "mfa_reverify_days": "30"},
+        data={
+            "csrf_token": csrf,
+            "password_profile": "nist",
+            "idle_timeout_minutes": "9" * 40,
+            "password_expiry_days": "90",
+            "password_history": "6",
+            "mfa_reverify_days": "30",
+        },
     )
     assert settings.status_code == 422
     assert "<form" in settings.text and "Idle timeout" in settings.text

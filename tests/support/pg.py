@@ -86,9 +86,7 @@ class Snapshot:
                 )
             ]
             for name in names:
-                with conn.cursor().copy(
-                    f'COPY "{name}" TO STDOUT WITH (FORMAT binary)'
-                ) as copy:
+                with conn.cursor().copy(f'COPY "{name}" TO STDOUT WITH (FORMAT binary)') as copy:
                     self.tables[name] = b"".join(bytes(chunk) for chunk in copy)
             for seq, last, called in conn.execute(
                 "SELECT sequencename, last_value, last_value IS NOT NULL FROM pg_sequences"

@@ -302,6 +302,27 @@ class Guard:
                 named=False,
             )
 
+    def admit(self, *, named: bool) -> None:
+        """Refuse the whole route when the member has no standing in the tenant (404, as for
+        anything absent) or holds none of the permissions the route declared (403, or 404
+        when the route names an object: absent and forbidden look alike): for a page, before
+        it parses its form or looks at any object. Audited like any refusal."""
+        declared = self._unit.declared
+        if not declared:
+            return
+        standing = self.standing
+        if standing is not None and declared & standing.permissions:
+            return
+        raise self.refuse(
+            min(declared),
+            action="access.gate",
+            resource_type="",
+            resource_id=None,
+            person_id=None,
+            reason="no-grant" if standing is None else "permission",
+            error=NotFound() if standing is None or named else Forbidden(),
+        )
+
     @staticmethod
     def _account_gates(
         unit: Unit,

@@ -57,7 +57,8 @@ def create_app(vault: Vault) -> FastAPI:
 
     app.add_middleware(
         Envelope,
-        limit=lambda: vault.settings.max_request_bytes,
+        # Read through app.state: the vault an app serves can be replaced (tests reuse one app).
+        limit=lambda: app.state.vault.settings.max_request_bytes,
         is_upload=lambda method, path: method == "POST" and path.endswith(UPLOAD_SUFFIX),
     )
 

@@ -67,8 +67,9 @@ def served_tenants(unit: Unit, member_id: uuid.UUID) -> set[uuid.UUID]:
     return {tenant for tenant, *_ in _grants(unit, member_id)}
 
 
-def _holds(grants: list[tuple[uuid.UUID, bool, bool, str]], tenant: uuid.UUID,
-           permission: Permission) -> bool:
+def _holds(
+    grants: list[tuple[uuid.UUID, bool, bool, str]], tenant: uuid.UUID, permission: Permission
+) -> bool:
     return any(
         t == tenant
         and permission in grant_permissions(AccessCategory(c), privacy_officer=po, administrator=a)
@@ -109,12 +110,22 @@ def act_on_account(
         lacking = [t for t in elsewhere if not _holds(mine, t, permission)]
         if lacking:
             unit.guard.echo(
-                elsewhere, action, REFUSED, resource_type="member", resource_id=member_id,
-                reason="authority-elsewhere", fields=(str(permission),),
+                elsewhere,
+                action,
+                REFUSED,
+                resource_type="member",
+                resource_id=member_id,
+                reason="authority-elsewhere",
+                fields=(str(permission),),
             )
             raise unit.guard.refuse(
-                permission, action=action, resource_type="member", resource_id=member_id,
-                person_id=None, reason="authority-elsewhere", error=Forbidden(ELSEWHERE),
+                permission,
+                action=action,
+                resource_type="member",
+                resource_id=member_id,
+                person_id=None,
+                reason="authority-elsewhere",
+                error=Forbidden(ELSEWHERE),
             )
     if extra_check is not None:
         extra_check()

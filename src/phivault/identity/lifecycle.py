@@ -489,9 +489,7 @@ def list_access_reviews(unit: Unit, status: str | None = "open") -> list[ReviewV
     ]
 
 
-def do_close_access_review(
-    unit: Unit, review_id: uuid.UUID, outcome: str, note: str = ""
-) -> None:
+def do_close_access_review(unit: Unit, review_id: uuid.UUID, outcome: str, note: str = "") -> None:
     """Confirm the access, or revoke the member's standing here (and cut them off). Nobody
     closes a review of their own access or of a change they made (separation of duties);
     the guard decides before the review is looked at."""

@@ -330,6 +330,11 @@ def tenant_context(request: Request, vault: Vault, tenant_id: uuid.UUID) -> Tena
         declared=declared_permissions(request),
     )
     request.state.page = page
+    if not page.declared & permissions:
+        # No standing here, or none of the route's permissions: the guard refuses (and
+        # audits) now, before the route parses a form or looks up anything.
+        with page.unit() as unit:
+            unit.guard.admit(named=set(request.path_params) != {"tenant_id"})
     return page
 
 
@@ -386,7 +391,10 @@ def fresh_or_reauth(page: TenantPage, request: Request, needed: bool = True) -> 
 
 
 def not_found(request: Request, page: TenantPage, **extra: Any) -> Response:
-    """Missing and forbidden look the same (I-5)."""
+    """Missing and forbidden look the same (I-5); see :func:`offers_emergency_access`."""
+    if getattr(request.state, "offers_emergency_access", False):
+        person_id = request.path_params["person_id"]
+        extra.setdefault("emergency_link", f"/t/{page.tenant_id}/people/{person_id}/emergency")
     return render(request, "not_found.html", 404, **page.vars(), **extra)
 
 
@@ -551,6 +559,13 @@ def install_page_errors(app: FastAPI) -> None:
     app.add_exception_handler(StarletteHTTPException, http)
     app.add_exception_handler(PhivaultError, refusal)
     app.add_exception_handler(PageRedirect, go_first)
+
+
+def offers_emergency_access(request: Request) -> None:
+    """Route dependency: a person's chart that is not found offers emergency access, whether
+    the person is absent, hidden or in an agency where the member has no standing, so that
+    the offer tells nothing either."""
+    request.state.offers_emergency_access = True
 
 
 def hide_forbidden(request: Request) -> None:

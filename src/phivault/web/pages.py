@@ -345,7 +345,7 @@ def accept_invitation(
 
 @router.post("/logout", openapi_extra=SELF)
 def logout(
-    request: Request, vault: VaultDep, csrf_token: Annotated[str, Form(max_length=100)]
+    request: Request, vault: VaultDep, csrf_token: Annotated[str, Form(max_length=100)] = ""
 ) -> Response:
     """Sign out. A form without this session's CSRF token is refused and changes nothing:
     dropping the cookie while the session lives on would leave it usable to whoever holds

@@ -17,7 +17,7 @@ from fastapi.responses import Response
 from phivault.access import breakglass
 from phivault.access.policy import Permission, PurposeOfUse
 from phivault.api.deps import declare
-from phivault.errors import InvalidInput, NotFound, PhivaultError, PurposeRequired
+from phivault.errors import InvalidInput, NotFound, PurposeRequired
 from phivault.records import documents, service
 from phivault.records.types import RECORD_TYPES
 from phivault.web.common import (
@@ -26,6 +26,7 @@ from phivault.web.common import (
     AgencyPageDep,
     TenantPage,
     not_found,
+    offers_emergency_access,
     page_offset,
     parse_purpose,
     problem_page,
@@ -134,6 +135,7 @@ def people_list(
         Permission.DOCUMENTS_READ,
         Permission.BREAK_GLASS_INVOKE,
     ),
+    dependencies=[Depends(offers_emergency_access)],
 )
 def chart(
     request: Request,
@@ -148,27 +150,16 @@ def chart(
         return render(
             request, "purpose.html", purposes=PURPOSES, person_id=person_id, **page.vars()
         )
-    try:
-        with page.unit(use) as unit:
-            person = service.read_person(unit, person_id)
-            records = service.list_records(unit, person_id)
-            files = documents.list_documents(unit, person_id)
-            emergency = breakglass.my_active_grant(unit, person_id)
-            # Caregiver references are shown by name to those who may see names.
-            caregivers = service.caregiver_names(
-                unit,
-                {v for r in records for k, v in r.fields.items() if k == "caregiver_id" and v},
-            )
-    except NotFound:
-        return render(
-            request,
-            "not_found.html",
-            404,
-            **page.vars(),
-            emergency_link=f"/t/{tenant_id}/people/{person_id}/emergency",
+    with page.unit(use) as unit:
+        person = service.read_person(unit, person_id)
+        records = service.list_records(unit, person_id)
+        files = documents.list_documents(unit, person_id)
+        emergency = breakglass.my_active_grant(unit, person_id)
+        # Caregiver references are shown by name to those who may see names.
+        caregivers = service.caregiver_names(
+            unit,
+            {v for r in records for k, v in r.fields.items() if k == "caregiver_id" and v},
         )
-    except PhivaultError as exc:
-        return problem_page(request, page, exc.status, exc.detail)
     groups: dict[str, list[service.RecordView]] = {}
     for record in records:
         groups.setdefault(record.record_type, []).append(record)

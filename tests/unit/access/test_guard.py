@@ -100,7 +100,9 @@ def test_break_glass_opens_full_view_for_a_limited_time(env) -> None:
 def test_break_glass_is_per_patient(env) -> None:
     w = env.world
     with env.vault.unit(w.tenant_a, w["it_support"].actor, T) as unit:
-        breakglass.do_break_glass(unit, person_id=w.patient, reason="cardiac arrest on scene, patient cannot speak")
+        breakglass.do_break_glass(
+            unit, person_id=w.patient, reason="cardiac arrest on scene, patient cannot speak"
+        )
     with pytest.raises(NotFound):
         read(env, "it_support", "credential")  # belongs to another person
 

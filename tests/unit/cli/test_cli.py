@@ -9,6 +9,7 @@ import pytest
 from typer.testing import CliRunner
 
 from phivault.cli.main import app
+from tests.conftest import app_for
 from tests.support import pg
 from tests.support.tamper import raw_sql
 
@@ -215,12 +216,11 @@ def test_sessions_from_the_command_line(env) -> None:
 
     from fastapi.testclient import TestClient
 
-    from phivault.api.app import create_app
     from tests.support.signin import complete, new_member
 
     variables = _env_vars(env)
     env.clock.now = datetime.now(UTC)  # the command runs on the real clock
-    with TestClient(create_app(env.vault)) as client:
+    with TestClient(app_for(env.vault)) as client:
         account = complete(client, env, new_member(client, env.world))
         listed = invoke(["sessions", "list", "--user", account.username], variables)
         assert listed.exit_code == 0 and account.username in listed.output

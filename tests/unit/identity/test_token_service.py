@@ -83,7 +83,9 @@ def test_only_permissions_held_in_that_tenant(env, client) -> None:
         _issue(env, resolved, scopes=("tenant:workforce:manage",))
     with pytest.raises(InvalidInput):
         _issue(env, resolved, tenant=env.world.tenant_b)
-    assert identity.held_permissions(env.vault, account.member_id, env.world.tenant_b) == frozenset()
+    assert (
+        identity.held_permissions(env.vault, account.member_id, env.world.tenant_b) == frozenset()
+    )
     assert not events(env.vault, SYSTEM, action="auth.token.issue", resource_id=account.member_id)
 
 

@@ -88,7 +88,9 @@ def test_a_person_correction_form_needs_the_write_permission(env) -> None:
 def test_whitespace_is_not_a_value_for_a_required_field(env) -> None:
     record_id = env.world.records["care_plan"]
     with pytest.raises(InvalidInput, match="service_type"), _unit(env, "clinician") as unit:
-        service.do_update_record(unit, record_id, fields={"service_type": "   "}, expected_version=1)
+        service.do_update_record(
+            unit, record_id, fields={"service_type": "   "}, expected_version=1
+        )
     with pytest.raises(InvalidInput, match="missing required"), _unit(env, "clinician") as unit:
         service.do_create_record(
             unit, person_id=env.world.patient, type_name="care_plan", fields={"service_type": " "}

@@ -58,15 +58,23 @@ def test_the_count_names_nobody_and_reads_only_type_and_expiry(env) -> None:
     assert event["actor_id"] == str(env.world["scheduler"].member_id)
     assert event["purpose"] == "operations"
     assert event["fields"] == ["credential_type", "expires_on"]
-    assert not events(env.vault, env.world.tenant_a, action="person.read",
-                      actor_id=env.world["scheduler"].member_id)
+    assert not events(
+        env.vault,
+        env.world.tenant_a,
+        action="person.read",
+        actor_id=env.world["scheduler"].member_id,
+    )
 
 
 def test_each_caregiver_named_is_an_audited_read_of_that_person(env) -> None:
     with _unit(env, "scheduler") as unit:
         expiring_credentials(unit, within_days=60)
-    reads = events(env.vault, env.world.tenant_a, action="person.read",
-                   actor_id=env.world["scheduler"].member_id)
+    reads = events(
+        env.vault,
+        env.world.tenant_a,
+        action="person.read",
+        actor_id=env.world["scheduler"].member_id,
+    )
     assert [(r.person_id, r.fields) for r in reads] == [
         (str(env.world.caregiver), "family_name,given_name")
     ]

@@ -17,8 +17,13 @@ def _form(**fields: str) -> dict[str, str]:
 def test_values_are_typed_by_field_kind() -> None:
     values, errors = parse_fields(
         CLAIM,
-        _form(claim_date="2026-02-03", amount="120.50", procedure_codes="99213, 99214;G0180",
-              payer="  Fabricated Mutual  ", notes=""),
+        _form(
+            claim_date="2026-02-03",
+            amount="120.50",
+            procedure_codes="99213, 99214;G0180",
+            payer="  Fabricated Mutual  ",
+            notes="",
+        ),
     )
     assert errors == {}
     assert values["amount"] == "120.50"  # money is a Decimal string, exactly as given
