@@ -621,10 +621,15 @@ def _issue_passwords(vault: Vault, summary: DemoSummary, tenant_names: dict[str,
 
 
 def build_demo(
-    settings: Settings, *, patients_per_tenant: int = 100, progress: Console | None = None
+    settings: Settings,
+    *,
+    patients_per_tenant: int = 100,
+    history_days: int = HISTORY_DAYS,
+    progress: Console | None = None,
 ) -> DemoSummary:
-    """Initialise and fill a vault with two tenants of fabricated data and 90 days of audited
-    activity; on an existing demo vault, only issue fresh initial passwords to its accounts."""
+    """Initialise and fill a vault with two tenants of fabricated data and ``history_days``
+    (90 by default) of audited activity; on an existing demo vault, only issue fresh initial
+    passwords to its accounts."""
     existing = _existing_demo(settings)
     if existing is not None:
         return existing
@@ -632,7 +637,7 @@ def build_demo(
     Faker.seed(20031125)
     random.seed(20031125)
     today = system_clock().date()
-    first_day = today - timedelta(days=HISTORY_DAYS)
+    first_day = today - timedelta(days=history_days)
     clock = DemoClock(datetime.combine(first_day, time(7, 30), UTC))
     vault, first = initialize(
         settings,
@@ -674,10 +679,10 @@ def build_demo(
                     f"{demo_mrn(agency.slug, 1)} to {demo_mrn(agency.slug, patients_per_tenant)}",
                 )
             )
-        task = bar.add_task("writing 90 days of activity", total=len(agencies))
+        task = bar.add_task(f"writing {history_days} days of activity", total=len(agencies))
         for agency in agencies:
             # Each agency's chain is its own: its history is written in time order.
-            _history(vault, agency, officer, clock, first_day + timedelta(days=1), HISTORY_DAYS)
+            _history(vault, agency, officer, clock, first_day + timedelta(days=1), history_days)
             bar.advance(task)
     _issue_passwords(vault, summary, {a.slug: a.name for a in agencies})
     vault.db.dispose()

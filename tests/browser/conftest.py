@@ -15,6 +15,7 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import uvicorn
@@ -39,11 +40,23 @@ def backend(request: pytest.FixtureRequest) -> str:
     return str(request.param)
 
 
-@pytest.fixture
-def live_server(env) -> Iterator[str]:  # type: ignore[no-untyped-def]
-    """The test's vault served by uvicorn in a thread; yields its base URL."""
+class _Serving:
+    """The application the process's test server hands each request to: the current test's."""
+
+    def __init__(self) -> None:
+        self.app: Any = None
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        await self.app(scope, receive, send)
+
+
+@pytest.fixture(scope="session")
+def _server() -> Iterator[tuple[str, _Serving]]:
+    """One uvicorn server per test process, in a thread: starting and stopping one for each
+    test cost about half a second."""
+    serving = _Serving()
     port = _free_port()
-    config = uvicorn.Config(app_for(env.vault), host="127.0.0.1", port=port, log_level="error")
+    config = uvicorn.Config(serving, host="127.0.0.1", port=port, log_level="error", lifespan="off")
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
@@ -52,9 +65,18 @@ def live_server(env) -> Iterator[str]:  # type: ignore[no-untyped-def]
         if time.monotonic() > deadline:
             raise RuntimeError("the test server did not start")
         time.sleep(0.02)
-    yield f"http://127.0.0.1:{port}"
+    yield f"http://127.0.0.1:{port}", serving
     server.should_exit = True
     thread.join(timeout=10)
+
+
+@pytest.fixture
+def live_server(env, _server) -> Iterator[str]:  # type: ignore[no-untyped-def]
+    """The test's vault, served; yields the server's base URL."""
+    url, serving = _server
+    serving.app = app_for(env.vault)
+    yield url
+    serving.app = None
 
 
 @pytest.fixture(scope="session")

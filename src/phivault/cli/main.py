@@ -131,11 +131,17 @@ def demo(
     serve_after: Annotated[
         bool, typer.Option("--serve/--no-serve", help="Serve when built")
     ] = True,
-    patients: Annotated[int, typer.Option(help="Fabricated patients per tenant")] = 100,
+    patients: Annotated[
+        int, typer.Option(min=1, max=100_000, help="Fabricated patients per tenant")
+    ] = 100,
+    days: Annotated[
+        int, typer.Option(min=1, max=3650, help="Days of fabricated activity before today")
+    ] = 90,
     host: str = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to serve on (make demo: PORT=8001)")] = 8000,
 ) -> None:
-    """Build a vault of fabricated data (two tenants, 90 days of activity) and serve it."""
+    """Build a vault of fabricated data (two tenants, 90 days of activity unless --days says
+    otherwise) and serve it."""
     from phivault.demo import build_demo
 
     if serve_after:
@@ -150,7 +156,9 @@ def demo(
             highlight=False,
         )
     settings = load_settings()
-    summary = build_demo(settings, patients_per_tenant=patients, progress=out)
+    summary = build_demo(
+        settings, patients_per_tenant=patients, history_days=days, progress=out
+    )
     out.print(f"\nDemo vault ready in [bold]{settings.home}[/] (all data fabricated).")
     for line in summary.login_lines():
         out.print(line, soft_wrap=True, highlight=False)

@@ -55,7 +55,7 @@ def test_init_creates_a_private_installation_and_prints_credentials_once(fresh) 
 
 
 def test_demo_builds_fabricated_data_without_serving(fresh) -> None:
-    result = invoke(["demo", "--no-serve", "--patients", "4"], fresh)
+    result = invoke(["demo", "--no-serve", "--patients", "4", "--days", "3"], fresh)
     assert result.exit_code == 0, result.output
     assert "Valley Paramedic Service (demo)" in result.output
     assert "scheduler@sunrise-demo" in result.output
@@ -147,7 +147,7 @@ def _passwords(output: str) -> dict[str, str]:
 
 
 def test_demo_again_issues_fresh_passwords(fresh) -> None:
-    first = invoke(["demo", "--no-serve", "--patients", "2"], fresh)
+    first = invoke(["demo", "--no-serve", "--patients", "2", "--days", "2"], fresh)
     assert first.exit_code == 0, first.output
     old = _passwords(first.output)
     again = invoke(["demo", "--no-serve"], fresh)
