@@ -22,7 +22,7 @@ from phivault.bootstrap import open_vault
 from phivault.clock import from_micros, system_clock
 from phivault.config import Settings
 from phivault.db.engine import Scope
-from phivault.demo import PRONOUNS, _pdf, build_demo, demo_mrn, demo_usernames
+from phivault.demo import HISTORY_DAYS, PRONOUNS, _pdf, build_demo, demo_mrn, demo_usernames
 from phivault.identity import lifecycle, recovery
 from phivault.identity.auth import Client
 from phivault.identity.credentials import PasswordCredential
@@ -55,9 +55,14 @@ def test_demo_mrns_are_predictable_per_agency() -> None:
 # --- The built demo: 90 days of history, a reporting line, consistent people, safe re-runs ---
 
 
+# The demo's own 90 days on SQLite; on PostgreSQL the same code writes three weeks, which
+# is enough to cross every path (a 90-day build there costs 16 s of the suite's time).
+HISTORY = {"sqlite": HISTORY_DAYS, "postgres": 21}
+
+
 @pytest.fixture(scope="module", params=BACKENDS)
 def demo(request, tmp_path_factory):
-    """One demo vault per backend (4 patients an agency, the full 90 days of history)."""
+    """One demo vault per backend (4 patients an agency, HISTORY days of activity)."""
     if request.param == "postgres":
         require_postgres()
     database = pg.create_database() if request.param == "postgres" else None
@@ -66,8 +71,9 @@ def demo(request, tmp_path_factory):
         database_url=pg.url_for(database) if database else None,
         master_key=None,
     )
-    summary = build_demo(settings, patients_per_tenant=4)
+    summary = build_demo(settings, patients_per_tenant=4, history_days=HISTORY[request.param])
     vault = open_vault(settings)
+    vault.history_days = HISTORY[request.param]  # type: ignore[attr-defined]
     yield settings, vault, summary
     vault.db.dispose()
     if database:
@@ -86,8 +92,9 @@ def _tenant(vault, slug: str) -> uuid.UUID:
         return session.scalar(select(Tenant.id).where(Tenant.slug == slug))
 
 
-def test_the_demo_audit_trail_holds_90_days_of_activity_and_every_chain_verifies(demo) -> None:
+def test_the_demo_audit_trail_holds_its_days_of_activity_and_every_chain_verifies(demo) -> None:
     _, vault, _ = demo
+    days_built = vault.history_days
     assert all(report.ok for report in verify_all(vault))
     now = system_clock()
     for slug in ("sunrise-demo", "valley-demo"):
@@ -112,10 +119,11 @@ def test_the_demo_audit_trail_holds_90_days_of_activity_and_every_chain_verifies
                 select(e.occurred_us).where(e.tenant_id == tenant, e.action == "person.read")
             ).scalars()
             distinct_days = {from_micros(us).date() for us in days}
-        assert now - from_micros(first) >= timedelta(days=89)
+        assert now - from_micros(first) >= timedelta(days=days_built - 1)
         assert from_micros(last) <= now  # nothing dated in the future
         assert now - from_micros(last) <= timedelta(days=3)  # the charts' last days have data
-        assert reads > 500 and len(distinct_days) >= 80
+        # About six chart reads a day, and reads on nearly every day (weekends are quieter).
+        assert reads > 5.5 * days_built and len(distinct_days) >= 0.88 * days_built
         assert refused > 0 and emergency > 0
         # The review queue has one emergency access waiting, and one was reviewed.
         officer = _member(vault, "privacy.officer")
