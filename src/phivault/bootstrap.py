@@ -10,6 +10,7 @@ from sqlalchemy import select
 
 from phivault.access.unit import Actor, Vault
 from phivault.audit import events
+from phivault.audit.actions import AuditAction
 from phivault.audit.models import AuditHead
 from phivault.clock import Clock, system_clock
 from phivault.config import Settings
@@ -105,7 +106,7 @@ def initialize(
         )
         actor = Actor(member_id=member.id, source="cli", request_id="init")
         vault.setup_event(
-            session, SYSTEM_TENANT, "member.create", actor, member.id, ("platform_admin",)
+            session, SYSTEM_TENANT, AuditAction.MEMBER_CREATE, actor, member.id, ("platform_admin",)
         )
     tenant = do_create_tenant(vault, name=tenant_name, slug=tenant_slug, actor=actor)
     with vault.db.transaction(Scope.tenant(tenant.id)) as session:
@@ -127,7 +128,7 @@ def initialize(
         vault.setup_event(
             session,
             tenant.id,
-            "workforce.grant",
+            AuditAction.WORKFORCE_GRANT,
             actor,
             member.id,
             ("position_id", "is_privacy_officer", "is_administrator", "password"),

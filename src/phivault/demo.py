@@ -30,6 +30,7 @@ from sqlalchemy.orm import Session
 from phivault.access import breakglass
 from phivault.access.policy import PurposeOfUse
 from phivault.access.unit import Actor, Vault
+from phivault.audit.actions import AuditAction
 from phivault.bootstrap import ensure_system, initialize, open_vault
 from phivault.clock import system_clock
 from phivault.config import Settings
@@ -552,7 +553,7 @@ def _existing_demo(settings: Settings) -> DemoSummary | None:
                 vault.setup_event(
                     session,
                     SYSTEM_TENANT,
-                    "member.password.reset",
+                    AuditAction.MEMBER_PASSWORD_RESET,
                     Actor(member.id, source="demo"),
                     member.id,
                     ("password",),
@@ -581,10 +582,15 @@ def _staff(vault: Vault, fake: Faker, agency: Agency, officer: Actor, positions:
                 position_id=positions[title],
                 now=now,
             )
-            vault.setup_event(session, agency.id, "workforce.grant", officer, member.id)
+            vault.setup_event(session, agency.id, AuditAction.WORKFORCE_GRANT, officer, member.id)
             member.manager_id = manager or officer.member_id
             vault.setup_event(
-                session, agency.id, "workforce.manager.set", officer, member.id, ("manager_id",)
+                session,
+                agency.id,
+                AuditAction.WORKFORCE_MANAGER_SET,
+                officer,
+                member.id,
+                ("manager_id",),
             )
             manager = manager or member.id  # the first of STAFF (the office manager) leads
             agency.staff[title] = Actor(member.id, source="demo", request_id="demo")
@@ -662,7 +668,7 @@ def build_demo(
             privacy_officer=True,
             administrator=True,
         )
-        vault.setup_event(session, second.id, "workforce.grant", officer, first.member_id)
+        vault.setup_event(session, second.id, AuditAction.WORKFORCE_GRANT, officer, first.member_id)
     agencies = []
     for tenant in (first.tenant, second):
         agency = Agency(tenant.id, tenant.slug, tenant.name)

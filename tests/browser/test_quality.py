@@ -115,7 +115,9 @@ def test_keyboard_only_sign_in_and_skip_link(page, env) -> None:
     account = sign_in_first_time(page, env, _member(env, "Office Manager"))
     page.get_by_role("button", name="Sign out").click()
     page.wait_for_url("**/login")
-    # The username field has the focus; everything else is typed and tabbed.
+    # The username field has the focus (autofocus: wait for it, as a person's eyes would);
+    # everything else is typed and tabbed.
+    page.wait_for_function("document.activeElement && document.activeElement.id === 'username'")
     page.keyboard.type(account.username)
     page.keyboard.press("Tab")
     page.keyboard.type(account.password)

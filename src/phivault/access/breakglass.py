@@ -14,6 +14,7 @@ from phivault.access.models import BreakGlassGrant
 from phivault.access.policy import Permission
 from phivault.access.reasons import SENTENCE_RULE, sentence_problem
 from phivault.access.unit import Unit
+from phivault.audit.actions import AuditAction
 from phivault.errors import Conflict, Forbidden, InvalidInput, PhivaultError
 from phivault.notifications import service as notifications
 from phivault.records.models import Person
@@ -49,7 +50,7 @@ class BreakGlassLimit(PhivaultError):
     title = "Emergency access limit reached"
 
 
-def _refuse_token(unit: Unit, action: str) -> None:
+def _refuse_token(unit: Unit, action: AuditAction) -> None:
     """An emergency act is a person's deliberate decision: a signed-in session with the password
     again, never an API token (a token carries no interactive proof and can be scripted)."""
     if unit.actor.session_id.startswith("token:") or unit.actor.token_scopes is not None:
@@ -89,7 +90,7 @@ def _check_shift_limit(unit: Unit, per_shift: int) -> None:
     if (opened or 0) >= per_shift:
         raise unit.guard.refuse(
             Permission.BREAK_GLASS_INVOKE,
-            action="break_glass.start",
+            action=AuditAction.BREAK_GLASS_START,
             resource_type="break_glass",
             resource_id=None,
             person_id=None,
@@ -109,7 +110,7 @@ def do_break_glass(
     """Open emergency access to one person: a session (not a token), a reason that is a
     sentence (stored exactly as typed), a duration within the tenant's bound, and no more than
     the tenant's openings per shift. The privacy officers are notified at once (IDs only)."""
-    _refuse_token(unit, "break_glass.start")
+    _refuse_token(unit, AuditAction.BREAK_GLASS_START)
     problem = sentence_problem(reason)  # the one rule for a reason (access/reasons.py)
     if problem:
         raise InvalidInput(problem)
@@ -122,7 +123,7 @@ def do_break_glass(
     # The guard decides first; then the member's own limit; only then is the person looked at.
     decision = unit.guard.check(
         Permission.BREAK_GLASS_INVOKE,
-        action="break_glass.start",
+        action=AuditAction.BREAK_GLASS_START,
         resource_type="break_glass",
         resource_id=grant_id,
         person_id=person_id,
@@ -131,7 +132,7 @@ def do_break_glass(
     if unit.session.get(Person, (unit.tenant_id, person_id)) is None:
         raise unit.guard.not_found(
             Permission.BREAK_GLASS_INVOKE,
-            action="break_glass.start",
+            action=AuditAction.BREAK_GLASS_START,
             resource_type="person",
             resource_id=person_id,
         )
@@ -149,7 +150,7 @@ def do_break_glass(
     unit.session.flush()
     decision.break_glass, decision.ref = True, grant_id
     unit.guard.record(decision, ("reason", "minutes"))
-    notifications.notify_privacy_officers(unit, kind="break_glass.start", ref_id=grant_id)
+    notifications.notify_privacy_officers(unit, kind=AuditAction.BREAK_GLASS_START, ref_id=grant_id)
     return _view(unit, grant, with_reason=True)
 
 
@@ -158,13 +159,13 @@ def do_end_break_glass(unit: Unit, grant_id: uuid.UUID) -> BreakGlassView:
     if grant is None or grant.member_id != unit.actor.member_id:
         raise unit.guard.not_found(
             Permission.BREAK_GLASS_INVOKE,
-            action="break_glass.end",
+            action=AuditAction.BREAK_GLASS_END,
             resource_type="break_glass",
             resource_id=grant_id,
         )
     unit.guard.allow(
         Permission.BREAK_GLASS_INVOKE,
-        action="break_glass.end",
+        action=AuditAction.BREAK_GLASS_END,
         resource_type="break_glass",
         resource_id=grant_id,
         person_id=grant.person_id,
@@ -184,7 +185,7 @@ def list_break_glass(unit: Unit, *, status: str | None = "pending") -> list[Brea
         raise InvalidInput("'review_status' must be pending, appropriate or inappropriate")
     unit.guard.allow(
         Permission.BREAK_GLASS_REVIEW,
-        action="break_glass.list",
+        action=AuditAction.BREAK_GLASS_LIST,
         resource_type="break_glass",
         fields=("reason", "review_status", "reviewed_by", "reviewed_at", "review_note"),
     )
@@ -199,7 +200,7 @@ def recent_reviews(unit: Unit, *, limit: int = 50) -> list[BreakGlassView]:
     """The latest closed reviews, newest decision first: who decided, when, what, the note."""
     unit.guard.allow(
         Permission.BREAK_GLASS_REVIEW,
-        action="break_glass.list",
+        action=AuditAction.BREAK_GLASS_LIST,
         resource_type="break_glass",
         fields=("reason", "review_status", "reviewed_by", "reviewed_at", "review_note"),
     )
@@ -225,7 +226,7 @@ def do_review_break_glass(
     (who, when, decision, note); 'inappropriate' ones feed the sanctions procedure."""
     decision = unit.guard.check(
         Permission.BREAK_GLASS_REVIEW,
-        action="break_glass.review",
+        action=AuditAction.BREAK_GLASS_REVIEW,
         resource_type="break_glass",
         resource_id=grant_id,
     )
@@ -233,7 +234,7 @@ def do_review_break_glass(
     if grant is None:
         raise unit.guard.not_found(
             Permission.BREAK_GLASS_REVIEW,
-            action="break_glass.review",
+            action=AuditAction.BREAK_GLASS_REVIEW,
             resource_type="break_glass",
             resource_id=grant_id,
         )
@@ -262,7 +263,7 @@ def do_review_break_glass(
 def _refused_review(unit: Unit, grant_id: uuid.UUID, reason: str, detail: str) -> AccessRefused:
     return unit.guard.refuse(
         Permission.BREAK_GLASS_REVIEW,
-        action="break_glass.review",
+        action=AuditAction.BREAK_GLASS_REVIEW,
         resource_type="break_glass",
         resource_id=grant_id,
         person_id=None,
@@ -325,7 +326,7 @@ def emergency_search(unit: Unit, decision: Decision, reason: str | None) -> None
     if problem:
         raise unit.guard.refuse(
             Permission.PEOPLE_READ,
-            action="emergency.search",
+            action=AuditAction.EMERGENCY_SEARCH,
             resource_type="person",
             resource_id=None,
             person_id=None,
@@ -336,5 +337,11 @@ def emergency_search(unit: Unit, decision: Decision, reason: str | None) -> None
     assert reason is not None
     unit.store_reason(reason)
     assert unit.reason_ref is not None
-    decision.action, decision.break_glass, decision.ref = "emergency.search", True, unit.reason_ref
-    notifications.notify_privacy_officers(unit, kind="emergency.search", ref_id=unit.reason_ref)
+    decision.action, decision.break_glass, decision.ref = (
+        AuditAction.EMERGENCY_SEARCH,
+        True,
+        unit.reason_ref,
+    )
+    notifications.notify_privacy_officers(
+        unit, kind=AuditAction.EMERGENCY_SEARCH, ref_id=unit.reason_ref
+    )

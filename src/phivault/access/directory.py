@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from phivault.access.models import Position, RoleCategory
 from phivault.access.policy import AccessCategory, Permission
 from phivault.access.unit import Unit
+from phivault.audit.actions import AuditAction
 from phivault.errors import Conflict, InvalidInput
 
 WELD_PRESET: dict[str, tuple[AccessCategory, str, tuple[str, ...]]] = {
@@ -108,7 +109,9 @@ def list_directory(session: Session, tenant_id: uuid.UUID) -> list[DirectoryEntr
 
 
 def read_directory(unit: Unit) -> list[DirectoryEntry]:
-    unit.guard.allow(Permission.DIRECTORY_READ, action="directory.read", resource_type="directory")
+    unit.guard.allow(
+        Permission.DIRECTORY_READ, action=AuditAction.DIRECTORY_READ, resource_type="directory"
+    )
     return list_directory(unit.session, unit.tenant_id)
 
 
@@ -165,7 +168,7 @@ def do_add_role_category(
     role_id = uuid.uuid4()
     unit.guard.allow(
         Permission.DIRECTORY_MANAGE,
-        action="directory.role_category.add",
+        action=AuditAction.DIRECTORY_ROLE_CATEGORY_ADD,
         resource_type="role_category",
         resource_id=role_id,
         fields=("name", "access_category", "mfa_required"),
@@ -191,7 +194,7 @@ def do_add_role_category(
     return role_id
 
 
-def _load(unit: Unit, model: type[Any], object_id: uuid.UUID, action: str) -> Any:
+def _load(unit: Unit, model: type[Any], object_id: uuid.UUID, action: AuditAction) -> Any:
     """Load a directory object once the guard has allowed the act (so a member without the
     permission learns nothing about it); absent is an audited not-found."""
     resource = "role_category" if model is RoleCategory else "position"
@@ -210,13 +213,13 @@ def do_add_position(unit: Unit, *, title: str, role_category_id: uuid.UUID) -> u
     position_id = uuid.uuid4()
     unit.guard.allow(
         Permission.DIRECTORY_MANAGE,
-        action="directory.position.add",
+        action=AuditAction.DIRECTORY_POSITION_ADD,
         resource_type="position",
         resource_id=position_id,
         fields=("title", "role_category_id"),
         named=False,
     )
-    role = _load(unit, RoleCategory, role_category_id, "directory.position.add")
+    role = _load(unit, RoleCategory, role_category_id, AuditAction.DIRECTORY_POSITION_ADD)
     if role.retired_at is not None:
         raise DirectoryProblem("role_category_id", "That role category is retired.")
     _check_title(unit, title)
@@ -240,12 +243,12 @@ def do_change_role_category(
     them first, so no member is left holding a position of a retired category unknowingly."""
     unit.guard.allow(
         Permission.DIRECTORY_MANAGE,
-        action="directory.role_category.change",
+        action=AuditAction.DIRECTORY_ROLE_CATEGORY_CHANGE,
         resource_type="role_category",
         resource_id=role_id,
         fields=tuple(f for f, v in (("name", name), ("retired", retired)) if v is not None),
     )
-    role = _load(unit, RoleCategory, role_id, "directory.role_category.change")
+    role = _load(unit, RoleCategory, role_id, AuditAction.DIRECTORY_ROLE_CATEGORY_CHANGE)
     if name is not None:
         _check_role_name(unit, name, exclude=role_id)
         role.name = name
@@ -272,12 +275,12 @@ def do_change_position(
     until an administrator changes their grant) or bring it back."""
     unit.guard.allow(
         Permission.DIRECTORY_MANAGE,
-        action="directory.position.change",
+        action=AuditAction.DIRECTORY_POSITION_CHANGE,
         resource_type="position",
         resource_id=position_id,
         fields=tuple(f for f, v in (("title", title), ("retired", retired)) if v is not None),
     )
-    position = _load(unit, Position, position_id, "directory.position.change")
+    position = _load(unit, Position, position_id, AuditAction.DIRECTORY_POSITION_CHANGE)
     if title is not None:
         _check_title(unit, title, exclude=position_id)
         position.title = title
@@ -316,7 +319,7 @@ def read_role_directory(unit: Unit) -> list[RoleCategoryView]:
     view; everyone else reads the positions with :func:`read_directory`."""
     unit.guard.allow(
         Permission.DIRECTORY_MANAGE,
-        action="directory.read",
+        action=AuditAction.DIRECTORY_READ,
         resource_type="directory",
         fields=("name", "access_category", "description", "mfa_required", "positions"),
     )

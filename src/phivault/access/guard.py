@@ -31,6 +31,7 @@ from phivault.access.policy import (
     grant_permissions,
 )
 from phivault.access.roles import join_role
+from phivault.audit.actions import AuditAction
 from phivault.audit.events import ALLOWED, REFUSED, EventDraft
 from phivault.db.base import UTCDateTime
 from phivault.errors import (
@@ -61,7 +62,7 @@ class Standing:
 @dataclass
 class Decision:
     permission: Permission
-    action: str
+    action: AuditAction
     resource_type: str
     resource_id: uuid.UUID | str | None
     person_id: uuid.UUID | None
@@ -82,7 +83,7 @@ class AccessRequest:
     tenant_id: uuid.UUID
     member_id: uuid.UUID
     permission: Permission
-    action: str
+    action: AuditAction
     person_id: uuid.UUID | None
     purpose: PurposeOfUse | None
     break_glass: bool
@@ -179,7 +180,7 @@ class Guard:
         self,
         permission: Permission,
         *,
-        action: str,
+        action: AuditAction,
         resource_type: str,
         resource_id: uuid.UUID | str | None = None,
         person_id: uuid.UUID | None = None,
@@ -293,7 +294,7 @@ class Guard:
         if error is not None:
             raise self.refuse(
                 min(declared),
-                action="access.gate",
+                action=AuditAction.ACCESS_GATE,
                 resource_type="",
                 resource_id=None,
                 person_id=None,
@@ -315,7 +316,7 @@ class Guard:
             return
         raise self.refuse(
             min(declared),
-            action="access.gate",
+            action=AuditAction.ACCESS_GATE,
             resource_type="",
             resource_id=None,
             person_id=None,
@@ -362,7 +363,7 @@ class Guard:
         self,
         permission: Permission,
         *,
-        action: str,
+        action: AuditAction,
         resource_type: str,
         resource_id: uuid.UUID | str | None = None,
         person_id: uuid.UUID | None = None,
@@ -387,7 +388,7 @@ class Guard:
         self,
         permission: Permission,
         *,
-        action: str,
+        action: AuditAction,
         resource_type: str,
         resource_id: uuid.UUID | str | None,
         person_id: uuid.UUID | None,
@@ -415,7 +416,7 @@ class Guard:
         self,
         permission: Permission,
         *,
-        action: str,
+        action: AuditAction,
         resource_type: str,
         resource_id: uuid.UUID | str | None,
     ) -> AccessRefused:
@@ -444,7 +445,7 @@ class Guard:
     def echo(
         self,
         tenants: Iterable[uuid.UUID],
-        action: str,
+        action: AuditAction,
         outcome: str,
         *,
         resource_type: str,
@@ -470,7 +471,7 @@ class Guard:
             )
             (self._unit.refusals if outcome == REFUSED else self._unit.elsewhere).append(draft)
 
-    def _draft(self, action: str, outcome: str, **kw: object) -> EventDraft:
+    def _draft(self, action: AuditAction, outcome: str, **kw: object) -> EventDraft:
         unit = self._unit
         return EventDraft(
             tenant_id=unit.tenant_id,

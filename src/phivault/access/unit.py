@@ -23,6 +23,7 @@ from phivault.access.guard import AccessRefused, Guard, PolicyHook
 from phivault.access.models import AccessReason
 from phivault.access.policy import Permission, PurposeOfUse
 from phivault.audit import events
+from phivault.audit.actions import AuditAction
 from phivault.audit.events import EventDraft
 from phivault.clock import Clock, system_clock
 from phivault.config import Settings
@@ -153,7 +154,7 @@ class Vault:
         self,
         session: Session,
         tenant_id: uuid.UUID,
-        action: str,
+        action: AuditAction,
         actor: Actor,
         subject: uuid.UUID,
         fields: tuple[str, ...] = (),

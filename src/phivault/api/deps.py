@@ -15,6 +15,7 @@ from fastapi import Depends, Request
 
 from phivault.access.policy import Permission, PurposeOfUse
 from phivault.access.unit import Actor, Assurance, Unit, Vault
+from phivault.audit.actions import AuditAction
 from phivault.audit.events import REFUSED, EventDraft
 from phivault.db.engine import SYSTEM_TENANT, Scope
 from phivault.errors import CsrfFailed, Forbidden, PurposeRequired, Unauthenticated
@@ -91,7 +92,7 @@ def client_of(request: Request) -> Client:
     )
 
 
-def _refusal(vault: Vault, client: Client, action: str, reason: str) -> None:
+def _refusal(vault: Vault, client: Client, action: AuditAction, reason: str) -> None:
     vault.append_system_event(
         EventDraft(
             tenant_id=SYSTEM_TENANT,
@@ -110,7 +111,7 @@ def _from_token(vault: Vault, token: str, client: Client) -> Principal:
         with vault.db.transaction(Scope.platform()) as session:
             identity = authenticate_token(session, token.strip(), vault.clock())
     except Unauthenticated:
-        _refusal(vault, client, "auth.token", "invalid-credentials")
+        _refusal(vault, client, AuditAction.AUTH_TOKEN, "invalid-credentials")
         raise
     return Principal(
         member_id=identity.member_id,
@@ -133,12 +134,12 @@ def _from_session(vault: Vault, request: Request, secret: str, client: Client) -
         except Unauthenticated as exc:
             resolved, refusal = None, exc
     if resolved is None:
-        _refusal(vault, client, "auth.session", "invalid-or-expired")
+        _refusal(vault, client, AuditAction.AUTH_SESSION, "invalid-or-expired")
         raise refusal
     if request.method not in SAFE_METHODS:
         sent = request.headers.get("x-csrf-token", "")
         if not hmac.compare_digest(sent.encode(), resolved.login.csrf_token.encode()):
-            _refusal(vault, client, "auth.csrf", "csrf-mismatch")
+            _refusal(vault, client, AuditAction.AUTH_CSRF, "csrf-mismatch")
             raise CsrfFailed("send this session's CSRF token in the X-CSRF-Token header")
     return Principal(
         member_id=resolved.member.id,
@@ -156,13 +157,13 @@ def authenticate(request: Request, vault: Annotated[Vault, Depends(get_vault)]) 
     if header:
         scheme, _, token = header.partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
-            _refusal(vault, client, "auth.token", "malformed")
+            _refusal(vault, client, AuditAction.AUTH_TOKEN, "malformed")
             raise Unauthenticated("send 'Authorization: Bearer <token>'")
         return _from_token(vault, token, client)
     secret = request.cookies.get(sessions.SESSION_COOKIE)
     if secret:
         return _from_session(vault, request, secret, client)
-    _refusal(vault, client, "auth.token", "missing")
+    _refusal(vault, client, AuditAction.AUTH_TOKEN, "missing")
     raise Unauthenticated("sign in, or send 'Authorization: Bearer <token>'")
 
 
@@ -203,7 +204,7 @@ class RequestContext:
             self.vault.append_system_event(
                 EventDraft(
                     tenant_id=SYSTEM_TENANT,
-                    action="platform.admin",
+                    action=AuditAction.PLATFORM_ADMIN,
                     outcome=REFUSED,
                     occurred_at=self.vault.clock(),
                     actor_id=self.actor.member_id,

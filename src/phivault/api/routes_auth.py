@@ -43,6 +43,7 @@ from phivault.api.schemas_auth import (
     TokenOut,
     TokenRow,
 )
+from phivault.audit.actions import AuditAction
 from phivault.errors import Forbidden, InvalidInput, NotFound
 from phivault.identity import (
     auth,
@@ -196,7 +197,7 @@ def totp_enrol(principal: SessionDep, request: Request, vault: VaultDep) -> Enro
         auth.audit(
             vault,
             db,
-            "auth.mfa.totp.begin",
+            AuditAction.AUTH_MFA_TOTP_BEGIN,
             "allowed",
             client_of(request),
             member_id=member.id,
@@ -324,7 +325,7 @@ def passkey_register_verify(
             auth.audit(
                 vault,
                 db,
-                "auth.mfa.passkey.enrol",
+                AuditAction.AUTH_MFA_PASSKEY_ENROL,
                 "refused",
                 client,
                 member_id=member.id,
@@ -337,7 +338,7 @@ def passkey_register_verify(
             auth.audit(
                 vault,
                 db,
-                "auth.mfa.passkey.enrol",
+                AuditAction.AUTH_MFA_PASSKEY_ENROL,
                 "allowed",
                 client,
                 member_id=member.id,

@@ -9,6 +9,7 @@ from datetime import datetime
 from sqlalchemy.exc import DBAPIError, NoResultFound
 from sqlalchemy.orm import Session
 
+from phivault.audit.actions import AuditAction
 from phivault.audit.chain import CHAINED_COLUMNS, GENESIS, link
 from phivault.audit.models import AuditEvent, AuditHead
 from phivault.clock import to_micros
@@ -25,7 +26,7 @@ class EventDraft:
     """An audit event before it is chained. IDs and field names only, never PHI (AUD-6)."""
 
     tenant_id: uuid.UUID
-    action: str
+    action: AuditAction
     outcome: str
     occurred_at: datetime
     actor_id: uuid.UUID | None = None
@@ -125,7 +126,7 @@ def append(session: Session, key: bytes, draft: EventDraft, *, lock: bool) -> in
             "occurred_us": to_micros(draft.occurred_at),
             "actor_id": _text(draft.actor_id),
             "session_id": draft.session_id,
-            "action": draft.action,
+            "action": draft.action.value,
             "resource_type": draft.resource_type,
             "resource_id": _text(draft.resource_id),
             "person_id": _text(draft.person_id),

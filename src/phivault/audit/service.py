@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from phivault.access.policy import Permission
 from phivault.access.unit import Unit, Vault
+from phivault.audit.actions import AuditAction
 from phivault.audit.checkpoint import Checkpoint, read_checkpoint, write_checkpoint
 from phivault.audit.events import ALLOWED
 from phivault.audit.models import AuditEvent, AuditHead
@@ -77,7 +78,7 @@ def query_events(unit: Unit, flt: EventFilter) -> list[dict[str, Any]]:
     """The tenant's audit events, newest first. Privacy officers only."""
     if not 0 < flt.limit <= MAX_PAGE or flt.offset < 0:
         raise InvalidInput(f"'limit' must be 1 to {MAX_PAGE} and 'offset' not negative")
-    unit.guard.allow(Permission.AUDIT_READ, action="audit.query", resource_type="audit")
+    unit.guard.allow(Permission.AUDIT_READ, action=AuditAction.AUDIT_QUERY, resource_type="audit")
     query = _filtered(unit, flt).offset(flt.offset).limit(flt.limit)
     return [event_dict(ev) for ev in unit.session.scalars(query)]
 
@@ -127,7 +128,11 @@ def last_verification(unit: Unit) -> Verification | None:
     e = AuditEvent
     event = unit.session.scalars(
         select(e)
-        .where(e.tenant_id == str(unit.tenant_id), e.action == "audit.verify", e.outcome == ALLOWED)
+        .where(
+            e.tenant_id == str(unit.tenant_id),
+            e.action == AuditAction.AUDIT_VERIFY,
+            e.outcome == ALLOWED,
+        )
         # The event that opens a verification says "started"; the one that closes it holds
         # the result.
         .where(e.fields.contains("result:"))
@@ -174,7 +179,9 @@ def export_rows(unit: Unit, flt: EventFilter) -> tuple[list[tuple[str, ...]], bo
     """The filtered entries as CSV rows (IDs and field names only: no PHI, AUD-6), newest
     first, at most ``MAX_EXPORT``; the flag says whether more matched. The export itself is
     audited, with the number of rows."""
-    decision = unit.guard.check(Permission.AUDIT_READ, action="audit.export", resource_type="audit")
+    decision = unit.guard.check(
+        Permission.AUDIT_READ, action=AuditAction.AUDIT_EXPORT, resource_type="audit"
+    )
     events = unit.session.scalars(_filtered(unit, flt).limit(MAX_EXPORT + 1)).all()
     rows = [_export_row(event_dict(ev)) for ev in events[:MAX_EXPORT]]
     unit.guard.record(decision, [f"rows:{len(rows)}"])
@@ -207,7 +214,7 @@ def verify_tenant_chain(open_unit: Callable[[], AbstractContextManager[Unit]]) -
     with open_unit() as unit:
         unit.guard.allow(
             Permission.AUDIT_VERIFY,
-            action="audit.verify",
+            action=AuditAction.AUDIT_VERIFY,
             resource_type="audit",
             fields=["started"],
         )
@@ -223,7 +230,10 @@ def verify_tenant_chain(open_unit: Callable[[], AbstractContextManager[Unit]]) -
         facts.append(f"seq:{report.problem.seq}")
     with open_unit() as unit:
         unit.guard.allow(
-            Permission.AUDIT_VERIFY, action="audit.verify", resource_type="audit", fields=facts
+            Permission.AUDIT_VERIFY,
+            action=AuditAction.AUDIT_VERIFY,
+            resource_type="audit",
+            fields=facts,
         )
     return report
 
@@ -308,7 +318,7 @@ class DayActivity:
 def activity_by_day(unit: Unit, *, days: int = 14) -> list[DayActivity]:
     """Entries per UTC day for the last ``days`` days (today included), oldest first; days
     without entries count zero. Counts only, so no PHI; the read is audited like any other."""
-    unit.guard.allow(Permission.AUDIT_READ, action="audit.summary", resource_type="audit")
+    unit.guard.allow(Permission.AUDIT_READ, action=AuditAction.AUDIT_SUMMARY, resource_type="audit")
     first = unit.now.date() - timedelta(days=days - 1)
     start = to_micros(datetime.combine(first, time(), UTC))
     e = AuditEvent

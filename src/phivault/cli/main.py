@@ -156,9 +156,7 @@ def demo(
             highlight=False,
         )
     settings = load_settings()
-    summary = build_demo(
-        settings, patients_per_tenant=patients, history_days=days, progress=out
-    )
+    summary = build_demo(settings, patients_per_tenant=patients, history_days=days, progress=out)
     out.print(f"\nDemo vault ready in [bold]{settings.home}[/] (all data fabricated).")
     for line in summary.login_lines():
         out.print(line, soft_wrap=True, highlight=False)

@@ -33,6 +33,7 @@ from sqlalchemy.orm import Session
 from phivault.access.models import AccessReason, BreakGlassGrant
 from phivault.access.unit import Vault
 from phivault.audit import events
+from phivault.audit.actions import AuditAction
 from phivault.audit.events import ALLOWED, EventDraft
 from phivault.config import Settings
 from phivault.crypto import cipher, stream
@@ -312,7 +313,7 @@ def _start(vault: Vault, tenant_id: uuid.UUID) -> tuple[uuid.UUID, RotationResul
             started_at=now,
         )
         session.add(rotation)
-        _audit(vault, session, tenant_id, "key.rotate.start", now, new)
+        _audit(vault, session, tenant_id, AuditAction.KEY_ROTATE_START, now, new)
     vault.keyring.forget_active()
     return rotation.id, RotationResult(tenant_id, current, new, resumed=False)
 
@@ -321,7 +322,7 @@ def _audit(
     vault: Vault,
     session: Session,
     tenant_id: uuid.UUID,
-    action: str,
+    action: AuditAction,
     now: datetime,
     version: int,
 ) -> None:
@@ -616,7 +617,7 @@ def _finish(
         rotation.status = DONE
         rotation.finished_at = now
         rotation.table_name, rotation.cursor_id = "", ""
-        _audit(vault, session, tenant_id, "key.rotate.finish", now, rotation.to_version)
+        _audit(vault, session, tenant_id, AuditAction.KEY_ROTATE_FINISH, now, rotation.to_version)
     vault.keyring.forget_active()
     log.info(
         "tenant %s: data key version %d active; %d rows, %d files re-encrypted",
@@ -670,7 +671,7 @@ def rotate_master(settings: Settings, *, progress: Console | None) -> str:
         vault.append_system_event(
             EventDraft(
                 tenant_id=SYSTEM_TENANT,
-                action="master_key.rotate",
+                action=AuditAction.MASTER_KEY_ROTATE,
                 outcome=ALLOWED,
                 occurred_at=vault.clock(),
                 resource_type="master_key",

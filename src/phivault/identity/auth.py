@@ -17,6 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from phivault.access.unit import Assurance, Vault
+from phivault.audit.actions import AuditAction
 from phivault.audit.events import ALLOWED, REFUSED, EventDraft
 from phivault.crypto.keyring import IDENTITY_KEY_NAME
 from phivault.db.engine import SYSTEM_TENANT, Scope
@@ -70,7 +71,7 @@ class SignedIn:
 def audit(
     vault: Vault,
     db: Session,
-    action: str,
+    action: AuditAction,
     outcome: str,
     client: Client,
     *,
@@ -187,7 +188,15 @@ def sign_in(
             # Audited in this transaction, which commits; the refusal is raised after it.
             lockout: TooManyAttempts | None = locked_out
             member_id = db.scalar(select(Member.id).where(Member.username == name))
-            audit(vault, db, "auth.login", REFUSED, client, member_id=member_id, reason="locked")
+            audit(
+                vault,
+                db,
+                AuditAction.AUTH_LOGIN,
+                REFUSED,
+                client,
+                member_id=member_id,
+                reason="locked",
+            )
             ok, member, credential = False, None, None
         else:
             lockout = None
@@ -218,7 +227,7 @@ def sign_in(
         audit(
             vault,
             db,
-            "auth.login",
+            AuditAction.AUTH_LOGIN,
             ALLOWED,
             client,
             member_id=member.id,
@@ -251,10 +260,18 @@ def _check_password(
     if not ok:
         member_id = member.id if member else None
         locked = throttle.record_failure(db, keys.all, now)
-        audit(vault, db, "auth.login", REFUSED, client, member_id=member_id, reason=reason)
+        audit(
+            vault, db, AuditAction.AUTH_LOGIN, REFUSED, client, member_id=member_id, reason=reason
+        )
         if locked:
             audit(
-                vault, db, "auth.lockout", REFUSED, client, member_id=member_id, reason="throttle"
+                vault,
+                db,
+                AuditAction.AUTH_LOCKOUT,
+                REFUSED,
+                client,
+                member_id=member_id,
+                reason="throttle",
             )
     return member, credential, ok
 
@@ -339,7 +356,15 @@ def count_failure(
 ) -> None:
     """Count a failed password or code check; audit the lockout it may cause."""
     if throttle.record_failure(db, keys, vault.clock()):
-        audit(vault, db, "auth.lockout", REFUSED, client, member_id=member_id, reason="throttle")
+        audit(
+            vault,
+            db,
+            AuditAction.AUTH_LOCKOUT,
+            REFUSED,
+            client,
+            member_id=member_id,
+            reason="throttle",
+        )
 
 
 def may_change_credentials(view: SessionView) -> bool:
@@ -380,7 +405,7 @@ def change_password(
             audit(
                 vault,
                 db,
-                "auth.password.change",
+                AuditAction.AUTH_PASSWORD_CHANGE,
                 REFUSED,
                 client,
                 member_id=member.id,
@@ -414,7 +439,7 @@ def change_password(
         audit(
             vault,
             db,
-            "auth.password.change",
+            AuditAction.AUTH_PASSWORD_CHANGE,
             ALLOWED,
             client,
             member_id=member.id,
@@ -446,7 +471,7 @@ def mark_mfa_verified(
     audit(
         vault,
         db,
-        "auth.mfa.verify",
+        AuditAction.AUTH_MFA_VERIFY,
         ALLOWED,
         client,
         member_id=member.id,
@@ -466,7 +491,7 @@ def refuse_mfa(
         audit(
             vault,
             db,
-            "auth.mfa.verify",
+            AuditAction.AUTH_MFA_VERIFY,
             REFUSED,
             client,
             member_id=resolved.member.id,
@@ -492,7 +517,7 @@ def sign_out(vault: Vault, resolved: sessions.Resolved, client: Client) -> None:
         audit(
             vault,
             db,
-            "auth.logout",
+            AuditAction.AUTH_LOGOUT,
             ALLOWED,
             client,
             member_id=login.member_id,
@@ -523,7 +548,7 @@ def revoke_sessions(
     audit(
         vault,
         db,
-        "auth.session.revoke",
+        AuditAction.AUTH_SESSION_REVOKE,
         ALLOWED,
         client,
         member_id=member_id,

@@ -27,6 +27,7 @@ from phivault.access.models import RoleCategory
 from phivault.access.policy import AccessCategory, Permission, grant_permissions
 from phivault.access.roles import join_role
 from phivault.access.unit import Unit
+from phivault.audit.actions import AuditAction
 from phivault.audit.events import ALLOWED, REFUSED
 from phivault.db.engine import Scope
 from phivault.errors import Conflict, Forbidden
@@ -81,7 +82,7 @@ def act_on_account(
     unit: Unit,
     member_id: uuid.UUID,
     permission: Permission,
-    action: str,
+    action: AuditAction,
     fields: tuple[str, ...] = (),
     *,
     extra_check: Callable[[], None] | None = None,

@@ -13,6 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from phivault.access.unit import Assurance, Vault
+from phivault.audit.actions import AuditAction
 from phivault.errors import Conflict, Forbidden, InvalidInput, NotFound
 from phivault.identity import auth, passkeys, sessions, totp
 from phivault.identity.credentials import TotpCredential, WebAuthnCredential
@@ -52,7 +53,7 @@ def confirm_totp(
             auth.audit(
                 vault,
                 db,
-                "auth.mfa.totp.enrol",
+                AuditAction.AUTH_MFA_TOTP_ENROL,
                 "allowed",
                 client,
                 member_id=member.id,
@@ -126,7 +127,12 @@ def regenerate_recovery_codes(
     with auth.identity_transaction(vault) as db:
         codes = totp.regenerate_recovery_codes(db, vault.keyring, member_id, now=now)
         auth.audit(
-            vault, db, "auth.mfa.recovery.regenerate", "allowed", client, member_id=member_id
+            vault,
+            db,
+            AuditAction.AUTH_MFA_RECOVERY_REGENERATE,
+            "allowed",
+            client,
+            member_id=member_id,
         )
     return codes
 
@@ -176,7 +182,7 @@ def remove_passkey(
             auth.audit(
                 vault,
                 db,
-                "auth.mfa.passkey.remove",
+                AuditAction.AUTH_MFA_PASSKEY_REMOVE,
                 "refused",
                 client,
                 member_id=member_id,
@@ -188,7 +194,7 @@ def remove_passkey(
             auth.audit(
                 vault,
                 db,
-                "auth.mfa.passkey.remove",
+                AuditAction.AUTH_MFA_PASSKEY_REMOVE,
                 "allowed",
                 client,
                 member_id=member_id,

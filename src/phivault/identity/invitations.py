@@ -13,6 +13,7 @@ from sqlalchemy import select
 
 from phivault.access.models import Position
 from phivault.access.unit import Vault
+from phivault.audit.actions import AuditAction
 from phivault.audit.events import ALLOWED, EventDraft
 from phivault.errors import NotFound
 from phivault.identity import auth
@@ -66,7 +67,7 @@ def accept_invitation(
         [
             EventDraft(
                 tenant_id=tenant_id,
-                action="workforce.invite.accept",
+                action=AuditAction.WORKFORCE_INVITE_ACCEPT,
                 outcome=ALLOWED,
                 occurred_at=vault.clock(),
                 actor_id=member_id,

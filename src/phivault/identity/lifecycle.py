@@ -20,6 +20,7 @@ from phivault.access.models import Position, RoleCategory
 from phivault.access.policy import AccessCategory, Permission
 from phivault.access.roles import join_role
 from phivault.access.unit import Unit
+from phivault.audit.actions import AuditAction
 from phivault.errors import Conflict, InvalidInput
 from phivault.identity import sessions, totp
 from phivault.identity.authority import act_on_account, end_standing_here, served_tenants
@@ -32,7 +33,16 @@ RESET_TOKEN_HOURS = 24
 STATUSES = ("active", "suspended", "terminated")
 
 
-def _member_here(unit: Unit, member_id: uuid.UUID, permission: Permission, action: str) -> Member:
+STATUS_ACTIONS = {
+    "active": AuditAction.WORKFORCE_MEMBER_ACTIVE,
+    "suspended": AuditAction.WORKFORCE_MEMBER_SUSPENDED,
+    "terminated": AuditAction.WORKFORCE_MEMBER_TERMINATED,
+}
+
+
+def _member_here(
+    unit: Unit, member_id: uuid.UUID, permission: Permission, action: AuditAction
+) -> Member:
     """The member, if they have active standing in this tenant; else an audited 404 (a
     revoked grant gives this agency nothing over the account any more, ACC-12)."""
     grant = unit.session.get(TenantGrant, (unit.tenant_id, member_id))
@@ -61,7 +71,7 @@ def do_set_status(unit: Unit, member_id: uuid.UUID, status: str) -> str:
     """
     if status not in STATUSES:
         raise InvalidInput("'status' must be active, suspended or terminated")
-    action = f"workforce.member.{status}"
+    action = STATUS_ACTIONS[status]
     member = _member_here(unit, member_id, Permission.WORKFORCE_MANAGE, action)
     unit.guard.allow(
         Permission.WORKFORCE_MANAGE,
@@ -97,7 +107,7 @@ def do_reset_mfa(unit: Unit, member_id: uuid.UUID) -> None:
         unit,
         member_id,
         Permission.WORKFORCE_MANAGE,
-        "workforce.mfa.reset",
+        AuditAction.WORKFORCE_MFA_RESET,
         ("totp", "recovery_codes", "passkeys"),
     )
     totp.reset_mfa(unit.session, member_id)
@@ -109,7 +119,11 @@ def do_revoke_member_sessions(unit: Unit, member_id: uuid.UUID) -> int:
     """End every session and remembered device of a member (e.g. a lost laptop). Needs
     authority in every agency the account serves (ACC-12)."""
     act_on_account(
-        unit, member_id, Permission.WORKFORCE_MANAGE, "workforce.sessions.revoke", ("sessions",)
+        unit,
+        member_id,
+        Permission.WORKFORCE_MANAGE,
+        AuditAction.WORKFORCE_SESSIONS_REVOKE,
+        ("sessions",),
     )
     return sessions.revoke_member_sessions(unit.session, member_id, unit.now, "revoked-by-admin")
 
@@ -131,7 +145,7 @@ def do_set_manager(unit: Unit, member_id: uuid.UUID, manager_id: uuid.UUID | Non
         unit,
         member_id,
         Permission.WORKFORCE_MANAGE,
-        "workforce.manager.set",
+        AuditAction.WORKFORCE_MANAGER_SET,
         ("manager_id",),
         extra_check=manager_is_valid,
     )
@@ -160,7 +174,9 @@ class PendingReset:
 def list_reset_requests(unit: Unit) -> list[PendingReset]:
     """Pending reset requests the caller may authorize: those of people they manage."""
     unit.guard.allow(
-        Permission.DIRECTORY_READ, action="workforce.reset.list", resource_type="reset_request"
+        Permission.DIRECTORY_READ,
+        action=AuditAction.WORKFORCE_RESET_LIST,
+        resource_type="reset_request",
     )
     rows = unit.session.execute(
         select(ResetRequest, Member.username)
@@ -183,7 +199,7 @@ def do_authorize_reset(unit: Unit, request_id: uuid.UUID) -> str:
     if request is None or request.status != "pending":
         raise unit.guard.not_found(
             Permission.DIRECTORY_READ,
-            action="workforce.reset.authorize",
+            action=AuditAction.WORKFORCE_RESET_AUTHORIZE,
             resource_type="reset_request",
             resource_id=request_id,
         )
@@ -191,7 +207,7 @@ def do_authorize_reset(unit: Unit, request_id: uuid.UUID) -> str:
     if in_tenant is None or unit.actor.member_id not in _line_of(unit, request.member_id):
         raise unit.guard.refuse(
             Permission.DIRECTORY_READ,
-            action="workforce.reset.authorize",
+            action=AuditAction.WORKFORCE_RESET_AUTHORIZE,
             resource_type="reset_request",
             resource_id=request_id,
             person_id=None,
@@ -200,7 +216,11 @@ def do_authorize_reset(unit: Unit, request_id: uuid.UUID) -> str:
     # The new password opens the account in every agency it serves: the manager needs
     # standing in each of them (ACC-12).
     act_on_account(
-        unit, request.member_id, Permission.DIRECTORY_READ, "workforce.reset.authorize", ("status",)
+        unit,
+        request.member_id,
+        Permission.DIRECTORY_READ,
+        AuditAction.WORKFORCE_RESET_AUTHORIZE,
+        ("status",),
     )
     code = secrets.token_urlsafe(18)
     request.status = "authorized"
@@ -308,7 +328,7 @@ def list_members(unit: Unit) -> list[MemberRow]:
     """
     unit.guard.allow(
         Permission.WORKFORCE_MANAGE,
-        action="workforce.member.list",
+        action=AuditAction.WORKFORCE_MEMBER_LIST,
         resource_type="member",
         fields=MEMBER_FIELDS,
     )
@@ -320,13 +340,13 @@ def read_member(unit: Unit, member_id: uuid.UUID) -> MemberRow:
     if unit.session.get(TenantGrant, (unit.tenant_id, member_id)) is None:
         raise unit.guard.not_found(
             Permission.WORKFORCE_MANAGE,
-            action="workforce.member.read",
+            action=AuditAction.WORKFORCE_MEMBER_READ,
             resource_type="member",
             resource_id=member_id,
         )
     unit.guard.allow(
         Permission.WORKFORCE_MANAGE,
-        action="workforce.member.read",
+        action=AuditAction.WORKFORCE_MEMBER_READ,
         resource_type="member",
         resource_id=member_id,
         fields=MEMBER_FIELDS,
@@ -383,7 +403,9 @@ def _settings(unit: Unit) -> dict[str, Any]:
 
 
 def read_settings(unit: Unit) -> dict[str, Any]:
-    unit.guard.allow(Permission.DIRECTORY_READ, action="settings.read", resource_type="settings")
+    unit.guard.allow(
+        Permission.DIRECTORY_READ, action=AuditAction.SETTINGS_READ, resource_type="settings"
+    )
     return _settings(unit)
 
 
@@ -392,7 +414,7 @@ def read_settings_to_manage(unit: Unit) -> dict[str, Any]:
     ``settings:manage`` so the page is as absent as any other to everyone else."""
     unit.guard.allow(
         Permission.SETTINGS_MANAGE,
-        action="settings.read",
+        action=AuditAction.SETTINGS_READ,
         resource_type="settings",
         fields=tuple(SETTING_RULES),
     )
@@ -404,7 +426,7 @@ def do_update_settings(unit: Unit, changes: dict[str, Any]) -> dict[str, Any]:
     Raises :class:`InvalidSettings` naming every setting out of bounds; nothing changes then."""
     unit.guard.allow(
         Permission.SETTINGS_MANAGE,
-        action="settings.update",
+        action=AuditAction.SETTINGS_UPDATE,
         resource_type="settings",
         fields=tuple(sorted(changes)),
     )
@@ -463,7 +485,7 @@ def list_access_reviews(unit: Unit, status: str | None = "open") -> list[ReviewV
     when, the decision and the note; "revoked" ones are what the sanctions procedure reads."""
     unit.guard.allow(
         Permission.ACCESS_REVIEW,
-        action="access_review.list",
+        action=AuditAction.ACCESS_REVIEW_LIST,
         resource_type="access_review",
         fields=("note",) if status != "open" else (),
     )
@@ -495,7 +517,7 @@ def do_close_access_review(unit: Unit, review_id: uuid.UUID, outcome: str, note:
     the guard decides before the review is looked at."""
     decision = unit.guard.check(
         Permission.ACCESS_REVIEW,
-        action="access_review.close",
+        action=AuditAction.ACCESS_REVIEW_CLOSE,
         resource_type="access_review",
         resource_id=review_id,
     )
@@ -503,14 +525,14 @@ def do_close_access_review(unit: Unit, review_id: uuid.UUID, outcome: str, note:
     if review is None or review.status != "open":
         raise unit.guard.not_found(
             Permission.ACCESS_REVIEW,
-            action="access_review.close",
+            action=AuditAction.ACCESS_REVIEW_CLOSE,
             resource_type="access_review",
             resource_id=review_id,
         )
     if unit.actor.member_id in (review.member_id, review.changed_by):
         raise unit.guard.refuse(
             Permission.ACCESS_REVIEW,
-            action="access_review.close",
+            action=AuditAction.ACCESS_REVIEW_CLOSE,
             resource_type="access_review",
             resource_id=review_id,
             person_id=None,

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from phivault.access.models import Position
 from phivault.access.unit import Actor, Vault
+from phivault.audit.actions import AuditAction
 from phivault.db.engine import SYSTEM_TENANT, Scope
 from phivault.errors import Conflict, InvalidInput, NotFound
 from phivault.identity import passwords, sessions
@@ -23,6 +24,13 @@ from phivault.identity.session_models import LoginSession
 from phivault.tenancy.models import Tenant
 
 OPERATOR = Actor(member_id=SYSTEM_TENANT, source="cli", request_id="operator")
+
+
+OPERATOR_STATUS_ACTIONS = {
+    "active": AuditAction.MEMBER_ACTIVE,
+    "suspended": AuditAction.MEMBER_SUSPENDED,
+    "terminated": AuditAction.MEMBER_TERMINATED,
+}
 
 
 def _member(db: Session, username: str) -> Member:
@@ -87,11 +95,11 @@ def add_user(
                 must_change=True,
             )
         )
-        vault.setup_event(db, SYSTEM_TENANT, "member.create", OPERATOR, member.id)
+        vault.setup_event(db, SYSTEM_TENANT, AuditAction.MEMBER_CREATE, OPERATOR, member.id)
         vault.setup_event(
             db,
             tenant.id,
-            "workforce.grant",
+            AuditAction.WORKFORCE_GRANT,
             OPERATOR,
             member.id,
             ("position_id", "is_privacy_officer", "is_administrator"),
@@ -116,7 +124,9 @@ def set_status(vault: Vault, username: str, status: str) -> tuple[int, int]:
         if status == "terminated":
             for grant in db.scalars(select(TenantGrant).where(TenantGrant.member_id == member.id)):
                 grant.status = "revoked"
-        vault.setup_event(db, SYSTEM_TENANT, f"member.{status}", OPERATOR, member.id, ("status",))
+        vault.setup_event(
+            db, SYSTEM_TENANT, OPERATOR_STATUS_ACTIONS[status], OPERATOR, member.id, ("status",)
+        )
         return revoked
 
 
@@ -142,7 +152,7 @@ def reset_password(vault: Vault, username: str, authorized_by: str | None) -> st
             vault.setup_event(
                 db,
                 SYSTEM_TENANT,
-                "member.password.reset",
+                AuditAction.MEMBER_PASSWORD_RESET,
                 OPERATOR,
                 member.id,
                 ("authorized_by",),
@@ -168,7 +178,12 @@ def reset_password(vault: Vault, username: str, authorized_by: str | None) -> st
             sessions.cut_off(db, member.id, now, "password-reset")
             authority = Actor(member_id=manager.id, source="cli") if manager else OPERATOR
             vault.setup_event(
-                db, SYSTEM_TENANT, "member.password.reset", authority, member.id, ("password",)
+                db,
+                SYSTEM_TENANT,
+                AuditAction.MEMBER_PASSWORD_RESET,
+                authority,
+                member.id,
+                ("password",),
             )
     if refused:
         raise InvalidInput(
@@ -187,7 +202,12 @@ def set_manager(vault: Vault, username: str, manager: str | None) -> None:
             raise InvalidInput("that would make a loop in the reporting line")
         member.manager_id = boss.id if boss else None
         vault.setup_event(
-            db, SYSTEM_TENANT, "workforce.manager.set", OPERATOR, member.id, ("manager_id",)
+            db,
+            SYSTEM_TENANT,
+            AuditAction.WORKFORCE_MANAGER_SET,
+            OPERATOR,
+            member.id,
+            ("manager_id",),
         )
 
 
@@ -222,11 +242,15 @@ def revoke_sessions(vault: Vault, *, username: str | None, session_id: uuid.UUID
         if username:
             member = _member(db, username)
             count = sessions.revoke_member_sessions(db, member.id, now, "revoked-by-operator")
-            vault.setup_event(db, SYSTEM_TENANT, "auth.session.revoke", OPERATOR, member.id)
+            vault.setup_event(
+                db, SYSTEM_TENANT, AuditAction.AUTH_SESSION_REVOKE, OPERATOR, member.id
+            )
             return count
         row = db.get(LoginSession, session_id) if session_id else None
         if row is None or row.revoked_at is not None:
             raise NotFound("no such open session")
         row.revoked_at, row.revoked_reason = now, "revoked-by-operator"
-        vault.setup_event(db, SYSTEM_TENANT, "auth.session.revoke", OPERATOR, row.member_id)
+        vault.setup_event(
+            db, SYSTEM_TENANT, AuditAction.AUTH_SESSION_REVOKE, OPERATOR, row.member_id
+        )
         return 1

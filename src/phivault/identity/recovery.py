@@ -16,6 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from phivault.access.unit import Vault
+from phivault.audit.actions import AuditAction
 from phivault.audit.events import ALLOWED, REFUSED
 from phivault.crypto.keyring import IDENTITY_KEY_NAME
 from phivault.errors import InvalidInput
@@ -69,7 +70,7 @@ def reauthenticate(
             audit(
                 vault,
                 db,
-                "auth.reauth",
+                AuditAction.AUTH_REAUTH,
                 ALLOWED,
                 client,
                 member_id=member.id,
@@ -81,7 +82,7 @@ def reauthenticate(
         audit(
             vault,
             db,
-            "auth.reauth",
+            AuditAction.AUTH_REAUTH,
             REFUSED,
             client,
             member_id=resolved.member.id,
@@ -138,11 +139,18 @@ def request_reset(vault: Vault, username: str, client: Client) -> None:
             )
         )
         if not known or member is None:
-            audit(vault, db, "auth.reset.request", REFUSED, client, reason="unknown-or-inactive")
+            audit(
+                vault,
+                db,
+                AuditAction.AUTH_RESET_REQUEST,
+                REFUSED,
+                client,
+                reason="unknown-or-inactive",
+            )
             return
         if pending is None:
             db.add(ResetRequest(member_id=member.id, requested_at=now, status="pending"))
-        audit(vault, db, "auth.reset.request", ALLOWED, client, member_id=member.id)
+        audit(vault, db, AuditAction.AUTH_RESET_REQUEST, ALLOWED, client, member_id=member.id)
 
 
 def complete_reset(vault: Vault, code: str, new_password: str, client: Client) -> None:
@@ -167,7 +175,7 @@ def complete_reset(vault: Vault, code: str, new_password: str, client: Client) -
         )
         if not valid:
             throttle.record_failure(db, (source_key,), now)
-            audit(vault, db, "auth.reset.complete", REFUSED, client, reason="bad-code")
+            audit(vault, db, AuditAction.AUTH_RESET_COMPLETE, REFUSED, client, reason="bad-code")
     if not valid:
         raise InvalidInput(RESET_FAILED)
     with identity_transaction(vault) as db:
@@ -183,7 +191,7 @@ def complete_reset(vault: Vault, code: str, new_password: str, client: Client) -
         audit(
             vault,
             db,
-            "auth.reset.complete",
+            AuditAction.AUTH_RESET_COMPLETE,
             ALLOWED,
             client,
             member_id=member.id,
@@ -213,7 +221,7 @@ def self_service_reset(
             audit(
                 vault,
                 db,
-                "auth.reset.self",
+                AuditAction.AUTH_RESET_SELF,
                 REFUSED,
                 client,
                 member_id=member.id if member else None,
@@ -230,7 +238,7 @@ def self_service_reset(
         audit(
             vault,
             db,
-            "auth.reset.self",
+            AuditAction.AUTH_RESET_SELF,
             ALLOWED,
             client,
             member_id=member_row.id,

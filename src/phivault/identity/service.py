@@ -21,6 +21,7 @@ from phivault.access.directory import refuse_retired_position
 from phivault.access.models import Position
 from phivault.access.policy import AccessCategory, Permission
 from phivault.access.unit import Unit, Vault
+from phivault.audit.actions import AuditAction
 from phivault.errors import Conflict, Forbidden, InvalidInput, NotFound, Unauthenticated
 from phivault.identity import auth, sessions
 from phivault.identity.credentials import PasswordCredential
@@ -212,20 +213,20 @@ def do_grant(
     if unit.session.get(Member, member_id) is None:
         raise unit.guard.not_found(
             Permission.WORKFORCE_MANAGE,
-            action="workforce.grant",
+            action=AuditAction.WORKFORCE_GRANT,
             resource_type="member",
             resource_id=member_id,
         )
     if unit.session.get(Position, (unit.tenant_id, position_id)) is None:
         raise unit.guard.not_found(
             Permission.WORKFORCE_MANAGE,
-            action="workforce.grant",
+            action=AuditAction.WORKFORCE_GRANT,
             resource_type="position",
             resource_id=position_id,
         )
     unit.guard.allow(
         Permission.WORKFORCE_MANAGE,
-        action="workforce.grant",
+        action=AuditAction.WORKFORCE_GRANT,
         resource_type="member",
         resource_id=member_id,
         fields=("position_id", "is_privacy_officer", "is_administrator"),
@@ -298,13 +299,13 @@ def do_revoke_grant(unit: Unit, *, member_id: uuid.UUID) -> None:
     if grant is None:
         raise unit.guard.not_found(
             Permission.WORKFORCE_MANAGE,
-            action="workforce.revoke",
+            action=AuditAction.WORKFORCE_REVOKE,
             resource_type="member",
             resource_id=member_id,
         )
     unit.guard.allow(
         Permission.WORKFORCE_MANAGE,
-        action="workforce.revoke",
+        action=AuditAction.WORKFORCE_REVOKE,
         resource_type="member",
         resource_id=member_id,
         fields=("status",),
@@ -334,7 +335,7 @@ def do_add_member(
     """
     unit.guard.allow(
         Permission.WORKFORCE_MANAGE,
-        action="workforce.member.add",
+        action=AuditAction.WORKFORCE_MEMBER_ADD,
         resource_type="member",
         fields=("username", "display_name"),
         named=False,
@@ -534,7 +535,7 @@ def do_issue_token(
         auth.audit(
             vault,
             db,
-            "auth.token.issue",
+            AuditAction.AUTH_TOKEN_ISSUE,
             "allowed",
             client,
             member_id=resolved.member.id,
@@ -549,7 +550,7 @@ def do_revoke_token(
     """Revoke one of the member's own tokens (404 for anyone else's); audited."""
     with auth.identity_transaction(vault) as db:
         revoke_token(db, member_id, token_id, vault.clock())
-        auth.audit(vault, db, "auth.token.revoke", "allowed", client, member_id=member_id)
+        auth.audit(vault, db, AuditAction.AUTH_TOKEN_REVOKE, "allowed", client, member_id=member_id)
 
 
 def held_permissions(

@@ -15,11 +15,12 @@ from sqlalchemy import select
 
 from phivault.access.policy import Permission
 from phivault.access.unit import Unit
+from phivault.audit.actions import AuditAction
 from phivault.audit.events import ALLOWED, EventDraft
 from phivault.identity.models import Member, TenantGrant
 from phivault.notifications.models import Notification
 
-KINDS = ("break_glass.start", "emergency.search")
+KINDS = (AuditAction.BREAK_GLASS_START, AuditAction.EMERGENCY_SEARCH)
 NOTICE_FIELDS = ("kind", "ref_id", "created_at", "read_at")
 
 
@@ -63,7 +64,7 @@ def notify_privacy_officers(unit: Unit, *, kind: str, ref_id: uuid.UUID) -> list
         unit.append_event(
             EventDraft(
                 tenant_id=unit.tenant_id,
-                action="notification.send",
+                action=AuditAction.NOTIFICATION_SEND,
                 outcome=ALLOWED,
                 occurred_at=unit.now,
                 actor_id=unit.actor.member_id,
@@ -85,7 +86,7 @@ def unread_notices(unit: Unit) -> list[NoticeView]:
     """The caller's unread notices in this tenant, oldest first (audited)."""
     unit.guard.allow(
         Permission.BREAK_GLASS_REVIEW,
-        action="notification.list",
+        action=AuditAction.NOTIFICATION_LIST,
         resource_type="notification",
         fields=NOTICE_FIELDS,
     )
@@ -105,7 +106,7 @@ def do_mark_read(unit: Unit, notice_id: uuid.UUID) -> NoticeView:
     """Acknowledge one of the caller's own notices (someone else's looks absent)."""
     decision = unit.guard.check(
         Permission.BREAK_GLASS_REVIEW,
-        action="notification.read",
+        action=AuditAction.NOTIFICATION_READ,
         resource_type="notification",
         resource_id=notice_id,
     )
@@ -113,7 +114,7 @@ def do_mark_read(unit: Unit, notice_id: uuid.UUID) -> NoticeView:
     if notice is None or notice.recipient_id != unit.actor.member_id:
         raise unit.guard.not_found(
             Permission.BREAK_GLASS_REVIEW,
-            action="notification.read",
+            action=AuditAction.NOTIFICATION_READ,
             resource_type="notification",
             resource_id=notice_id,
         )

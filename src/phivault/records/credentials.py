@@ -16,6 +16,7 @@ from sqlalchemy import select
 
 from phivault.access.policy import Permission, Tier
 from phivault.access.unit import Unit
+from phivault.audit.actions import AuditAction
 from phivault.records.models import Person, Record
 from phivault.records.service import person_view, record_tags, tier_fields
 
@@ -41,7 +42,7 @@ def credentials_due(unit: Unit, *, within_days: int = SOON_DAYS) -> list[Credent
     category with a record view sees); audited as one listing of those two fields."""
     decision = unit.guard.check(
         Permission.RECORDS_READ,
-        action="record.list",
+        action=AuditAction.RECORD_LIST,
         resource_type="record",
         min_tier=Tier.MINIMUM,
     )
@@ -81,7 +82,7 @@ def expiring_credentials(unit: Unit, *, within_days: int = SOON_DAYS) -> list[Cr
             continue
         decision = unit.guard.allow(
             Permission.PEOPLE_READ,
-            action="person.read",
+            action=AuditAction.PERSON_READ,
             resource_type="person",
             resource_id=person_id,
             person_id=person_id,

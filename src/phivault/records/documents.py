@@ -20,6 +20,7 @@ from sqlalchemy import select
 from phivault.access.guard import Decision
 from phivault.access.policy import Permission, Tier
 from phivault.access.unit import Unit
+from phivault.audit.actions import AuditAction
 from phivault.crypto import stream
 from phivault.crypto.cipher import associated_data
 from phivault.errors import DocumentUnavailable, InvalidInput, UnsupportedMediaType
@@ -110,14 +111,14 @@ def begin_upload(
     if unit.session.get(Person, (unit.tenant_id, person_id)) is None:
         raise unit.guard.not_found(
             Permission.DOCUMENTS_WRITE,
-            action="document.upload",
+            action=AuditAction.DOCUMENT_UPLOAD,
             resource_type="person",
             resource_id=person_id,
         )
     document_id = uuid.uuid4()
     decision = unit.guard.check(
         Permission.DOCUMENTS_WRITE,
-        action="document.upload.begin",
+        action=AuditAction.DOCUMENT_UPLOAD_BEGIN,
         resource_type="document",
         resource_id=document_id,
         person_id=person_id,
@@ -151,7 +152,7 @@ def finish_upload(
     tags = _clean_tags(sensitivity)
     decision = unit.guard.check(
         Permission.DOCUMENTS_WRITE,
-        action="document.upload",
+        action=AuditAction.DOCUMENT_UPLOAD,
         resource_type="document",
         resource_id=ticket.document_id,
         person_id=ticket.person_id,
@@ -206,13 +207,13 @@ def list_documents(unit: Unit, person_id: uuid.UUID) -> list[DocumentView]:
     if unit.session.get(Person, (unit.tenant_id, person_id)) is None:
         raise unit.guard.not_found(
             Permission.DOCUMENTS_READ,
-            action="document.list",
+            action=AuditAction.DOCUMENT_LIST,
             resource_type="person",
             resource_id=person_id,
         )
     decision = unit.guard.check(
         Permission.DOCUMENTS_READ,
-        action="document.list",
+        action=AuditAction.DOCUMENT_LIST,
         resource_type="person",
         resource_id=person_id,
         person_id=person_id,
@@ -240,7 +241,7 @@ def list_documents(unit: Unit, person_id: uuid.UUID) -> list[DocumentView]:
 def _decide_document(
     unit: Unit,
     document_id: uuid.UUID,
-    action: str,
+    action: AuditAction,
     permission: Permission = Permission.DOCUMENTS_READ,
 ) -> tuple[Document, list[str], Decision]:
     """Load a document and decide an access to it (its tier and sensitivity tags apply). A
@@ -269,7 +270,7 @@ def _decide_document(
 def read_document(unit: Unit, document_id: uuid.UUID) -> DocumentView:
     """A document's description (name, kind, type, size) without its content, e.g. for the
     viewer page that then embeds the content."""
-    doc, tags, decision = _decide_document(unit, document_id, "document.read")
+    doc, tags, decision = _decide_document(unit, document_id, AuditAction.DOCUMENT_READ)
     unit.guard.record(decision, ["filename"])
     return _view(unit, doc, tags, show_name=True)
 
@@ -279,10 +280,10 @@ def open_document(
     blobs: BlobStore,
     document_id: uuid.UUID,
     *,
-    action: str = "document.download",
+    action: AuditAction = AuditAction.DOCUMENT_DOWNLOAD,
     content_types: frozenset[str] | None = None,
 ) -> OpenDocument:
-    """Authorize and audit a download (or, with ``action="document.view"``, a display in the
+    """Authorize and audit a download (or, as ``AuditAction.DOCUMENT_VIEW``, a display in the
     browser, for ``content_types`` only); the caller streams it after the transaction."""
     doc, tags, decision = _decide_document(unit, document_id, action)
     if content_types is not None and doc.content_type not in content_types:
@@ -316,7 +317,7 @@ def do_void_document(unit: Unit, document_id: uuid.UUID, *, reason: str) -> None
     """Void a document filed in error (the wrong patient's scan): hidden from lists, the
     viewer and downloads, kept with its encrypted reason for the privacy office and the
     audit; never deleted. Needs the write permission and a view of the whole document."""
-    action = "document.void"
+    action = AuditAction.DOCUMENT_VOID
     doc, _, decision = _decide_document(unit, document_id, action, Permission.DOCUMENTS_WRITE)
     void(
         unit,

@@ -15,6 +15,7 @@ from phivault.access import breakglass
 from phivault.access.guard import Decision
 from phivault.access.policy import TIER_ORDER, VISIBLE_TIERS, Permission, Sensitivity, Tier
 from phivault.access.unit import Unit
+from phivault.audit.actions import AuditAction
 from phivault.errors import Conflict, InvalidInput
 from phivault.records.models import Document, Person, PersonVersion, Record, RecordVersion
 from phivault.records.types import (
@@ -107,7 +108,7 @@ def do_create_person(
     person_id = uuid.uuid4()
     decision = unit.guard.check(
         Permission.PEOPLE_WRITE,
-        action="person.create",
+        action=AuditAction.PERSON_CREATE,
         resource_type="person",
         resource_id=person_id,
         person_id=person_id,
@@ -196,7 +197,9 @@ def do_update_person(unit: Unit, person_id: uuid.UUID, changes: Mapping[str, Any
     The guard decides first; the earlier identifying fields are kept as a version, never
     overwritten (HIPAA 164.312(c)).
     """
-    person, decision = _decide_person(unit, person_id, Permission.PEOPLE_WRITE, "person.update")
+    person, decision = _decide_person(
+        unit, person_id, Permission.PEOPLE_WRITE, AuditAction.PERSON_UPDATE
+    )
     unknown = [k for k in changes if k not in PERSON_FIELDS]
     if unknown:
         raise InvalidInput(f"people have no field '{unknown[0][:40]}'")
@@ -242,7 +245,7 @@ def _load_person(
     unit: Unit,
     person_id: uuid.UUID,
     permission: Permission,
-    action: str,
+    action: AuditAction,
     *,
     voided: bool = False,
 ) -> Person:
@@ -256,7 +259,7 @@ def _load_person(
 
 
 def _decide_person(
-    unit: Unit, person_id: uuid.UUID, permission: Permission, action: str
+    unit: Unit, person_id: uuid.UUID, permission: Permission, action: AuditAction
 ) -> tuple[Person, Decision]:
     """Load a person and decide an access to their identifying (Minimum-tier) fields."""
     person = _load_person(unit, person_id, permission, action)
@@ -272,7 +275,7 @@ def _decide_person(
 
 
 def _read_person(unit: Unit, person_id: uuid.UUID, permission: Permission) -> PersonView:
-    person, decision = _decide_person(unit, person_id, permission, "person.read")
+    person, decision = _decide_person(unit, person_id, permission, AuditAction.PERSON_READ)
     view = person_view(unit, person, decision)
     unit.guard.record(decision, [k for k, v in view.fields.items() if v is not None])
     return view
@@ -304,7 +307,7 @@ def search_people(
     """
     # The guard decides before anything else (an unknown tenant is a 404, not a missing key).
     decision = unit.guard.check(
-        Permission.PEOPLE_READ, action="person.search", resource_type="person"
+        Permission.PEOPLE_READ, action=AuditAction.PERSON_SEARCH, resource_type="person"
     )
     # Emergency-only staff give the reason before the search looks at anything.
     breakglass.emergency_search(unit, decision, emergency_reason)
@@ -339,7 +342,7 @@ def list_people(
         raise InvalidInput(f"'limit' must be 1 to {MAX_LIST} and 'offset' not negative")
     decision = unit.guard.check(
         Permission.PEOPLE_READ,
-        action="person.list",
+        action=AuditAction.PERSON_LIST,
         resource_type="person",
         min_tier=Tier.MINIMUM,
     )
@@ -427,11 +430,11 @@ def do_create_record(
 ) -> RecordView:
     """Create a record. The guard decides before the body is validated, so that nobody learns
     about a person they may not see from a validation message."""
-    person = _load_person(unit, person_id, Permission.RECORDS_WRITE, "record.create")
+    person = _load_person(unit, person_id, Permission.RECORDS_WRITE, AuditAction.RECORD_CREATE)
     record_id = uuid.uuid4()
     decision = unit.guard.check(
         Permission.RECORDS_WRITE,
-        action="record.create",
+        action=AuditAction.RECORD_CREATE,
         resource_type="record",
         resource_id=record_id,
         person_id=person_id,
@@ -469,7 +472,7 @@ def do_create_record(
 
 
 def _decide_record(
-    unit: Unit, record: Record, permission: Permission, action: str, tags: list[str]
+    unit: Unit, record: Record, permission: Permission, action: AuditAction, tags: list[str]
 ) -> Decision:
     rt = record_type(record.record_type)
     decision = unit.guard.check(
@@ -496,7 +499,7 @@ def _load_record(
     unit: Unit,
     record_id: uuid.UUID,
     permission: Permission,
-    action: str,
+    action: AuditAction,
     *,
     voided: bool = False,
 ) -> Record:
@@ -527,9 +530,9 @@ def _view(record: Record, tags: list[str], data: dict[str, Any], decision: Decis
 
 def _read(unit: Unit, record_id: uuid.UUID, permission: Permission) -> tuple[RecordView, Decision]:
     """Load, decide, decrypt and audit one record read (as a reader or as a writer)."""
-    record = _load_record(unit, record_id, permission, "record.read")
+    record = _load_record(unit, record_id, permission, AuditAction.RECORD_READ)
     tags = record_tags(unit, record)
-    decision = _decide_record(unit, record, permission, "record.read", tags)
+    decision = _decide_record(unit, record, permission, AuditAction.RECORD_READ, tags)
     data, names = visible_fields(unit, record, decision)
     unit.guard.record(decision, names)
     return _view(record, tags, data, decision), decision
@@ -572,7 +575,9 @@ def new_record_form(unit: Unit, person_id: uuid.UUID, type_name: str) -> NewReco
     tiers (their category, or every tier under break-glass) decide which fields are offered.
     """
     rt = record_type(type_name)
-    person, decision = _decide_person(unit, person_id, Permission.RECORDS_WRITE, "record.compose")
+    person, decision = _decide_person(
+        unit, person_id, Permission.RECORDS_WRITE, AuditAction.RECORD_COMPOSE
+    )
     if person.kind not in rt.subjects:
         raise InvalidInput(f"a {person.kind} cannot have a '{rt.name}' record")
     writable = tuple(f for f in rt.fields if f.tier in decision.tiers)
@@ -585,10 +590,10 @@ def list_records(
     unit: Unit, person_id: uuid.UUID, type_name: str | None = None
 ) -> list[RecordView]:
     """The records of one person that the caller's view shows, each projected."""
-    _load_person(unit, person_id, Permission.RECORDS_READ, "record.list")
+    _load_person(unit, person_id, Permission.RECORDS_READ, AuditAction.RECORD_LIST)
     decision = unit.guard.check(
         Permission.RECORDS_READ,
-        action="record.list",
+        action=AuditAction.RECORD_LIST,
         resource_type="person",
         resource_id=person_id,
         person_id=person_id,
@@ -630,17 +635,19 @@ def do_update_record(
     A caller may only write fields of tiers its view shows; ``expected_version`` guards
     against overwriting someone else's correction (409).
     """
-    record = _load_record(unit, record_id, Permission.RECORDS_WRITE, "record.update")
+    record = _load_record(unit, record_id, Permission.RECORDS_WRITE, AuditAction.RECORD_UPDATE)
     rt = record_type(record.record_type)
     tags = record_tags(unit, record)
     # The guard decides first: a caller who may not see the record gets the same 404 for a
     # valid and an invalid body (no 422 names its type or fields).
-    decision = _decide_record(unit, record, Permission.RECORDS_WRITE, "record.update", tags)
+    decision = _decide_record(
+        unit, record, Permission.RECORDS_WRITE, AuditAction.RECORD_UPDATE, tags
+    )
     asked = {spec.tier for name in fields if (spec := rt.field(name)) is not None}
     if any(t not in decision.tiers for t in asked):
         raise unit.guard.refuse(
             Permission.RECORDS_WRITE,
-            action="record.update",
+            action=AuditAction.RECORD_UPDATE,
             resource_type="record",
             resource_id=record.id,
             person_id=record.person_id,
@@ -651,7 +658,7 @@ def do_update_record(
     if forbidden:
         raise unit.guard.refuse(
             Permission.RECORDS_WRITE,
-            action="record.update",
+            action=AuditAction.RECORD_UPDATE,
             resource_type="record",
             resource_id=record.id,
             person_id=record.person_id,
@@ -746,7 +753,7 @@ def record_versions(unit: Unit, record_id: uuid.UUID) -> list[RecordVersionView]
     For full-access readers and privacy officers; a voided record's history is for the
     privacy office only. Audited through the guard like a read, naming the fields shown.
     """
-    action = "record.versions"
+    action = AuditAction.RECORD_VERSIONS
     permission = Permission.RECORDS_READ
     record = _load_record(unit, record_id, permission, action, voided=True)
     tags = record_tags(unit, record)
@@ -825,7 +832,7 @@ def void(
     *,
     table: str,
     permission: Permission,
-    action: str,
+    action: AuditAction,
     reason: str,
 ) -> None:
     """Mark a row filed in error as voided, with its reason encrypted, and audit it. Only a
@@ -855,7 +862,7 @@ def do_void_record(unit: Unit, record_id: uuid.UUID, *, reason: str) -> None:
 
     Needs the write permission and a view of the whole record.
     """
-    action = "record.void"
+    action = AuditAction.RECORD_VOID
     record = _load_record(unit, record_id, Permission.RECORDS_WRITE, action)
     decision = _decide_record(
         unit, record, Permission.RECORDS_WRITE, action, record_tags(unit, record)
@@ -874,7 +881,7 @@ def do_void_record(unit: Unit, record_id: uuid.UUID, *, reason: str) -> None:
 def do_void_person(unit: Unit, person_id: uuid.UUID, *, reason: str) -> None:
     """Void a person filed in error (with their records): hidden from ordinary views, lists
     and search, kept for the privacy office and the audit; never deleted."""
-    action = "person.void"
+    action = AuditAction.PERSON_VOID
     person, decision = _decide_person(unit, person_id, Permission.PEOPLE_WRITE, action)
     void(
         unit,
@@ -907,7 +914,7 @@ def caregiver_names(
     if wanted == set() or not _may_see_names(unit):
         return {}
     decision = unit.guard.check(
-        permission, action="person.list", resource_type="person", min_tier=Tier.MINIMUM
+        permission, action=AuditAction.PERSON_LIST, resource_type="person", min_tier=Tier.MINIMUM
     )
     query = select(Person).where(
         Person.tenant_id == unit.tenant_id,
@@ -950,7 +957,7 @@ def person_versions(unit: Unit, person_id: uuid.UUID) -> list[PersonVersionView]
     For full-access readers and privacy officers; a voided person is for the privacy office
     only. Audited through the guard like a read.
     """
-    action, permission = "person.versions", Permission.PEOPLE_READ
+    action, permission = AuditAction.PERSON_VERSIONS, Permission.PEOPLE_READ
     person = _load_person(unit, person_id, permission, action, voided=True)
     decision = unit.guard.check(
         permission,

@@ -11,6 +11,7 @@ from sqlalchemy import select
 from phivault.access.directory import install_preset
 from phivault.access.unit import Actor, Vault
 from phivault.audit import events
+from phivault.audit.actions import AuditAction
 from phivault.audit.events import ALLOWED, EventDraft
 from phivault.db.engine import Scope
 from phivault.errors import Conflict, InvalidInput
@@ -69,7 +70,7 @@ def do_create_tenant(
             )
         created = EventDraft(
             tenant_id=tenant_id,
-            action="tenant.create",
+            action=AuditAction.TENANT_CREATE,
             outcome=ALLOWED,
             occurred_at=now,
             actor_id=actor.member_id,

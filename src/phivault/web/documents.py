@@ -18,6 +18,7 @@ from fastapi.responses import Response, StreamingResponse
 from phivault.access.policy import Permission
 from phivault.api.deps import declare
 from phivault.api.routes_people import content_disposition
+from phivault.audit.actions import AuditAction
 from phivault.records import documents
 from phivault.records.blobs import BlobStore
 from phivault.web.common import (
@@ -51,10 +52,14 @@ CONTENT_HEADERS = {
 
 
 def _stream(
-    request: Request, page: TenantPage, document_id: uuid.UUID, purpose: str | None, action: str
+    request: Request,
+    page: TenantPage,
+    document_id: uuid.UUID,
+    purpose: str | None,
+    action: AuditAction,
 ) -> Response:
     blobs = BlobStore(page.vault.settings.blob_dir)
-    inline = action == "document.view"
+    inline = action == AuditAction.DOCUMENT_VIEW
     with page.unit(parse_purpose(purpose)) as unit:
         opened = documents.open_document(
             unit,
@@ -85,7 +90,7 @@ def download(
     purpose: str | None = None,
 ) -> Response:
     """Stream a document to a signed-in browser as a download."""
-    return _stream(request, page, document_id, purpose, "document.download")
+    return _stream(request, page, document_id, purpose, AuditAction.DOCUMENT_DOWNLOAD)
 
 
 @router.get("/t/{tenant_id}/documents/{document_id}/content", openapi_extra=READ)
@@ -102,7 +107,7 @@ def content(
     if request.headers.get("sec-fetch-dest") == "document":
         query = f"?purpose={quote(purpose)}" if purpose else ""
         return redirect(f"/t/{tenant_id}/documents/{document_id}{query}")
-    return _stream(request, page, document_id, purpose, "document.view")
+    return _stream(request, page, document_id, purpose, AuditAction.DOCUMENT_VIEW)
 
 
 @router.get("/t/{tenant_id}/documents/{document_id}", openapi_extra=READ)
