@@ -30,12 +30,13 @@ if str(SRC) not in sys.path:
     sys.path.insert(0, str(SRC))
 
 from phivault.access.policy import PurposeOfUse  # noqa: E402
-from phivault.access.unit import Actor, Vault  # noqa: E402
+from phivault.access.unit import Actor  # noqa: E402
 from phivault.bootstrap import initialize  # noqa: E402
 from phivault.config import Settings  # noqa: E402
 from phivault.db.engine import Scope  # noqa: E402
 from phivault.identity.service import create_member, grant_access, issue_token  # noqa: E402
 from phivault.records import service  # noqa: E402
+from phivault.vault import Vault  # noqa: E402
 
 PG_ADMIN = os.environ.get(
     "PHIVAULT_BENCH_PG_ADMIN",

@@ -43,7 +43,6 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import event
 
 from phivault.access.policy import PurposeOfUse
-from phivault.access.unit import Vault
 from phivault.api.app import create_app
 from phivault.api.deps import authenticate, declare
 from phivault.api.schemas import RecordOut
@@ -52,6 +51,7 @@ from phivault.config import Settings
 from phivault.db.engine import Scope
 from phivault.records import service
 from phivault.records.models import Record
+from phivault.vault import Vault
 
 SIZES: dict[str, dict[str, int]] = {
     # rounds x per_round operations per side (library), http_rounds x http_per_round (HTTP)

@@ -21,11 +21,11 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from phivault.access.unit import Vault
 from phivault.api.app import create_app
 from phivault.bootstrap import open_vault
 from phivault.clock import FrozenClock
 from phivault.config import Settings
+from phivault.vault import Vault
 from tests.support import pg
 from tests.support.world import World, build_world
 

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import select
 
-from phivault.access.unit import Actor, Vault
+from phivault.access.unit import Actor
 from phivault.audit import events
 from phivault.audit.actions import AuditAction
 from phivault.audit.models import AuditHead
@@ -23,7 +23,9 @@ from phivault.errors import Conflict
 from phivault.identity.credentials import PasswordCredential
 from phivault.identity.passwords import generate_initial_password, hash_password
 from phivault.identity.service import create_member, grant_access
+from phivault.identity.standing import load_standing
 from phivault.tenancy.service import NewTenant, do_create_tenant
+from phivault.vault import Vault
 
 FIRST_OFFICER_POSITION = "Director"
 
@@ -50,7 +52,9 @@ def open_vault(settings: Settings, clock: Clock = system_clock) -> Vault:
     master = load_master_keys(settings.key_dir, settings.master_key)
     app_role = settings.db_app_role if settings.is_postgres else None
     db = Database(make_engine(settings.effective_database_url, app_role=app_role))
-    return Vault(settings=settings, db=db, keyring=Keyring(master), clock=clock)
+    return Vault(
+        settings=settings, db=db, keyring=Keyring(master), standing=load_standing, clock=clock
+    )
 
 
 def ensure_keys(settings: Settings) -> None:

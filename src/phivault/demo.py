@@ -29,7 +29,7 @@ from sqlalchemy.orm import Session
 
 from phivault.access import breakglass
 from phivault.access.policy import PurposeOfUse
-from phivault.access.unit import Actor, Vault
+from phivault.access.unit import Actor
 from phivault.audit.actions import AuditAction
 from phivault.bootstrap import ensure_system, initialize, open_vault
 from phivault.clock import system_clock
@@ -46,6 +46,7 @@ from phivault.records import documents, service
 from phivault.records.blobs import BlobStore
 from phivault.tenancy.models import Tenant
 from phivault.tenancy.service import do_create_tenant
+from phivault.vault import Vault
 
 STAFF = (
     ("Office Manager", "office.manager", False),

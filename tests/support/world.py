@@ -13,7 +13,7 @@ from pathlib import Path
 from faker import Faker
 
 from phivault.access.policy import PurposeOfUse
-from phivault.access.unit import Actor, Vault
+from phivault.access.unit import Actor
 from phivault.bootstrap import initialize
 from phivault.clock import FrozenClock
 from phivault.config import Settings
@@ -21,6 +21,7 @@ from phivault.db.engine import Scope
 from phivault.identity.service import create_member, grant_access, issue_token
 from phivault.records import service
 from phivault.tenancy.service import do_create_tenant
+from phivault.vault import Vault
 
 # persona -> (tenant key or None, position title)
 PERSONAS: dict[str, tuple[str | None, str]] = {

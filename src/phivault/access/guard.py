@@ -15,11 +15,11 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import Uuid, bindparam, select
 
-from phivault.access.models import BreakGlassGrant, RoleCategory
+from phivault.access.models import BreakGlassGrant
 from phivault.access.policy import (
     PHI_PERMISSIONS,
     TIER_ORDER,
@@ -30,7 +30,6 @@ from phivault.access.policy import (
     Tier,
     grant_permissions,
 )
-from phivault.access.roles import join_role
 from phivault.audit.actions import AuditAction
 from phivault.audit.events import ALLOWED, REFUSED, EventDraft
 from phivault.db.base import UTCDateTime
@@ -42,11 +41,29 @@ from phivault.errors import (
     PhivaultError,
     PurposeRequired,
 )
-from phivault.identity.models import Member, TenantGrant
-from phivault.tenancy.models import TenantSettings
 
 if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
     from phivault.access.unit import Unit
+
+
+class StandingRow(NamedTuple):
+    """What the guard needs to know of a member's standing in a tenant."""
+
+    member_status: str
+    grant_status: str
+    privacy_officer: bool
+    administrator: bool
+    access_category: str
+    role_mfa_required: bool | None
+    tenant_mfa_required: bool
+
+
+# Reads a member's standing in a tenant, or None without a grant there. The identity package,
+# which owns members and grants, provides it to the vault at start-up: the guard stays below
+# the packages that use it.
+StandingLoader = Callable[["Session", uuid.UUID, uuid.UUID], StandingRow | None]
 
 
 @dataclass(frozen=True)
@@ -105,27 +122,15 @@ class AccessRefused(Exception):
 
 # Built once: constructing a select() costs more than running it (bench/guarded_read.py), and
 # these two run on every guarded access.
-_STANDING = (
-    join_role(
-        select(
-            Member.status,
-            TenantGrant.status,
-            TenantGrant.is_privacy_officer,
-            TenantGrant.is_administrator,
-            RoleCategory.access_category,
-            RoleCategory.mfa_required,
-            TenantSettings.mfa_required,
-        ).join(TenantGrant, TenantGrant.member_id == Member.id)
-    )
-    .join(TenantSettings, TenantSettings.tenant_id == TenantGrant.tenant_id)
-    .where(Member.id == bindparam("member"), TenantGrant.tenant_id == bindparam("tenant"))
-)
+# Typed explicitly: a foreign-key column takes its type from the table it points at, which
+# may not be loaded yet when this module is (the bound value would then go out untyped).
+_ID = Uuid()
 _BREAK_GLASS = (
     select(BreakGlassGrant.id)
     .where(
-        BreakGlassGrant.tenant_id == bindparam("tenant"),
-        BreakGlassGrant.member_id == bindparam("member"),
-        BreakGlassGrant.person_id == bindparam("person"),
+        BreakGlassGrant.tenant_id == bindparam("tenant", type_=_ID),
+        BreakGlassGrant.member_id == bindparam("member", type_=_ID),
+        BreakGlassGrant.person_id == bindparam("person", type_=_ID),
         BreakGlassGrant.expires_at > bindparam("now", type_=UTCDateTime()),
         BreakGlassGrant.ended_at.is_(None),
     )
@@ -156,23 +161,27 @@ class Guard:
 
     def _load_standing(self) -> Standing | None:
         unit = self._unit
-        row = unit.session.execute(
-            _STANDING, {"member": unit.actor.member_id, "tenant": unit.tenant_id}
-        ).first()
+        row = unit.vault.standing(unit.session, unit.actor.member_id, unit.tenant_id)
         # An invited member has standing but an unsettled password: the password gate below
         # answers them (change your password) rather than a blank 404.
-        if row is None or row[0] not in ("active", "invited") or row[1] != "active":
+        if row is None or row.member_status not in ("active", "invited"):
+            return None
+        if row.grant_status != "active":
             return None
         token_tenant = unit.actor.token_tenant
         if token_tenant is not None and token_tenant != unit.tenant_id:
             return None  # a token works in its own tenant only
-        category = AccessCategory(row[4])
+        category = AccessCategory(row.access_category)
         return Standing(
             category=category,
-            permissions=grant_permissions(category, privacy_officer=row[2], administrator=row[3]),
-            privacy_officer=row[2],
+            permissions=grant_permissions(
+                category, privacy_officer=row.privacy_officer, administrator=row.administrator
+            ),
+            privacy_officer=row.privacy_officer,
             # The role's own setting wins over the tenant's (AUTH-5: per tenant and per role).
-            mfa_required=row[6] if row[5] is None else row[5],
+            mfa_required=(
+                row.tenant_mfa_required if row.role_mfa_required is None else row.role_mfa_required
+            ),
         )
 
     # -- decisions ------------------------------------------------------------------------

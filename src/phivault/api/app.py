@@ -9,7 +9,6 @@ from fastapi.responses import FileResponse
 from fastapi.staticfiles import StaticFiles
 
 from phivault import __version__, web
-from phivault.access.unit import Vault
 from phivault.api import (
     docs,
     problems,
@@ -20,6 +19,7 @@ from phivault.api import (
 )
 from phivault.api.deps import declare
 from phivault.api.envelope import Envelope
+from phivault.vault import Vault
 from phivault.web import (
     account,
     admin,

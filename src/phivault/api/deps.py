@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 from fastapi import Depends, Request
 
 from phivault.access.policy import Permission, PurposeOfUse
-from phivault.access.unit import Actor, Assurance, Unit, Vault
+from phivault.access.unit import Actor, Assurance, Unit
 from phivault.audit.actions import AuditAction
 from phivault.audit.events import REFUSED, EventDraft
 from phivault.db.engine import SYSTEM_TENANT, Scope
@@ -22,6 +22,7 @@ from phivault.errors import CsrfFailed, Forbidden, PurposeRequired, Unauthentica
 from phivault.identity import sessions
 from phivault.identity.auth import Client, session_assurance
 from phivault.identity.service import authenticate_token
+from phivault.vault import Vault
 
 PERMISSION_KEY = "x-phivault-permissions"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})

@@ -15,7 +15,6 @@ from urllib.parse import urlsplit
 
 from fastapi import APIRouter, Depends, Request, Response, status
 
-from phivault.access.unit import Vault
 from phivault.api.cookies import set_device_cookie, set_session_cookie
 from phivault.api.deps import (
     Principal,
@@ -56,6 +55,7 @@ from phivault.identity import (
 )
 from phivault.identity import service as identity
 from phivault.identity.session_models import LoginSession
+from phivault.vault import Vault
 
 router = APIRouter(prefix="/api/v1/auth", tags=["sign-in"])
 SELF = declare("self")

@@ -15,7 +15,7 @@ from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
 from phivault.access.policy import Permission
-from phivault.access.unit import Unit, Vault
+from phivault.access.unit import Unit
 from phivault.audit.actions import AuditAction
 from phivault.audit.checkpoint import Checkpoint, read_checkpoint, write_checkpoint
 from phivault.audit.events import ALLOWED
@@ -27,6 +27,7 @@ from phivault.crypto.signing import load_private, load_public
 from phivault.db.engine import Scope
 from phivault.errors import InvalidInput
 from phivault.identity.models import Member
+from phivault.vault import Vault
 
 MAX_PAGE = 500
 DAY_US = 86_400_000_000

@@ -23,8 +23,8 @@ from phivault.transport import Listener, check_listener, uvicorn_options
 if TYPE_CHECKING:
     import uvicorn
 
-    from phivault.access.unit import Vault
     from phivault.config import Settings
+    from phivault.vault import Vault
 
 # Heavy modules (the database layer, settings, the web server) are imported by the commands
 # that use them, not here: `phivault --help` and a mistyped option answer at once.

@@ -31,7 +31,6 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from phivault.access.models import AccessReason, BreakGlassGrant
-from phivault.access.unit import Vault
 from phivault.audit import events
 from phivault.audit.actions import AuditAction
 from phivault.audit.events import ALLOWED, EventDraft
@@ -53,6 +52,7 @@ from phivault.identity.models import AccessReview
 from phivault.records.blobs import BlobStore
 from phivault.records.models import Document, Person, PersonVersion, Record, RecordVersion
 from phivault.tenancy.models import Tenant
+from phivault.vault import Vault
 
 log = logging.getLogger("phivault.crypto.rotation")
 

@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from phivault.access.unit import Assurance, Vault
+from phivault.access.unit import Assurance
 from phivault.audit.actions import AuditAction
 from phivault.audit.events import ALLOWED, REFUSED, EventDraft
 from phivault.crypto.keyring import IDENTITY_KEY_NAME
@@ -27,6 +27,7 @@ from phivault.identity.credentials import PasswordCredential, PasswordHistory
 from phivault.identity.models import Member
 from phivault.identity.policy import MemberPolicy, member_policy
 from phivault.identity.session_models import LoginSession
+from phivault.vault import Vault
 
 BAD_CREDENTIALS = "wrong username or password"
 PASSWORD_CHANGE = "password-change-required"  # noqa: S105 - a stage name

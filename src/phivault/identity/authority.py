@@ -25,13 +25,13 @@ from sqlalchemy import select
 
 from phivault.access.models import RoleCategory
 from phivault.access.policy import AccessCategory, Permission, grant_permissions
-from phivault.access.roles import join_role
 from phivault.access.unit import Unit
 from phivault.audit.actions import AuditAction
 from phivault.audit.events import ALLOWED, REFUSED
 from phivault.db.engine import Scope
 from phivault.errors import Conflict, Forbidden
 from phivault.identity.models import Member, TenantGrant
+from phivault.identity.roles import join_role
 from phivault.identity.sessions import cut_off
 
 ELSEWHERE = (

@@ -12,7 +12,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from phivault.access.unit import Assurance, Vault
+from phivault.access.unit import Assurance
 from phivault.audit.actions import AuditAction
 from phivault.errors import Conflict, Forbidden, InvalidInput, NotFound
 from phivault.identity import auth, passkeys, sessions, totp
@@ -21,6 +21,7 @@ from phivault.identity.models import Member
 from phivault.identity.passkeys import Passkey
 from phivault.identity.policy import member_policy
 from phivault.identity.session_models import LoginSession
+from phivault.vault import Vault
 
 FactorCheck = Callable[[Session, uuid.UUID, datetime], bool]
 

@@ -12,7 +12,6 @@ from dataclasses import dataclass
 from sqlalchemy import select
 
 from phivault.access.models import Position
-from phivault.access.unit import Vault
 from phivault.audit.actions import AuditAction
 from phivault.audit.events import ALLOWED, EventDraft
 from phivault.errors import NotFound
@@ -20,6 +19,7 @@ from phivault.identity import auth
 from phivault.identity.models import TenantGrant
 from phivault.identity.service import INVITED
 from phivault.tenancy.models import Tenant
+from phivault.vault import Vault
 
 
 @dataclass(frozen=True)

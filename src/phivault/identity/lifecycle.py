@@ -18,7 +18,6 @@ from sqlalchemy import select
 
 from phivault.access.models import Position, RoleCategory
 from phivault.access.policy import AccessCategory, Permission
-from phivault.access.roles import join_role
 from phivault.access.unit import Unit
 from phivault.audit.actions import AuditAction
 from phivault.errors import Conflict, InvalidInput
@@ -26,6 +25,7 @@ from phivault.identity import sessions, totp
 from phivault.identity.authority import act_on_account, end_standing_here, served_tenants
 from phivault.identity.credentials import TotpCredential, WebAuthnCredential
 from phivault.identity.models import AccessReview, Member, TenantGrant
+from phivault.identity.roles import join_role
 from phivault.identity.session_models import ResetRequest
 from phivault.tenancy.models import TenantSettings
 

@@ -12,7 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from phivault.access.models import Position
-from phivault.access.unit import Actor, Vault
+from phivault.access.unit import Actor
 from phivault.audit.actions import AuditAction
 from phivault.db.engine import SYSTEM_TENANT, Scope
 from phivault.errors import Conflict, InvalidInput, NotFound
@@ -22,6 +22,7 @@ from phivault.identity.models import Member, TenantGrant
 from phivault.identity.service import create_member, grant_access
 from phivault.identity.session_models import LoginSession
 from phivault.tenancy.models import Tenant
+from phivault.vault import Vault
 
 OPERATOR = Actor(member_id=SYSTEM_TENANT, source="cli", request_id="operator")
 

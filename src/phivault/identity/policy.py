@@ -14,8 +14,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from phivault.access.models import RoleCategory
-from phivault.access.roles import join_role
 from phivault.identity.models import TenantGrant
+from phivault.identity.roles import join_role
 from phivault.tenancy.models import TenantSettings
 
 DEFAULT_IDLE_MINUTES = 10

@@ -15,7 +15,6 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from phivault.access.unit import Vault
 from phivault.audit.actions import AuditAction
 from phivault.audit.events import ALLOWED, REFUSED
 from phivault.crypto.keyring import IDENTITY_KEY_NAME
@@ -35,6 +34,7 @@ from phivault.identity.credentials import PasswordCredential
 from phivault.identity.models import Member
 from phivault.identity.policy import member_policy
 from phivault.identity.session_models import LoginSession, ResetRequest
+from phivault.vault import Vault
 
 RESET_FAILED = "that reset code is not valid or has expired"
 NO_MEMBER = uuid.UUID(int=0)  # matches no member: the lookup for an unknown username

@@ -20,13 +20,14 @@ from sqlalchemy.orm import Session
 from phivault.access.directory import refuse_retired_position
 from phivault.access.models import Position
 from phivault.access.policy import AccessCategory, Permission
-from phivault.access.unit import Unit, Vault
+from phivault.access.unit import Unit
 from phivault.audit.actions import AuditAction
 from phivault.errors import Conflict, Forbidden, InvalidInput, NotFound, Unauthenticated
 from phivault.identity import auth, sessions
 from phivault.identity.credentials import PasswordCredential
 from phivault.identity.models import ApiToken, Member, TenantGrant
 from phivault.identity.passwords import generate_initial_password, hash_password
+from phivault.vault import Vault
 
 TOKEN_TOUCH_EVERY = timedelta(minutes=1)
 TOKEN_PREFIX = "pvt_"  # noqa: S105 - a public prefix, not a secret
@@ -387,7 +388,7 @@ def standing_of(
     (None and nothing without one)."""
     from phivault.access.models import RoleCategory
     from phivault.access.policy import grant_permissions
-    from phivault.access.roles import join_role
+    from phivault.identity.roles import join_role
 
     row = session.execute(
         join_role(select(TenantGrant, RoleCategory.access_category)).where(

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 
 from phivault.access.directory import install_preset
-from phivault.access.unit import Actor, Vault
+from phivault.access.unit import Actor
 from phivault.audit import events
 from phivault.audit.actions import AuditAction
 from phivault.audit.events import ALLOWED, EventDraft
@@ -17,6 +17,7 @@ from phivault.db.engine import Scope
 from phivault.errors import Conflict, InvalidInput
 from phivault.identity.service import grant_access
 from phivault.tenancy.models import Tenant, TenantSettings
+from phivault.vault import Vault
 
 _SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{1,62}$")
 

@@ -26,7 +26,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from phivault.access.policy import AccessCategory, Permission, PurposeOfUse
-from phivault.access.unit import Actor, Unit, Vault
+from phivault.access.unit import Actor, Unit
 from phivault.api.deps import client_of, declared_permissions, get_vault
 from phivault.api.paging import MAX_OFFSET
 from phivault.errors import (
@@ -41,6 +41,7 @@ from phivault.identity.models import TenantGrant
 from phivault.identity.service import standing_of
 from phivault.identity.session_models import LoginSession
 from phivault.tenancy.models import Tenant
+from phivault.vault import Vault
 
 TEMPLATES = Jinja2Templates(directory=Path(__file__).parent / "templates")
 # Template macros shared by every page (the CSRF field, …) are globals: declared once.

@@ -21,12 +21,13 @@ from fastapi.responses import Response
 
 from phivault.access import breakglass
 from phivault.access.policy import AccessCategory, Permission, PurposeOfUse
-from phivault.access.unit import Unit, Vault
+from phivault.access.unit import Unit
 from phivault.api.deps import declare
 from phivault.audit import service as audit_service
 from phivault.identity import auth, lifecycle
 from phivault.identity.service import list_tokens
 from phivault.records.credentials import credentials_due, expiring_credentials
+from phivault.vault import Vault
 from phivault.web.charts import Chart, stacked_bars
 from phivault.web.common import (
     AgencyPageDep,

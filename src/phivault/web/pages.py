@@ -13,7 +13,6 @@ from typing import Annotated
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import Response
 
-from phivault.access.unit import Vault
 from phivault.api.cookies import set_device_cookie, set_session_cookie
 from phivault.api.deps import client_of, cross_site, declare
 from phivault.errors import (
@@ -25,6 +24,7 @@ from phivault.errors import (
 )
 from phivault.identity import auth, factors, invitations, passkeys, sessions, totp
 from phivault.identity.policy import member_policy
+from phivault.vault import Vault
 from phivault.web.common import (
     NEXT_PAGE,
     CompleteDep,

@@ -15,10 +15,10 @@ from typing import Annotated
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import Response
 
-from phivault.access.unit import Vault
 from phivault.api.deps import client_of, declare
 from phivault.errors import Conflict, NotFound, ReauthRequired
 from phivault.identity import auth, factors, sessions
+from phivault.vault import Vault
 from phivault.web.common import (
     CompleteDep,
     VaultDep,

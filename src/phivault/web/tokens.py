@@ -16,11 +16,11 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import Response
 
 from phivault.access.policy import Permission
-from phivault.access.unit import Vault
 from phivault.api.deps import client_of, declare
 from phivault.errors import Forbidden, InvalidInput, NotFound, ReauthRequired
 from phivault.identity import auth, sessions
 from phivault.identity import service as identity
+from phivault.vault import Vault
 from phivault.web.common import (
     CheckedForm,
     CompleteDep,

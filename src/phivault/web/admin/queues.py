@@ -11,10 +11,10 @@ from fastapi.responses import Response
 
 from phivault.access import directory
 from phivault.access.policy import Permission
-from phivault.access.unit import Vault
 from phivault.api.deps import declare
 from phivault.errors import Conflict, InvalidInput
 from phivault.identity import lifecycle
+from phivault.vault import Vault
 from phivault.web.admin.shared import (
     BASE,
     DONE,

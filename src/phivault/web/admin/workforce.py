@@ -12,11 +12,12 @@ from fastapi.responses import Response
 
 from phivault.access import directory
 from phivault.access.policy import Permission
-from phivault.access.unit import Unit, Vault
+from phivault.access.unit import Unit
 from phivault.api.deps import declare
 from phivault.errors import Conflict, InvalidInput
 from phivault.identity import lifecycle
 from phivault.identity import service as identity
+from phivault.vault import Vault
 from phivault.web.admin.shared import (
     BASE,
     DONE,
