@@ -372,3 +372,50 @@ def test_a_kept_version_cannot_be_changed_or_deleted_in_postgresql(pg_env) -> No
     # Re-encrypting (key rotation) is the one change allowed.
     with pg_env.vault.db.transaction(Scope.tenant(w.tenant_a)) as session:
         session.execute(text("UPDATE record_versions SET full_ct = full_ct"))
+
+
+def test_a_patch_writes_only_the_fields_that_differ_like_the_correction_form(
+    client, world
+) -> None:
+    """The API and the pages share one correction service: a field sent back unchanged is
+    not written, and a correction that changes nothing makes no new version."""
+    headers = world["clinician"].headers
+    note = client.get(_note(world), headers=headers).json()
+    same_text, new_date = note["fields"]["text"], "2026-01-03"
+    patched = client.patch(
+        _note(world),
+        headers=headers,
+        json={"fields": {"text": same_text, "note_date": new_date}, "expected_version": 1},
+    )
+    assert patched.status_code == 200, patched.text
+    assert patched.json()["version"] == 2
+    event = last_event(client.app.state.vault, world.tenant_a, action="record.update")
+    assert event.fields == "note_date"
+    again = client.patch(
+        _note(world),
+        headers=headers,
+        json={"fields": {"text": same_text, "note_date": new_date}, "expected_version": 2},
+    )
+    assert again.status_code == 200 and again.json()["version"] == 2
+    unchanged = last_event(client.app.state.vault, world.tenant_a, action="record.update")
+    assert (unchanged.outcome, unchanged.fields) == ("allowed", "")
+    versions = client.get(_note(world) + "/versions", headers=headers).json()
+    assert [v["version"] for v in versions] == [1, 2]
+
+
+def test_a_person_patch_that_changes_nothing_makes_no_version(client, world) -> None:
+    headers = world["officer"].headers
+    person = f"/api/v1/tenants/{world.tenant_a}/people/{world.patient}"
+    before = client.get(person + "/versions", headers=headers).json()
+    same = client.patch(person, headers=headers, json={"family_name": world.secrets["family"]})
+    assert same.status_code == 200, same.text
+    assert client.get(person + "/versions", headers=headers).json() == before
+    event = last_event(client.app.state.vault, world.tenant_a, action="person.update")
+    assert (event.outcome, event.fields) == ("allowed", "")
+    changed = client.patch(
+        person, headers=headers, json={"family_name": world.secrets["family"], "mrn": "MRN-1"}
+    )
+    assert changed.status_code == 200, changed.text
+    assert len(client.get(person + "/versions", headers=headers).json()) == len(before) + 1
+    event = last_event(client.app.state.vault, world.tenant_a, action="person.update")
+    assert event.fields == "mrn"

@@ -191,11 +191,18 @@ def _keep_person_version(unit: Unit, person: Person) -> None:
     )
 
 
+def differing(changes: Mapping[str, Any], current: Mapping[str, Any]) -> dict[str, Any]:
+    """The changes whose value differs from the current one: a correction writes only
+    those, from the API and from a page alike (a form sends every field back)."""
+    return {k: v for k, v in changes.items() if v != current.get(k)}
+
+
 def do_update_person(unit: Unit, person_id: uuid.UUID, changes: Mapping[str, Any]) -> PersonView:
     """Correct a person's identifying fields (names, date of birth, MRN).
 
-    The guard decides first; the earlier identifying fields are kept as a version, never
-    overwritten (HIPAA 164.312(c)).
+    The guard decides first; only the fields whose value differs are written (nothing
+    differs: no new version, and the audit event names no field), and the earlier
+    identifying fields are kept as a version, never overwritten (HIPAA 164.312(c)).
     """
     person, decision = _decide_person(
         unit, person_id, Permission.PEOPLE_WRITE, AuditAction.PERSON_UPDATE
@@ -204,6 +211,10 @@ def do_update_person(unit: Unit, person_id: uuid.UUID, changes: Mapping[str, Any
     if unknown:
         raise InvalidInput(f"people have no field '{unknown[0][:40]}'")
     current = person_view(unit, person, decision).fields
+    changes = differing(changes, current)
+    if not changes:
+        unit.guard.record(decision, ())
+        return person_view(unit, person, decision)
     merged = {**current, **changes}
     mrn = merged.get("mrn")
     if mrn is not None and (
@@ -630,7 +641,9 @@ def do_update_record(
     fields: Mapping[str, Any],
     expected_version: int | None,
 ) -> RecordView:
-    """Correct a record: the given fields replace the stored ones; others stay as they are.
+    """Correct a record: the given fields that differ from the stored ones replace them;
+    others stay as they are (nothing differs: no new version, and the audit event names no
+    field).
 
     A caller may only write fields of tiers its view shows; ``expected_version`` guards
     against overwriting someone else's correction (409).
@@ -671,6 +684,12 @@ def do_update_record(
         raise InvalidInput(f"required field(s) cannot be emptied: {', '.join(cleared)}")
     if expected_version is not None and expected_version != record.version:
         raise Conflict("the record was changed by someone else; reload it and try again")
+    shown, _ = visible_fields(unit, record, decision)
+    fields = differing(fields, shown)
+    if not fields:
+        unit.guard.record(decision, ())
+        return _view(record, tags, shown, decision)
+    grouped = _tiers_of(unit, fields, rt)
     c = unit.cipher
     merged: dict[Tier, dict[str, Any]] = {}
     for tier, values in grouped.items():

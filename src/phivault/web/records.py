@@ -274,19 +274,17 @@ def update_person(
         return _person_form(
             request, page, person=person, purpose=use.value, shown=shown, errors=errors, status=422
         )
-    changes = {k: v for k, v in values.items() if v != person.fields.get(k)}
-    if changes:
-        try:
-            with page.unit(use) as u:
-                service.do_update_person(u, person_id, changes)
-        except InvalidInput as exc:
-            return _person_form(
-                request, page, person=person, purpose=use.value, shown=shown, **_refusal(exc, shown)
-            )
-        except Conflict as exc:
-            return _person_form(
-                request, page, person=person, purpose=use.value, shown=shown, **_mrn_taken(exc)
-            )
+    try:
+        with page.unit(use) as u:
+            service.do_update_person(u, person_id, values)
+    except InvalidInput as exc:
+        return _person_form(
+            request, page, person=person, purpose=use.value, shown=shown, **_refusal(exc, shown)
+        )
+    except Conflict as exc:
+        return _person_form(
+            request, page, person=person, purpose=use.value, shown=shown, **_mrn_taken(exc)
+        )
     return redirect(_chart(page, person_id, use))
 
 
@@ -495,26 +493,24 @@ def update_record(
         draft = service.open_record_for_correction(u, record_id)
     shown = {s.name: _text(form, FIELD_PREFIX + s.name) for s in draft.writable}
     values, errors = parse_fields(draft.writable, form)
-    changes = {k: v for k, v in values.items() if v != draft.record.fields.get(k)}
     if errors:
         return _correction_form(request, page, draft, use, shown, errors=errors, status=422)
-    if changes:
-        try:
-            with page.unit(use) as u:
-                service.do_update_record(u, record_id, fields=changes, expected_version=version)
-        except Conflict:
-            return _correction_form(
-                request,
-                page,
-                draft,
-                use,
-                shown,
-                status=409,
-                error="Someone else corrected this record meanwhile, so your changes were not "
-                "saved. Open the record again to see their version, then make your correction.",
-            )
-        except InvalidInput as exc:
-            return _correction_form(request, page, draft, use, shown, **_refusal(exc, shown))
+    try:
+        with page.unit(use) as u:
+            service.do_update_record(u, record_id, fields=values, expected_version=version)
+    except Conflict:
+        return _correction_form(
+            request,
+            page,
+            draft,
+            use,
+            shown,
+            status=409,
+            error="Someone else corrected this record meanwhile, so your changes were not "
+            "saved. Open the record again to see their version, then make your correction.",
+        )
+    except InvalidInput as exc:
+        return _correction_form(request, page, draft, use, shown, **_refusal(exc, shown))
     return redirect(_chart(page, draft.record.person_id, use))
 
 
