@@ -11,7 +11,6 @@ import json
 import uuid
 from dataclasses import asdict
 from typing import Annotated, Any
-from urllib.parse import urlsplit
 
 from fastapi import APIRouter, Depends, Request, Response, status
 
@@ -42,8 +41,7 @@ from phivault.api.schemas_auth import (
     TokenOut,
     TokenRow,
 )
-from phivault.audit.actions import AuditAction
-from phivault.errors import Forbidden, InvalidInput, NotFound
+from phivault.errors import Forbidden, NotFound
 from phivault.identity import (
     auth,
     factors,
@@ -51,7 +49,6 @@ from phivault.identity import (
     passkeys,
     recovery,
     sessions,
-    totp,
 )
 from phivault.identity import service as identity
 from phivault.identity.session_models import LoginSession
@@ -101,10 +98,8 @@ def _rotated(response: Response, request: Request, view: auth.SessionView) -> Se
     return _out(view)
 
 
-def _relying_party(vault: Vault, request: Request) -> tuple[str, str]:
-    url = vault.settings.public_url or str(request.base_url)
-    parts = urlsplit(url)
-    return parts.hostname or "localhost", f"{parts.scheme}://{parts.netloc}"
+def _relying_party(vault: Vault, request: Request) -> factors.RelyingParty:
+    return factors.RelyingParty.of(vault.settings.public_url, str(request.base_url))
 
 
 def _reload(db: Any, principal: Principal) -> tuple[LoginSession, Any]:
@@ -166,48 +161,18 @@ def change_password(
     return _rotated(response, request, view)
 
 
-def _needs_settled_password(principal: Principal) -> None:
-    if not principal.assurance.password_ok:
-        from phivault.errors import PasswordChangeRequired
-
-        raise PasswordChangeRequired()
-
-
-def _may_change_factors(db: Any, principal: Principal, login: LoginSession, now: Any) -> None:
-    """Adding a factor when one exists needs that factor first, and a fresh proof."""
-    _needs_settled_password(principal)
-    if totp.has_confirmed_mfa(db, principal.member_id):
-        if login.mfa_verified_at is None:
-            from phivault.errors import MfaRequired
-
-            raise MfaRequired()
-        sessions.require_fresh(login, now)
-
-
 @router.post("/mfa/totp/enrol", openapi_extra=SELF)
 def totp_enrol(principal: SessionDep, request: Request, vault: VaultDep) -> EnrolmentOut:
     """Start TOTP enrolment: a secret, its otpauth URI and a QR code (SVG)."""
-    now = vault.clock()
-    with auth.identity_transaction(vault) as db:
-        login, member = _reload(db, principal)
-        _may_change_factors(db, principal, login, now)
-        enrolment = totp.begin_enrolment(
-            db, vault.keyring, member.id, username=member.username, now=now
-        )
-        auth.audit(
-            vault,
-            db,
-            AuditAction.AUTH_MFA_TOTP_BEGIN,
-            "allowed",
-            client_of(request),
-            member_id=member.id,
-            session_id=login.id,
-        )
-        return EnrolmentOut(
-            secret=enrolment.secret,
-            otpauth_uri=enrolment.provisioning_uri,
-            qr_svg=enrolment.qr_svg,
-        )
+    assert principal.resolved is not None
+    enrolment = factors.begin_totp(
+        vault, principal.resolved, principal.assurance, client_of(request)
+    )
+    return EnrolmentOut(
+        secret=enrolment.secret,
+        otpauth_uri=enrolment.provisioning_uri,
+        qr_svg=enrolment.qr_svg,
+    )
 
 
 @router.post("/mfa/totp/confirm", openapi_extra=SELF)
@@ -247,9 +212,7 @@ def totp_verify(
         response,
         vault,
         "totp",
-        lambda db, member_id, now: totp.verify_code(
-            db, vault.keyring, member_id, body.code, now=now
-        ),
+        factors.totp_check(vault, body.code),
         body.remember_device,
     )
 
@@ -265,30 +228,17 @@ def recovery_verify(
         response,
         vault,
         "recovery-code",
-        lambda db, member_id, now: totp.use_recovery_code(
-            db, vault.keyring, member_id, body.code, now=now
-        ),
+        factors.recovery_check(vault, body.code),
         False,
     )
 
 
 @router.post("/passkeys/register/options", openapi_extra=SELF)
 def passkey_register_options(principal: SessionDep, request: Request, vault: VaultDep) -> Any:
-    now = vault.clock()
-    rp_id, _ = _relying_party(vault, request)
-    with auth.identity_transaction(vault) as db:
-        login, member = _reload(db, principal)
-        _may_change_factors(db, principal, login, now)
-        options = passkeys.registration_options(
-            db,
-            login.id,
-            member.id,
-            username=member.username,
-            display_name=member.display_name,
-            rp_id=rp_id,
-            rp_name="phivault",
-            now=now,
-        )
+    assert principal.resolved is not None
+    options = factors.passkey_registration_options(
+        vault, principal.resolved, principal.assurance, _relying_party(vault, request)
+    )
     return json.loads(options)
 
 
@@ -301,66 +251,25 @@ def passkey_register_verify(
     vault: VaultDep,
 ) -> SessionOut:
     """Register a passkey; as a first factor enrolment it also counts as verified MFA."""
-    now = vault.clock()
-    client = client_of(request)
-    rp_id, origin = _relying_party(vault, request)
     assert principal.resolved is not None
-    with auth.identity_transaction(vault) as db:
-        login, member = _reload(db, principal)
-        _may_change_factors(db, principal, login, now)
-        try:
-            credential_id = passkeys.verify_registration(
-                db,
-                login.id,
-                member.id,
-                json.dumps(body.credential),
-                rp_id=rp_id,
-                origin=origin,
-                label=body.label,
-                now=now,
-            )
-        except InvalidInput:
-            # Commit the consumed challenge and the refusal; then answer the error.
-            passkeys.discard_challenge(db, login.id)
-            auth.audit(
-                vault,
-                db,
-                AuditAction.AUTH_MFA_PASSKEY_ENROL,
-                "refused",
-                client,
-                member_id=member.id,
-                session_id=login.id,
-                reason="bad-response",
-            )
-            failed = True
-        else:
-            failed = False
-            auth.audit(
-                vault,
-                db,
-                AuditAction.AUTH_MFA_PASSKEY_ENROL,
-                "allowed",
-                client,
-                member_id=member.id,
-                session_id=login.id,
-                fields=(str(credential_id),),
-            )
-            view, _ = auth.mark_mfa_verified(
-                vault, db, login, member, "passkey", client, remember=False
-            )
-    if failed:
-        raise InvalidInput("the passkey response could not be verified")
+    view = factors.register_passkey(
+        vault,
+        principal.resolved,
+        principal.assurance,
+        body.credential,
+        label=body.label,
+        rp=_relying_party(vault, request),
+        client=client_of(request),
+    )
     return _rotated(response, request, view)
 
 
 @router.post("/passkeys/authenticate/options", openapi_extra=SELF)
 def passkey_options(principal: SessionDep, request: Request, vault: VaultDep) -> Any:
-    rp_id, _ = _relying_party(vault, request)
-    with auth.identity_transaction(vault) as db:
-        login, member = _reload(db, principal)
-        options = passkeys.authentication_options(
-            db, login.id, member.id, rp_id=rp_id, now=vault.clock()
-        )
+    assert principal.resolved is not None
+    options = factors.passkey_authentication_options(
+        vault, principal.resolved, _relying_party(vault, request)
+    )
     return json.loads(options)
 
 
@@ -372,25 +281,10 @@ def passkey_verify(
     response: Response,
     vault: VaultDep,
 ) -> SessionOut:
-    rp_id, origin = _relying_party(vault, request)
     assert principal.resolved is not None
-    login_id = principal.resolved.login.id
-
-    def check(db: Any, member_id: uuid.UUID, now: Any) -> bool:
-        try:
-            passkeys.verify_authentication(
-                db,
-                login_id,
-                member_id,
-                json.dumps(body.credential),
-                rp_id=rp_id,
-                origin=origin,
-                now=now,
-            )
-        except InvalidInput:
-            return False
-        return True
-
+    check = factors.passkey_check(
+        principal.resolved.login.id, body.credential, _relying_party(vault, request)
+    )
     return _verify_factor(
         principal, request, response, vault, "passkey", check, body.remember_device
     )

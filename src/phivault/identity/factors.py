@@ -1,20 +1,30 @@
-"""Second-factor flows shared by the API and the web pages: confirming TOTP enrolment,
-verifying a factor, and managing one's factors (new recovery codes, removing a passkey), with
-throttling and auditing."""
+"""Second-factor flows shared by the API and the web pages: starting and confirming TOTP
+enrolment, registering a passkey, verifying a factor, and managing one's factors (new recovery
+codes, removing a passkey), with throttling and auditing. The interfaces parse and render;
+every decision about factors is made here."""
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from urllib.parse import urlsplit
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from phivault.access.unit import Assurance
 from phivault.audit.actions import AuditAction
-from phivault.errors import Conflict, Forbidden, InvalidInput, NotFound
+from phivault.errors import (
+    Conflict,
+    Forbidden,
+    InvalidInput,
+    MfaRequired,
+    NotFound,
+    PasswordChangeRequired,
+)
 from phivault.identity import auth, passkeys, sessions, totp
 from phivault.identity.credentials import TotpCredential, WebAuthnCredential
 from phivault.identity.models import Member
@@ -38,6 +48,179 @@ def _reload(db: Session, resolved: sessions.Resolved) -> tuple[LoginSession, Mem
     member = db.get(Member, resolved.member.id)
     assert login is not None and member is not None
     return login, member
+
+
+@dataclass(frozen=True)
+class RelyingParty:
+    """The WebAuthn relying party: the host name passkeys are bound to and the origin the
+    browser reports (from the configured public URL, else the address the request came to)."""
+
+    rp_id: str
+    origin: str
+
+    @classmethod
+    def of(cls, public_url: str | None, base_url: str) -> RelyingParty:
+        parts = urlsplit(public_url or base_url)
+        return cls(parts.hostname or "localhost", f"{parts.scheme}://{parts.netloc}")
+
+
+def may_change_factors(
+    db: Session, assurance: Assurance, member_id: uuid.UUID, login: LoginSession, now: datetime
+) -> None:
+    """Adding a factor needs a settled password; when one factor exists already, also that
+    factor verified in this session and a fresh proof of identity."""
+    if not assurance.password_ok:
+        raise PasswordChangeRequired()
+    if totp.has_confirmed_mfa(db, member_id):
+        if login.mfa_verified_at is None:
+            raise MfaRequired()
+        sessions.require_fresh(login, now)
+
+
+def begin_totp(
+    vault: Vault,
+    resolved: sessions.Resolved,
+    assurance: Assurance,
+    client: auth.Client,
+    *,
+    reuse_pending: bool = False,
+) -> totp.Enrolment:
+    """Start adding an authenticator app: a new secret (audited), or with ``reuse_pending``
+    the one already offered and not yet confirmed, so that a reloaded page needs no new
+    scan."""
+    now = vault.clock()
+    with auth.identity_transaction(vault) as db:
+        login, member = _reload(db, resolved)
+        may_change_factors(db, assurance, member.id, login, now)
+        if reuse_pending:
+            pending = totp.pending_enrolment(db, vault.keyring, member.id, username=member.username)
+            if pending is not None:
+                return pending
+        enrolment = totp.begin_enrolment(
+            db, vault.keyring, member.id, username=member.username, now=now
+        )
+        auth.audit(
+            vault,
+            db,
+            AuditAction.AUTH_MFA_TOTP_BEGIN,
+            "allowed",
+            client,
+            member_id=member.id,
+            session_id=login.id,
+        )
+        return enrolment
+
+
+def passkey_registration_options(
+    vault: Vault, resolved: sessions.Resolved, assurance: Assurance, rp: RelyingParty
+) -> str:
+    """The WebAuthn options (JSON) for registering a passkey, with this session's challenge."""
+    now = vault.clock()
+    with auth.identity_transaction(vault) as db:
+        login, member = _reload(db, resolved)
+        may_change_factors(db, assurance, member.id, login, now)
+        return passkeys.registration_options(
+            db,
+            login.id,
+            member.id,
+            username=member.username,
+            display_name=member.display_name,
+            rp_id=rp.rp_id,
+            rp_name="phivault",
+            now=now,
+        )
+
+
+def register_passkey(
+    vault: Vault,
+    resolved: sessions.Resolved,
+    assurance: Assurance,
+    credential: object,
+    *,
+    label: str,
+    rp: RelyingParty,
+    client: auth.Client,
+) -> auth.SessionView:
+    """Register a passkey from the browser's answer; as a first second factor it also counts
+    as verified in this session. A bad answer consumes the challenge and is audited."""
+    now = vault.clock()
+    with auth.identity_transaction(vault) as db:
+        login, member = _reload(db, resolved)
+        may_change_factors(db, assurance, member.id, login, now)
+        try:
+            credential_id = passkeys.verify_registration(
+                db,
+                login.id,
+                member.id,
+                json.dumps(credential),
+                rp_id=rp.rp_id,
+                origin=rp.origin,
+                label=label,
+                now=now,
+            )
+        except InvalidInput:
+            # Commit the consumed challenge and the refusal; then answer the error.
+            passkeys.discard_challenge(db, login.id)
+            auth.audit(
+                vault,
+                db,
+                AuditAction.AUTH_MFA_PASSKEY_ENROL,
+                "refused",
+                client,
+                member_id=member.id,
+                session_id=login.id,
+                reason="bad-response",
+            )
+            view = None
+        else:
+            auth.audit(
+                vault,
+                db,
+                AuditAction.AUTH_MFA_PASSKEY_ENROL,
+                "allowed",
+                client,
+                member_id=member.id,
+                session_id=login.id,
+                fields=(str(credential_id),),
+            )
+            view, _ = auth.mark_mfa_verified(
+                vault, db, login, member, "passkey", client, remember=False
+            )
+    if view is None:
+        raise InvalidInput("the passkey response could not be verified")
+    return view
+
+
+def passkey_authentication_options(
+    vault: Vault, resolved: sessions.Resolved, rp: RelyingParty
+) -> str:
+    """The WebAuthn options (JSON) for signing in with one of the member's passkeys."""
+    with auth.identity_transaction(vault) as db:
+        login, member = _reload(db, resolved)
+        return passkeys.authentication_options(
+            db, login.id, member.id, rp_id=rp.rp_id, now=vault.clock()
+        )
+
+
+def passkey_check(login_id: uuid.UUID, credential: object, rp: RelyingParty) -> FactorCheck:
+    """A second-factor check (for :func:`verify`) of the browser's passkey assertion."""
+
+    def check(db: Session, member_id: uuid.UUID, now: datetime) -> bool:
+        try:
+            passkeys.verify_authentication(
+                db,
+                login_id,
+                member_id,
+                json.dumps(credential),
+                rp_id=rp.rp_id,
+                origin=rp.origin,
+                now=now,
+            )
+        except InvalidInput:
+            return False
+        return True
+
+    return check
 
 
 def confirm_totp(
@@ -94,15 +277,23 @@ def verify(
     return Verified(view, device, days)
 
 
+def totp_check(vault: Vault, code: str) -> FactorCheck:
+    """A second-factor check (for :func:`verify`) of a code from the authenticator app."""
+    return lambda db, member_id, now: totp.verify_code(db, vault.keyring, member_id, code, now=now)
+
+
+def recovery_check(vault: Vault, code: str) -> FactorCheck:
+    """A second-factor check of a single-use recovery code (used up when it matches)."""
+    return lambda db, member_id, now: totp.use_recovery_code(
+        db, vault.keyring, member_id, code, now=now
+    )
+
+
 def totp_or_recovery(vault: Vault, code: str) -> tuple[str, FactorCheck]:
     """A code from the authenticator (digits) or a recovery code (letters and digits)."""
     if code.replace(" ", "").isdigit():
-        return "totp", lambda db, member_id, now: totp.verify_code(
-            db, vault.keyring, member_id, code, now=now
-        )
-    return "recovery-code", lambda db, member_id, now: totp.use_recovery_code(
-        db, vault.keyring, member_id, code, now=now
-    )
+        return "totp", totp_check(vault, code)
+    return "recovery-code", recovery_check(vault, code)
 
 
 # -- managing one's factors -----------------------------------------------------------------

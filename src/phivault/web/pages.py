@@ -22,7 +22,7 @@ from phivault.errors import (
     TooManyAttempts,
     Unauthenticated,
 )
-from phivault.identity import auth, factors, invitations, passkeys, sessions, totp
+from phivault.identity import auth, factors, invitations, passkeys, sessions
 from phivault.identity.policy import member_policy
 from phivault.vault import Vault
 from phivault.web.common import (
@@ -193,13 +193,9 @@ def _enrol_form(
     error: str | None = None,
     status: int = 200,
 ) -> Response:
-    member = resolved.member
-    with auth.identity_transaction(vault) as db:
-        enrolment = totp.pending_enrolment(
-            db, vault.keyring, member.id, username=member.username
-        ) or totp.begin_enrolment(
-            db, vault.keyring, member.id, username=member.username, now=vault.clock()
-        )
+    enrolment = factors.begin_totp(
+        vault, resolved, view.assurance, client_of(request), reuse_pending=True
+    )
     # A passkey is offered as the alternative (AUTH-5): the API registers one at this stage,
     # and it then counts as the verified second factor.
     return render(
