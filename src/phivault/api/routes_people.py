@@ -5,11 +5,10 @@ from __future__ import annotations
 import uuid
 from dataclasses import asdict
 from typing import Annotated
-from urllib.parse import quote, unquote
+from urllib.parse import quote
 
 from fastapi import APIRouter, Header, Query, Request, status
 from fastapi.responses import StreamingResponse
-from starlette.concurrency import run_in_threadpool
 
 from phivault.access.policy import Permission
 from phivault.api.deps import Ctx, declare
@@ -27,8 +26,7 @@ from phivault.api.schemas import (
     RecordVersionOut,
     VoidIn,
 )
-from phivault.errors import InvalidInput, PayloadTooLarge
-from phivault.records import documents, service
+from phivault.records import documents, service, uploads
 from phivault.records.blobs import BlobStore
 
 router = APIRouter(prefix="/api/v1/tenants/{tenant_id}", tags=["people and records"])
@@ -215,51 +213,23 @@ async def upload_document(
     The file name (percent-encoded UTF-8) and sensitivity tags (comma-separated) travel in the
     ``X-Filename`` and ``X-Sensitivity`` headers, never in the URL: both can be PHI (I-4).
     """
-    filename = documents.check_filename(unquote(x_filename))
-    sensitivity = [t.strip() for t in x_sensitivity.split(",") if t.strip()]
-    limit = ctx.vault.settings.max_upload_bytes
-    declared = request.headers.get("content-length")
-    if declared is not None and (not declared.isdigit() or int(declared) > limit):
-        raise PayloadTooLarge(f"documents may be at most {limit} bytes")
-    content_type = request.headers.get("content-type", "")
-
-    def begin() -> documents.UploadTicket:
-        with ctx.unit(tenant_id) as unit:
-            return documents.begin_upload(
-                unit, person_id=person_id, kind=kind, content_type=content_type, tier=tier
-            )
-
-    ticket = await run_in_threadpool(begin)
-    blobs = BlobStore(ctx.vault.settings.blob_dir)
-    try:
-        with blobs.writer(tenant_id, ticket.document_id) as sink:
-            encryptor = documents.encrypt_body(ticket, sink)
-            check = documents.content_check(ticket)
-            async for chunk in request.stream():
-                check.feed(chunk)
-                encryptor.write(chunk)
-                if encryptor.plaintext_bytes > limit:
-                    raise PayloadTooLarge(f"documents may be at most {limit} bytes")
-            if encryptor.plaintext_bytes == 0:
-                raise InvalidInput("the document is empty")
-            check.finish()
-            encryptor.finish()
-
-        def finish() -> documents.DocumentView:
-            with ctx.unit(tenant_id) as unit:
-                return documents.finish_upload(
-                    unit,
-                    ticket,
-                    filename=filename,
-                    size_bytes=encryptor.plaintext_bytes,
-                    sensitivity=sensitivity,
-                )
-
-        view = await run_in_threadpool(finish)
-        blobs.publish(tenant_id, ticket.document_id)
-    except BaseException:
-        blobs.discard(tenant_id, ticket.document_id)
-        raise
+    upload = uploads.Upload.announced(
+        person_id,
+        encoded_filename=x_filename,
+        sensitivity=x_sensitivity,
+        content_type=request.headers.get("content-type", ""),
+        content_length=request.headers.get("content-length"),
+        kind=kind,
+        tier=tier,
+        limit=ctx.vault.settings.max_upload_bytes,
+    )
+    view = await uploads.receive(
+        upload,
+        request.stream(),
+        tenant_id=tenant_id,
+        open_unit=lambda: ctx.unit(tenant_id),
+        blobs=BlobStore(ctx.vault.settings.blob_dir),
+    )
     return DocumentOut(**asdict(view))
 
 
