@@ -21,7 +21,7 @@ from phivault.db.engine import SYSTEM_TENANT, Scope
 from phivault.errors import CsrfFailed, Forbidden, PurposeRequired, Unauthenticated
 from phivault.identity import sessions
 from phivault.identity.auth import Client, session_assurance
-from phivault.identity.service import authenticate_token
+from phivault.identity.service import authenticate_token, touch_token
 from phivault.vault import Vault
 
 PERMISSION_KEY = "x-phivault-permissions"
@@ -108,12 +108,16 @@ def _refusal(vault: Vault, client: Client, action: AuditAction, reason: str) -> 
 
 
 def _from_token(vault: Vault, token: str, client: Client) -> Principal:
+    now = vault.clock()
     try:
-        with vault.db.transaction(Scope.platform()) as session:
-            identity = authenticate_token(session, token.strip(), vault.clock())
+        with vault.db.reading(Scope.platform()) as session:
+            identity = authenticate_token(session, token.strip(), now)
     except Unauthenticated:
         _refusal(vault, client, AuditAction.AUTH_TOKEN, "invalid-credentials")
         raise
+    if identity.needs_touch:
+        with vault.db.transaction(Scope.platform()) as session:
+            touch_token(session, identity.token_id, now)
     return Principal(
         member_id=identity.member_id,
         is_platform_admin=identity.is_platform_admin,

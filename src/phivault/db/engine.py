@@ -112,6 +112,17 @@ class Database:
             yield session
 
     @contextmanager
+    def reading(self, scope: Scope) -> Iterator[Session]:
+        """A short transaction that only reads (a credential check on every request): on
+        SQLite a deferred BEGIN, which takes no write lock, so reads do not queue behind
+        writers; on PostgreSQL an ordinary transaction (readers never wait there)."""
+        with self.engine.connect() as conn:
+            conn.execution_options(**{READ_ONLY: True})
+            with Session(bind=conn, autoflush=False) as session, session.begin():
+                self.apply_scope(session, scope)
+                yield session
+
+    @contextmanager
     def snapshot(self, scope: Scope) -> Iterator[Session]:
         """A read-only transaction over one consistent state of the database that never holds
         the write lock, for long reads (a chain verification) that must not stop the vault.

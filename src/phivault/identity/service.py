@@ -41,6 +41,7 @@ class TokenIdentity:
     is_platform_admin: bool
     tenant_id: uuid.UUID | None = None
     scopes: frozenset[Permission] | None = None
+    needs_touch: bool = False
 
 
 def hash_token(token: str) -> bytes:
@@ -101,8 +102,18 @@ def issue_token(
     return token
 
 
+def touch_token(session: Session, token_id: uuid.UUID, now: datetime) -> None:
+    """Record a token's last use (see :func:`authenticate_token`)."""
+    token = session.get(ApiToken, token_id)
+    if token is not None:
+        token.last_used_at = now
+
+
 def authenticate_token(session: Session, token: str, now: datetime) -> TokenIdentity:
-    """Resolve a bearer token, refusing unknown, expired, revoked and inactive ones alike."""
+    """Resolve a bearer token, refusing unknown, expired, revoked and inactive ones alike.
+
+    Only reads, so that it can run in a read transaction (no write lock on SQLite): the
+    token's last use is recorded by :func:`touch_token`, when ``needs_touch`` says so."""
     if not token.startswith(TOKEN_PREFIX) or len(token) > 200:
         raise Unauthenticated("invalid or expired credentials")
     row = session.execute(
@@ -115,6 +126,7 @@ def authenticate_token(session: Session, token: str, now: datetime) -> TokenIden
             Member.is_platform_admin,
             ApiToken.tenant_id,
             ApiToken.scopes,
+            ApiToken.last_used_at,
         )
         .join(Member, Member.id == ApiToken.member_id)
         .where(ApiToken.secret_hash == hash_token(token))
@@ -123,17 +135,15 @@ def authenticate_token(session: Session, token: str, now: datetime) -> TokenIden
         raise Unauthenticated("invalid or expired credentials")
     if row[1] is not None and row[1] <= now:
         raise Unauthenticated("invalid or expired credentials")
-    token_row = session.get(ApiToken, row[0])
-    if token_row is not None and (
-        token_row.last_used_at is None or now - token_row.last_used_at > TOKEN_TOUCH_EVERY
-    ):
-        token_row.last_used_at = now  # shown in the token list; coarse, to spare writes
+    last_used = row[8]
     return TokenIdentity(
         member_id=row[3],
         token_id=row[0],
         is_platform_admin=row[5],
         tenant_id=row[6],
         scopes=parse_scopes(row[7]),
+        # Shown in the token list; coarse, to spare a write on nearly every request.
+        needs_touch=last_used is None or now - last_used > TOKEN_TOUCH_EVERY,
     )
 
 
