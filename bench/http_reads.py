@@ -20,7 +20,6 @@ import sys
 import tempfile
 import threading
 import time
-from pathlib import Path
 from typing import Any
 
 import common
@@ -50,7 +49,9 @@ def _server(inst: common.Installation) -> tuple[subprocess.Popen[bytes], int, An
     return server, port, log
 
 
-def _phase(base: str, headers: dict[str, str], paths: list[str], clients: int, seconds: float) -> int:
+def _phase(
+    base: str, headers: dict[str, str], paths: list[str], clients: int, seconds: float
+) -> int:
     """Requests completed by ``clients`` threads in ``seconds``; any non-200 stops the run."""
     import httpx
 
