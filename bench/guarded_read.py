@@ -382,11 +382,9 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def http_level(
-    inst: common.Installation, world: common.World, size: dict[str, int]
-) -> common.Comparison:
-    import httpx
-
+def start_server(inst: common.Installation) -> tuple[subprocess.Popen[bytes], int, Any]:
+    """phivault's app (plus the bare endpoints) in a uvicorn process on a free loopback port;
+    returns the process, the port and its log file."""
     port = _free_port()
     log = tempfile.NamedTemporaryFile(prefix="phivault-bench-server-", suffix=".log")  # noqa: SIM115
     server = subprocess.Popen(
@@ -402,6 +400,15 @@ def http_level(
         stderr=subprocess.STDOUT,
         env={**os.environ, "PYTHONPATH": os.pathsep.join([str(common.SRC), str(HERE)])},
     )
+    return server, port, log
+
+
+def http_level(
+    inst: common.Installation, world: common.World, size: dict[str, int]
+) -> common.Comparison:
+    import httpx
+
+    server, port, log = start_server(inst)
     headers = {
         "Authorization": f"Bearer {world.clinician_token}",
         "X-Purpose-Of-Use": "treatment",

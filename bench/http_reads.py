@@ -14,39 +14,18 @@ Run: ``.venv/bin/python bench/http_reads.py [--backend sqlite|postgres|both] [--
 from __future__ import annotations
 
 import argparse
-import os
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 from typing import Any
 
 import common
-from guarded_read import HERE, _free_port, _wait_ready
+from guarded_read import _wait_ready, start_server
 
 from phivault.bootstrap import open_vault
 
 TARGET = 400.0  # guarded reads per second with 4 clients
-
-
-def _server(inst: common.Installation) -> tuple[subprocess.Popen[bytes], int, Any]:
-    port = _free_port()
-    log = tempfile.NamedTemporaryFile(prefix="phivault-bench-server-", suffix=".log")  # noqa: SIM115
-    server = subprocess.Popen(
-        [
-            sys.executable,
-            str(HERE / "guarded_read.py"),
-            "--serve",
-            str(inst.settings.home),
-            inst.settings.database_url or "",
-            str(port),
-        ],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        env={**os.environ, "PYTHONPATH": os.pathsep.join([str(common.SRC), str(HERE)])},
-    )
-    return server, port, log
 
 
 def _phase(
@@ -86,7 +65,7 @@ def run(backend: str, clients: int, rounds: int, seconds: float) -> dict[str, An
     with common.installation(backend) as inst:
         vault, world = common.build_world(inst.settings, people=200, records_per_person=5)
         vault.db.dispose()
-        server, port, log = _server(inst)
+        server, port, log = start_server(inst)
         base = f"http://127.0.0.1:{port}"
         headers = {
             "Authorization": f"Bearer {world.clinician_token}",

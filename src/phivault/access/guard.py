@@ -301,16 +301,7 @@ class Guard:
         elif standing.mfa_required and not actor.assurance.mfa:
             reason, error = "mfa-required", MfaRequired()
         if error is not None:
-            raise self.refuse(
-                min(declared),
-                action=AuditAction.ACCESS_GATE,
-                resource_type="",
-                resource_id=None,
-                person_id=None,
-                reason=reason,
-                error=error,
-                named=False,
-            )
+            raise self._refuse_route(declared, reason, error)
 
     def admit(self, *, named: bool) -> None:
         """Refuse the whole route when the member has no standing in the tenant (404, as for
@@ -323,14 +314,25 @@ class Guard:
         standing = self.standing
         if standing is not None and declared & standing.permissions:
             return
-        raise self.refuse(
+        raise self._refuse_route(
+            declared,
+            "no-grant" if standing is None else "permission",
+            NotFound() if standing is None or named else Forbidden(),
+        )
+
+    def _refuse_route(
+        self, declared: frozenset[Permission], reason: str, error: PhivaultError
+    ) -> AccessRefused:
+        """A refusal of the route as a whole (no object named), audited as a gate."""
+        return self.refuse(
             min(declared),
             action=AuditAction.ACCESS_GATE,
             resource_type="",
             resource_id=None,
             person_id=None,
-            reason="no-grant" if standing is None else "permission",
-            error=NotFound() if standing is None or named else Forbidden(),
+            reason=reason,
+            error=error,
+            named=False,
         )
 
     @staticmethod
