@@ -50,7 +50,9 @@ def sessions_page(request: Request, state: CompleteDep, vault: VaultDep) -> Resp
     )
 
 
-@router.post("/account/sessions/{session_id}/revoke", openapi_extra=SELF)
+@router.post(
+    "/account/sessions/{session_id}/revoke", name="revoke_session_submit", openapi_extra=SELF
+)
 def revoke(
     request: Request,
     state: Annotated[SignedIn, Depends(CheckedForm("/account/sessions"))],

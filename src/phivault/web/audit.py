@@ -158,7 +158,11 @@ def _csv(rows: list[tuple[str, ...]]) -> Iterator[str]:
     yield buffer.getvalue()
 
 
-@router.post("/t/{tenant_id}/audit/verify", openapi_extra=declare(Permission.AUDIT_VERIFY))
+@router.post(
+    "/t/{tenant_id}/audit/verify",
+    name="audit_verify_submit",
+    openapi_extra=declare(Permission.AUDIT_VERIFY),
+)
 def verify(
     request: Request,
     tenant_id: uuid.UUID,
@@ -171,6 +175,7 @@ def verify(
 
 @router.post(
     "/t/{tenant_id}/break-glass/{grant_id}/review",
+    name="review_break_glass_submit",
     openapi_extra=declare(Permission.BREAK_GLASS_REVIEW),
 )
 def review(
@@ -188,6 +193,7 @@ def review(
 
 @router.post(
     "/t/{tenant_id}/notifications/{notice_id}/read",
+    name="mark_notification_read_submit",
     openapi_extra=declare(Permission.BREAK_GLASS_REVIEW),
 )
 def mark_read(

@@ -81,7 +81,9 @@ def _stream(
     )
 
 
-@router.get("/t/{tenant_id}/documents/{document_id}/download", openapi_extra=READ)
+@router.get(
+    "/t/{tenant_id}/documents/{document_id}/download", name="document_download", openapi_extra=READ
+)
 def download(
     request: Request,
     tenant_id: uuid.UUID,
@@ -93,7 +95,9 @@ def download(
     return _stream(request, page, document_id, purpose, AuditAction.DOCUMENT_DOWNLOAD)
 
 
-@router.get("/t/{tenant_id}/documents/{document_id}/content", openapi_extra=READ)
+@router.get(
+    "/t/{tenant_id}/documents/{document_id}/content", name="document_content", openapi_extra=READ
+)
 def content(
     request: Request,
     tenant_id: uuid.UUID,
@@ -110,7 +114,7 @@ def content(
     return _stream(request, page, document_id, purpose, AuditAction.DOCUMENT_VIEW)
 
 
-@router.get("/t/{tenant_id}/documents/{document_id}", openapi_extra=READ)
+@router.get("/t/{tenant_id}/documents/{document_id}", name="document_viewer", openapi_extra=READ)
 def viewer(
     request: Request,
     tenant_id: uuid.UUID,

@@ -176,7 +176,7 @@ def _with_new_secret(response: Response, request: Request, view: auth.SessionVie
     return response
 
 
-@router.get("/mfa/enrol", openapi_extra=SELF)
+@router.get("/mfa/enrol", name="mfa_enrol_page", openapi_extra=SELF)
 def enrol_page(request: Request, state: SignedInDep, vault: VaultDep) -> Response:
     resolved = state.resolved
     view = state.view
@@ -214,7 +214,7 @@ def _enrol_form(
     )
 
 
-@router.post("/mfa/enrol", openapi_extra=SELF)
+@router.post("/mfa/enrol", name="mfa_enrol_submit", openapi_extra=SELF)
 def enrol_submit(
     request: Request,
     state: SignedInDep,
@@ -237,7 +237,7 @@ def enrol_submit(
     return _with_new_secret(page, request, done)
 
 
-@router.get("/mfa/verify", openapi_extra=SELF)
+@router.get("/mfa/verify", name="mfa_verify_page", openapi_extra=SELF)
 def verify_page(request: Request, state: SignedInDep, vault: VaultDep) -> Response:
     resolved = state.resolved
     view = state.view
@@ -270,7 +270,7 @@ def _verify_form(
     )
 
 
-@router.post("/mfa/verify", openapi_extra=SELF)
+@router.post("/mfa/verify", name="mfa_verify_submit", openapi_extra=SELF)
 def verify_submit(
     request: Request,
     state: SignedInDep,
@@ -317,7 +317,7 @@ def home(request: Request, state: CompleteDep, vault: VaultDep) -> Response:
     )
 
 
-@router.post("/invitations/{tenant_id}/accept", openapi_extra=SELF)
+@router.post("/invitations/{tenant_id}/accept", name="accept_invitation_submit", openapi_extra=SELF)
 def accept_invitation(
     request: Request,
     state: CompleteDep,
@@ -343,7 +343,7 @@ def accept_invitation(
     return redirect(f"/t/{tenant_id}")
 
 
-@router.post("/logout", openapi_extra=SELF)
+@router.post("/logout", name="logout_submit", openapi_extra=SELF)
 def logout(
     request: Request, vault: VaultDep, csrf_token: Annotated[str, Form(max_length=100)] = ""
 ) -> Response:

@@ -190,7 +190,11 @@ def new_person(request: Request, tenant_id: uuid.UUID, page: AgencyPageDep) -> R
     return _person_form(request, page, person=None, purpose=page.default_purpose.value, shown={})
 
 
-@router.post("/t/{tenant_id}/people/new", openapi_extra=declare(Permission.PEOPLE_WRITE))
+@router.post(
+    "/t/{tenant_id}/people/new",
+    name="create_person_submit",
+    openapi_extra=declare(Permission.PEOPLE_WRITE),
+)
 def create_person(
     request: Request, tenant_id: uuid.UUID, page: AgencyFormDep, form: FormDep
 ) -> Response:
@@ -257,7 +261,9 @@ def edit_person(
 
 
 @router.post(
-    "/t/{tenant_id}/people/{person_id}/edit", openapi_extra=declare(Permission.PEOPLE_WRITE)
+    "/t/{tenant_id}/people/{person_id}/edit",
+    name="update_person_submit",
+    openapi_extra=declare(Permission.PEOPLE_WRITE),
 )
 def update_person(
     request: Request, tenant_id: uuid.UUID, person_id: uuid.UUID, page: ChartFormDep, form: FormDep
@@ -388,6 +394,7 @@ def _new_record_page(
 
 @router.post(
     "/t/{tenant_id}/people/{person_id}/records/new",
+    name="create_record_submit",
     openapi_extra=declare(Permission.RECORDS_WRITE),
 )
 def create_record(
@@ -477,7 +484,9 @@ def _correction_form(
 
 
 @router.post(
-    "/t/{tenant_id}/records/{record_id}/edit", openapi_extra=declare(Permission.RECORDS_WRITE)
+    "/t/{tenant_id}/records/{record_id}/edit",
+    name="update_record_submit",
+    openapi_extra=declare(Permission.RECORDS_WRITE),
 )
 def update_record(
     request: Request, tenant_id: uuid.UUID, record_id: uuid.UUID, page: AgencyFormDep, form: FormDep
@@ -585,13 +594,18 @@ def _void_form(
 
 
 @router.get(
-    "/t/{tenant_id}/records/{record_id}/void", openapi_extra=declare(Permission.RECORDS_WRITE)
+    "/t/{tenant_id}/records/{record_id}/void",
+    name="void_record_page",
+    openapi_extra=declare(Permission.RECORDS_WRITE),
 )
 @router.get(
-    "/t/{tenant_id}/people/{record_id}/void", openapi_extra=declare(Permission.PEOPLE_WRITE)
+    "/t/{tenant_id}/people/{record_id}/void",
+    name="void_person_page",
+    openapi_extra=declare(Permission.PEOPLE_WRITE),
 )
 @router.get(
     "/t/{tenant_id}/documents/{record_id}/void",
+    name="void_document_page",
     openapi_extra=declare(Permission.DOCUMENTS_WRITE),
 )
 def void_page(
@@ -610,13 +624,18 @@ def void_page(
 
 
 @router.post(
-    "/t/{tenant_id}/records/{record_id}/void", openapi_extra=declare(Permission.RECORDS_WRITE)
+    "/t/{tenant_id}/records/{record_id}/void",
+    name="void_record_submit",
+    openapi_extra=declare(Permission.RECORDS_WRITE),
 )
 @router.post(
-    "/t/{tenant_id}/people/{record_id}/void", openapi_extra=declare(Permission.PEOPLE_WRITE)
+    "/t/{tenant_id}/people/{record_id}/void",
+    name="void_person_submit",
+    openapi_extra=declare(Permission.PEOPLE_WRITE),
 )
 @router.post(
     "/t/{tenant_id}/documents/{record_id}/void",
+    name="void_document_submit",
     openapi_extra=declare(Permission.DOCUMENTS_WRITE),
 )
 def void_submit(

@@ -67,7 +67,9 @@ def account_page(request: Request, state: CompleteDep, vault: VaultDep) -> Respo
     return _account(request, vault, state.resolved, state.view)
 
 
-@router.post("/account/passkeys/{passkey_id}/remove", openapi_extra=SELF)
+@router.post(
+    "/account/passkeys/{passkey_id}/remove", name="remove_passkey_submit", openapi_extra=SELF
+)
 def remove_passkey(
     request: Request,
     state: CompleteDep,

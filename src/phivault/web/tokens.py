@@ -137,7 +137,7 @@ def new_token_form(
     return _form(request, vault, resolved, view, tenant)
 
 
-@router.post(NEW, openapi_extra=SELF)
+@router.post(NEW, name="create_token_submit", openapi_extra=SELF)
 def create_token(
     request: Request,
     state: CompleteDep,

@@ -69,7 +69,9 @@ MFA_CHOICES = {"": None, "required": True, "not-required": False}
 
 
 @router.post(
-    BASE + "/directory/role-categories", openapi_extra=declare(Permission.DIRECTORY_MANAGE)
+    BASE + "/directory/role-categories",
+    name="add_role_category_submit",
+    openapi_extra=declare(Permission.DIRECTORY_MANAGE),
 )
 def add_role_category(
     request: Request,
@@ -97,7 +99,11 @@ def add_role_category(
     return redirect(f"{back}?done=role")
 
 
-@router.post(BASE + "/directory/positions", openapi_extra=declare(Permission.DIRECTORY_MANAGE))
+@router.post(
+    BASE + "/directory/positions",
+    name="add_position_submit",
+    openapi_extra=declare(Permission.DIRECTORY_MANAGE),
+)
 def add_position(
     request: Request,
     tenant_id: uuid.UUID,

@@ -49,7 +49,9 @@ def resets(request: Request, tenant_id: uuid.UUID, page: AgencyPageDep) -> Respo
 
 
 @router.post(
-    BASE + "/resets/{request_id}/authorize", openapi_extra=declare(Permission.DIRECTORY_READ)
+    BASE + "/resets/{request_id}/authorize",
+    name="authorize_reset_submit",
+    openapi_extra=declare(Permission.DIRECTORY_READ),
 )
 def authorize_reset(
     request: Request,
@@ -112,7 +114,11 @@ def reviews(
     return _reviews_page(request, page.vault, page, notice=DONE.get(done))
 
 
-@router.post(BASE + "/reviews/{review_id}/close", openapi_extra=REVIEW_PERMISSIONS)
+@router.post(
+    BASE + "/reviews/{review_id}/close",
+    name="close_review_submit",
+    openapi_extra=REVIEW_PERMISSIONS,
+)
 def close_review(
     request: Request,
     tenant_id: uuid.UUID,

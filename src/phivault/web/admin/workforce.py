@@ -161,6 +161,7 @@ def new_member_form(request: Request, tenant_id: uuid.UUID, page: AgencyPageDep)
 
 @router.post(
     BASE + "/members/new",
+    name="add_member_submit",
     openapi_extra=declare(Permission.WORKFORCE_MANAGE, Permission.DIRECTORY_READ),
 )
 def add_member(
