@@ -21,6 +21,8 @@ from fastapi import Depends, FastAPI, Form, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
+from jinja2 import pass_context
+from jinja2.runtime import Context
 from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -43,7 +45,26 @@ from phivault.identity.session_models import LoginSession
 from phivault.tenancy.models import Tenant
 from phivault.vault import Vault
 
+
+def path_for(request: Request, name: str, /, **params: Any) -> str:
+    """The path (no scheme or host) of the app's route ``name`` with these path parameters.
+
+    Links, form actions and redirects name the route instead of spelling its address, so a
+    moved or renamed route cannot leave a dead link: an unknown name, or parameters the route
+    does not take, raise ``NoMatchFound``. A query string is the caller's to append."""
+    return str(request.app.url_path_for(name, **params))
+
+
+@pass_context
+def _template_path_for(context: Context, name: str, /, **params: Any) -> str:
+    """``path_for`` in templates, with the request the page is rendered for."""
+    return path_for(context["request"], name, **params)
+
+
 TEMPLATES = Jinja2Templates(directory=Path(__file__).parent / "templates")
+# Every internal link and form action names its route: {{ path_for('chart', tenant_id=…,
+# person_id=…) }}, a query string appended with |urlencode (see docs/architecture.md).
+TEMPLATES.env.globals["path_for"] = _template_path_for
 # Template macros shared by every page (the CSRF field, …) are globals: declared once.
 for _name in ("csrf_field",):
     TEMPLATES.env.globals[_name] = getattr(TEMPLATES.env.get_template("_macros.html").module, _name)
