@@ -22,6 +22,7 @@ from phivault.web.common import (
     VaultDep,
     csrf_ok,
     local_path,
+    path_for,
     redirect,
     render,
 )
@@ -70,7 +71,7 @@ def revoke(
             client=client_of(request),
             reason="revoked-by-member",
         )
-    return redirect("/account/sessions")
+    return redirect(path_for(request, "sessions_page"))
 
 
 @router.get("/reset", openapi_extra=PUBLIC)
@@ -131,7 +132,7 @@ def reauth_submit(
     view = state.view
     target = local_path(next)
     if not csrf_ok(resolved, csrf_token):
-        return redirect(f"/reauth?next={quote(target, safe='/')}")
+        return redirect(f"{path_for(request, 'reauth_page')}?next={quote(target, safe='/')}")
     try:
         recovery.reauthenticate(
             vault,

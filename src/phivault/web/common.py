@@ -72,11 +72,12 @@ PAGE_CSP = (
     "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
     "connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
 )
+# The page (route name) of each sign-in stage: see next_page().
 NEXT_PAGE = {
-    auth.PASSWORD_CHANGE: "/password",
-    auth.MFA_ENROL: "/mfa/enrol",
-    auth.MFA_VERIFY: "/mfa/verify",
-    auth.COMPLETE: "/",
+    auth.PASSWORD_CHANGE: "password_page",
+    auth.MFA_ENROL: "mfa_enrol_page",
+    auth.MFA_VERIFY: "mfa_verify_page",
+    auth.COMPLETE: "home",
 }
 VaultDep = Annotated[Vault, Depends(get_vault)]
 # The purpose of use a form preselects, by the role's data access category: clinicians treat,
@@ -97,6 +98,11 @@ def render(request: Request, name: str, status: int = 200, **context: Any) -> HT
 
 def redirect(path: str) -> RedirectResponse:
     return RedirectResponse(path, status_code=303)
+
+
+def next_page(request: Request, stage: str) -> str:
+    """Where a session at this sign-in stage goes next (the start page once complete)."""
+    return path_for(request, NEXT_PAGE[stage])
 
 
 def parse_purpose(raw: object) -> PurposeOfUse | None:
@@ -218,7 +224,7 @@ def signed_in_session(request: Request, vault: VaultDep) -> SignedIn:
     """Dependency: the session behind the cookie at any stage, else to the sign-in page."""
     resolved = current(request, vault)
     if resolved is None:
-        raise PageRedirect("/login")
+        raise PageRedirect(path_for(request, "login_page"))
     return SignedIn(resolved, describe(vault, resolved))
 
 
@@ -227,7 +233,7 @@ def complete_session(request: Request, vault: VaultDep) -> SignedIn:
     sign-in step still missing."""
     state = signed_in_session(request, vault)
     if state.view.stage != auth.COMPLETE:
-        raise PageRedirect(NEXT_PAGE[state.view.stage])
+        raise PageRedirect(next_page(request, state.view.stage))
     return state
 
 
@@ -416,7 +422,8 @@ def not_found(request: Request, page: TenantPage, **extra: Any) -> Response:
     """Missing and forbidden look the same (I-5); see :func:`offers_emergency_access`."""
     if getattr(request.state, "offers_emergency_access", False):
         person_id = request.path_params["person_id"]
-        extra.setdefault("emergency_link", f"/t/{page.tenant_id}/people/{person_id}/emergency")
+        link = path_for(request, "emergency_form", tenant_id=page.tenant_id, person_id=person_id)
+        extra.setdefault("emergency_link", link)
     return render(request, "not_found.html", 404, **page.vars(), **extra)
 
 

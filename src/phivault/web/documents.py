@@ -26,6 +26,7 @@ from phivault.web.common import (
     AgencyPageDep,
     TenantPage,
     parse_purpose,
+    path_for,
     redirect,
     render,
 )
@@ -110,7 +111,8 @@ def content(
     it is sent to the viewer instead."""
     if request.headers.get("sec-fetch-dest") == "document":
         query = f"?purpose={quote(purpose)}" if purpose else ""
-        return redirect(f"/t/{tenant_id}/documents/{document_id}{query}")
+        viewer = path_for(request, "document_viewer", tenant_id=tenant_id, document_id=document_id)
+        return redirect(viewer + query)
     return _stream(request, page, document_id, purpose, AuditAction.DOCUMENT_VIEW)
 
 
