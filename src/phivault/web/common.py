@@ -177,14 +177,14 @@ def is_fresh(vault: Vault, resolved: sessions.Resolved) -> bool:
     return vault.clock() - resolved.login.fresh_auth_at <= sessions.FRESH_AUTH
 
 
-def reauth_path(next_path: str) -> str:
+def reauth_path(request: Request, next_path: str) -> str:
     """Where to confirm the password or code before coming back to ``next_path``."""
-    return f"/reauth?next={quote(local_path(next_path), safe='/')}"
+    return f"{path_for(request, 'reauth_page')}?next={quote(local_path(next_path), safe='/')}"
 
 
-def reauth_redirect(next_path: str) -> Response:
+def reauth_redirect(request: Request, next_path: str) -> Response:
     """Send the browser to confirm its password or code, then back to ``next_path``."""
-    return redirect(reauth_path(next_path))
+    return redirect(reauth_path(request, next_path))
 
 
 # --- Declared page dependencies ------------------------------------------------------------
@@ -256,7 +256,7 @@ class CheckedForm:
         if not state.csrf_ok(csrf_token):
             raise PageRedirect(self.back)
         if self.fresh and not is_fresh(vault, state.resolved):
-            raise PageRedirect(reauth_path(self.back))
+            raise PageRedirect(reauth_path(request, self.back))
         return state
 
 
@@ -396,7 +396,7 @@ class AgencyForm:
         if not csrf_ok(page.resolved, csrf_token):
             raise PageRedirect(back)
         if self.fresh and not is_fresh(vault, page.resolved):
-            raise PageRedirect(reauth_path(back))
+            raise PageRedirect(reauth_path(request, back))
         request.state.back = back
         return page
 
@@ -415,7 +415,7 @@ def fresh_or_reauth(page: TenantPage, request: Request, needed: bool = True) -> 
     """A page that shows what only a recent proof of identity may see (a one-time code, a
     decision queue) re-authenticates first, then comes back here."""
     if needed and not is_fresh(page.vault, page.resolved):
-        raise PageRedirect(reauth_path(request.url.path))
+        raise PageRedirect(reauth_path(request, request.url.path))
 
 
 def not_found(request: Request, page: TenantPage, **extra: Any) -> Response:
@@ -456,7 +456,7 @@ def error_page(
     if isinstance(exc, NotFound):
         return not_found(request, page)
     if isinstance(exc, ReauthRequired) and back is not None:
-        return reauth_redirect(back)
+        return reauth_redirect(request, back)
     return problem_page(request, page, exc.status, exc.detail)
 
 

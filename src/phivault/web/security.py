@@ -84,11 +84,11 @@ def remove_passkey(
     if not csrf_ok(resolved, csrf_token):
         return _account(request, vault, resolved, view, FORM_EXPIRED, 403)
     if not is_fresh(vault, resolved):
-        return reauth_redirect(path_for(request, "account_page"))
+        return reauth_redirect(request, path_for(request, "account_page"))
     try:
         factors.remove_passkey(vault, resolved, view.assurance, passkey_id, client_of(request))
     except ReauthRequired:
-        return reauth_redirect(path_for(request, "account_page"))
+        return reauth_redirect(request, path_for(request, "account_page"))
     except NotFound:
         return _account(request, vault, resolved, view, "That passkey is not on your account.", 404)
     except Conflict:
@@ -115,13 +115,13 @@ def new_recovery_codes(
     if not csrf_ok(resolved, csrf_token):
         return _account(request, vault, resolved, view, FORM_EXPIRED, 403)
     if not is_fresh(vault, resolved):
-        return reauth_redirect(path_for(request, "account_page"))
+        return reauth_redirect(request, path_for(request, "account_page"))
     try:
         codes = factors.regenerate_recovery_codes(
             vault, resolved, view.assurance, client_of(request)
         )
     except ReauthRequired:
-        return reauth_redirect(path_for(request, "account_page"))
+        return reauth_redirect(request, path_for(request, "account_page"))
     except Conflict:
         message = "Recovery codes need a second factor: add a passkey first."
         return _account(request, vault, resolved, view, message, 409)

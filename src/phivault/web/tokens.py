@@ -135,7 +135,9 @@ def new_token_form(
     view = state.view
     if not is_fresh(vault, resolved):
         form = path_for(request, "new_token_form")
-        return reauth_redirect(f"{form}?{urlencode({'tenant': tenant})}" if tenant else form)
+        return reauth_redirect(
+            request, f"{form}?{urlencode({'tenant': tenant})}" if tenant else form
+        )
     return _form(request, vault, resolved, view, tenant)
 
 
@@ -157,7 +159,7 @@ def create_token(
     if not csrf_ok(resolved, csrf_token):
         return redirect(back)
     if not is_fresh(vault, resolved):
-        return reauth_redirect(back)
+        return reauth_redirect(request, back)
     chosen = scopes or []
     form = {"scopes": chosen, "days": days, "label": label}
 
@@ -188,7 +190,7 @@ def create_token(
             label=label.strip()[:120],
         )
     except ReauthRequired:
-        return reauth_redirect(back)
+        return reauth_redirect(request, back)
     except (InvalidInput, Forbidden) as exc:
         return again(exc.detail, exc.status)
     return render(

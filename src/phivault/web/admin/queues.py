@@ -89,7 +89,7 @@ def _reviews_page(
         (r for r in every if r.status != "open"), key=lambda r: r.closed_at or r.opened_at
     )[::-1][:50]
     if open_reviews and not is_fresh(vault, page.resolved):
-        return reauth_redirect(path_for(request, "reviews", tenant_id=page.tenant_id))
+        return reauth_redirect(request, path_for(request, "reviews", tenant_id=page.tenant_id))
     return render(
         request,
         "admin_reviews.html",
