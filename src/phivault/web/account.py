@@ -22,6 +22,7 @@ from phivault.web.common import (
     VaultDep,
     csrf_ok,
     local_path,
+    path_for,
     redirect,
     render,
 )
@@ -50,7 +51,9 @@ def sessions_page(request: Request, state: CompleteDep, vault: VaultDep) -> Resp
     )
 
 
-@router.post("/account/sessions/{session_id}/revoke", openapi_extra=SELF)
+@router.post(
+    "/account/sessions/{session_id}/revoke", name="revoke_session_submit", openapi_extra=SELF
+)
 def revoke(
     request: Request,
     state: Annotated[SignedIn, Depends(CheckedForm("/account/sessions"))],
@@ -68,7 +71,7 @@ def revoke(
             client=client_of(request),
             reason="revoked-by-member",
         )
-    return redirect("/account/sessions")
+    return redirect(path_for(request, "sessions_page"))
 
 
 @router.get("/reset", openapi_extra=PUBLIC)
@@ -129,7 +132,7 @@ def reauth_submit(
     view = state.view
     target = local_path(next)
     if not csrf_ok(resolved, csrf_token):
-        return redirect(f"/reauth?next={quote(target, safe='/')}")
+        return redirect(f"{path_for(request, 'reauth_page')}?next={quote(target, safe='/')}")
     try:
         recovery.reauthenticate(
             vault,

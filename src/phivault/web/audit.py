@@ -27,6 +27,7 @@ from phivault.web.common import (
     AgencyPageDep,
     TenantPage,
     page_offset,
+    path_for,
     problem_page,
     redirect,
     render,
@@ -99,6 +100,7 @@ def audit_viewer(
             + [g.reviewed_by for g in decided if g.reviewed_by],
         )
     query = {k: v for k, v in params.items() if v}
+    export = path_for(request, "export_csv", tenant_id=tenant_id)
     return render(
         request,
         "audit.html",
@@ -116,17 +118,20 @@ def audit_viewer(
         actions=ACTIONS,
         filters=params,
         offset=flt.offset,
-        older=_link(tenant_id, query, flt.offset + PAGE_SIZE)
+        older=_link(request, tenant_id, query, flt.offset + PAGE_SIZE)
         if len(shown.entries) > PAGE_SIZE
         else None,
-        newer=_link(tenant_id, query, max(flt.offset - PAGE_SIZE, 0)) if flt.offset else None,
-        export=f"/t/{tenant_id}/audit/export.csv" + (f"?{urlencode(query)}" if query else ""),
+        newer=_link(request, tenant_id, query, max(flt.offset - PAGE_SIZE, 0))
+        if flt.offset
+        else None,
+        export=export + (f"?{urlencode(query)}" if query else ""),
         **page.vars(),
     )
 
 
-def _link(tenant_id: uuid.UUID, query: dict[str, str], offset: int) -> str:
-    return f"/t/{tenant_id}/audit?{urlencode({**query, 'offset': offset})}"
+def _link(request: Request, tenant_id: uuid.UUID, query: dict[str, str], offset: int) -> str:
+    viewer = path_for(request, "audit_viewer", tenant_id=tenant_id)
+    return f"{viewer}?{urlencode({**query, 'offset': offset})}"
 
 
 @router.get("/t/{tenant_id}/audit/export.csv", openapi_extra=declare(Permission.AUDIT_READ))
@@ -158,7 +163,11 @@ def _csv(rows: list[tuple[str, ...]]) -> Iterator[str]:
     yield buffer.getvalue()
 
 
-@router.post("/t/{tenant_id}/audit/verify", openapi_extra=declare(Permission.AUDIT_VERIFY))
+@router.post(
+    "/t/{tenant_id}/audit/verify",
+    name="audit_verify_submit",
+    openapi_extra=declare(Permission.AUDIT_VERIFY),
+)
 def verify(
     request: Request,
     tenant_id: uuid.UUID,
@@ -166,11 +175,12 @@ def verify(
 ) -> Response:
     """Walk the agency's whole chain now; the viewer then shows the recorded result."""
     audit_service.verify_tenant_chain(page.unit)
-    return redirect(f"/t/{tenant_id}/audit")
+    return redirect(path_for(request, "audit_viewer", tenant_id=tenant_id))
 
 
 @router.post(
     "/t/{tenant_id}/break-glass/{grant_id}/review",
+    name="review_break_glass_submit",
     openapi_extra=declare(Permission.BREAK_GLASS_REVIEW),
 )
 def review(
@@ -183,11 +193,12 @@ def review(
 ) -> Response:
     with page.unit() as unit:
         breakglass.do_review_break_glass(unit, grant_id, disposition=disposition, note=note)
-    return redirect(f"/t/{tenant_id}/audit")
+    return redirect(path_for(request, "audit_viewer", tenant_id=tenant_id))
 
 
 @router.post(
     "/t/{tenant_id}/notifications/{notice_id}/read",
+    name="mark_notification_read_submit",
     openapi_extra=declare(Permission.BREAK_GLASS_REVIEW),
 )
 def mark_read(
@@ -199,4 +210,4 @@ def mark_read(
     """Acknowledge a notice; the audit viewer then no longer lists it."""
     with page.unit() as unit:
         notifications.do_mark_read(unit, notice_id)
-    return redirect(f"/t/{tenant_id}/audit#notices")
+    return redirect(path_for(request, "audit_viewer", tenant_id=tenant_id) + "#notices")

@@ -21,6 +21,8 @@ from fastapi import Depends, FastAPI, Form, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
+from jinja2 import pass_context
+from jinja2.runtime import Context
 from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -43,7 +45,26 @@ from phivault.identity.session_models import LoginSession
 from phivault.tenancy.models import Tenant
 from phivault.vault import Vault
 
+
+def path_for(request: Request, name: str, /, **params: Any) -> str:
+    """The path (no scheme or host) of the app's route ``name`` with these path parameters.
+
+    Links, form actions and redirects name the route instead of spelling its address, so a
+    moved or renamed route cannot leave a dead link: an unknown name, or parameters the route
+    does not take, raise ``NoMatchFound``. A query string is the caller's to append."""
+    return str(request.app.url_path_for(name, **params))
+
+
+@pass_context
+def _template_path_for(context: Context, name: str, /, **params: Any) -> str:
+    """``path_for`` in templates, with the request the page is rendered for."""
+    return path_for(context["request"], name, **params)
+
+
 TEMPLATES = Jinja2Templates(directory=Path(__file__).parent / "templates")
+# Every internal link and form action names its route: {{ path_for('chart', tenant_id=…,
+# person_id=…) }}, a query string appended with |urlencode (see docs/architecture.md).
+TEMPLATES.env.globals["path_for"] = _template_path_for
 # Template macros shared by every page (the CSRF field, …) are globals: declared once.
 for _name in ("csrf_field",):
     TEMPLATES.env.globals[_name] = getattr(TEMPLATES.env.get_template("_macros.html").module, _name)
@@ -51,11 +72,12 @@ PAGE_CSP = (
     "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
     "connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
 )
+# The page (route name) of each sign-in stage: see next_page().
 NEXT_PAGE = {
-    auth.PASSWORD_CHANGE: "/password",
-    auth.MFA_ENROL: "/mfa/enrol",
-    auth.MFA_VERIFY: "/mfa/verify",
-    auth.COMPLETE: "/",
+    auth.PASSWORD_CHANGE: "password_page",
+    auth.MFA_ENROL: "mfa_enrol_page",
+    auth.MFA_VERIFY: "mfa_verify_page",
+    auth.COMPLETE: "home",
 }
 VaultDep = Annotated[Vault, Depends(get_vault)]
 # The purpose of use a form preselects, by the role's data access category: clinicians treat,
@@ -76,6 +98,11 @@ def render(request: Request, name: str, status: int = 200, **context: Any) -> HT
 
 def redirect(path: str) -> RedirectResponse:
     return RedirectResponse(path, status_code=303)
+
+
+def next_page(request: Request, stage: str) -> str:
+    """Where a session at this sign-in stage goes next (the start page once complete)."""
+    return path_for(request, NEXT_PAGE[stage])
 
 
 def parse_purpose(raw: object) -> PurposeOfUse | None:
@@ -150,14 +177,14 @@ def is_fresh(vault: Vault, resolved: sessions.Resolved) -> bool:
     return vault.clock() - resolved.login.fresh_auth_at <= sessions.FRESH_AUTH
 
 
-def reauth_path(next_path: str) -> str:
+def reauth_path(request: Request, next_path: str) -> str:
     """Where to confirm the password or code before coming back to ``next_path``."""
-    return f"/reauth?next={quote(local_path(next_path), safe='/')}"
+    return f"{path_for(request, 'reauth_page')}?next={quote(local_path(next_path), safe='/')}"
 
 
-def reauth_redirect(next_path: str) -> Response:
+def reauth_redirect(request: Request, next_path: str) -> Response:
     """Send the browser to confirm its password or code, then back to ``next_path``."""
-    return redirect(reauth_path(next_path))
+    return redirect(reauth_path(request, next_path))
 
 
 # --- Declared page dependencies ------------------------------------------------------------
@@ -197,7 +224,7 @@ def signed_in_session(request: Request, vault: VaultDep) -> SignedIn:
     """Dependency: the session behind the cookie at any stage, else to the sign-in page."""
     resolved = current(request, vault)
     if resolved is None:
-        raise PageRedirect("/login")
+        raise PageRedirect(path_for(request, "login_page"))
     return SignedIn(resolved, describe(vault, resolved))
 
 
@@ -206,7 +233,7 @@ def complete_session(request: Request, vault: VaultDep) -> SignedIn:
     sign-in step still missing."""
     state = signed_in_session(request, vault)
     if state.view.stage != auth.COMPLETE:
-        raise PageRedirect(NEXT_PAGE[state.view.stage])
+        raise PageRedirect(next_page(request, state.view.stage))
     return state
 
 
@@ -229,7 +256,7 @@ class CheckedForm:
         if not state.csrf_ok(csrf_token):
             raise PageRedirect(self.back)
         if self.fresh and not is_fresh(vault, state.resolved):
-            raise PageRedirect(reauth_path(self.back))
+            raise PageRedirect(reauth_path(request, self.back))
         return state
 
 
@@ -369,7 +396,7 @@ class AgencyForm:
         if not csrf_ok(page.resolved, csrf_token):
             raise PageRedirect(back)
         if self.fresh and not is_fresh(vault, page.resolved):
-            raise PageRedirect(reauth_path(back))
+            raise PageRedirect(reauth_path(request, back))
         request.state.back = back
         return page
 
@@ -388,14 +415,15 @@ def fresh_or_reauth(page: TenantPage, request: Request, needed: bool = True) -> 
     """A page that shows what only a recent proof of identity may see (a one-time code, a
     decision queue) re-authenticates first, then comes back here."""
     if needed and not is_fresh(page.vault, page.resolved):
-        raise PageRedirect(reauth_path(request.url.path))
+        raise PageRedirect(reauth_path(request, request.url.path))
 
 
 def not_found(request: Request, page: TenantPage, **extra: Any) -> Response:
     """Missing and forbidden look the same (I-5); see :func:`offers_emergency_access`."""
     if getattr(request.state, "offers_emergency_access", False):
         person_id = request.path_params["person_id"]
-        extra.setdefault("emergency_link", f"/t/{page.tenant_id}/people/{person_id}/emergency")
+        link = path_for(request, "emergency_form", tenant_id=page.tenant_id, person_id=person_id)
+        extra.setdefault("emergency_link", link)
     return render(request, "not_found.html", 404, **page.vars(), **extra)
 
 
@@ -428,7 +456,7 @@ def error_page(
     if isinstance(exc, NotFound):
         return not_found(request, page)
     if isinstance(exc, ReauthRequired) and back is not None:
-        return reauth_redirect(back)
+        return reauth_redirect(request, back)
     return problem_page(request, page, exc.status, exc.detail)
 
 

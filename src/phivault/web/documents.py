@@ -26,6 +26,7 @@ from phivault.web.common import (
     AgencyPageDep,
     TenantPage,
     parse_purpose,
+    path_for,
     redirect,
     render,
 )
@@ -81,7 +82,9 @@ def _stream(
     )
 
 
-@router.get("/t/{tenant_id}/documents/{document_id}/download", openapi_extra=READ)
+@router.get(
+    "/t/{tenant_id}/documents/{document_id}/download", name="document_download", openapi_extra=READ
+)
 def download(
     request: Request,
     tenant_id: uuid.UUID,
@@ -93,7 +96,9 @@ def download(
     return _stream(request, page, document_id, purpose, AuditAction.DOCUMENT_DOWNLOAD)
 
 
-@router.get("/t/{tenant_id}/documents/{document_id}/content", openapi_extra=READ)
+@router.get(
+    "/t/{tenant_id}/documents/{document_id}/content", name="document_content", openapi_extra=READ
+)
 def content(
     request: Request,
     tenant_id: uuid.UUID,
@@ -106,11 +111,12 @@ def content(
     it is sent to the viewer instead."""
     if request.headers.get("sec-fetch-dest") == "document":
         query = f"?purpose={quote(purpose)}" if purpose else ""
-        return redirect(f"/t/{tenant_id}/documents/{document_id}{query}")
+        viewer = path_for(request, "document_viewer", tenant_id=tenant_id, document_id=document_id)
+        return redirect(viewer + query)
     return _stream(request, page, document_id, purpose, AuditAction.DOCUMENT_VIEW)
 
 
-@router.get("/t/{tenant_id}/documents/{document_id}", openapi_extra=READ)
+@router.get("/t/{tenant_id}/documents/{document_id}", name="document_viewer", openapi_extra=READ)
 def viewer(
     request: Request,
     tenant_id: uuid.UUID,

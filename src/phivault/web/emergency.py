@@ -20,6 +20,7 @@ from phivault.web.common import (
     AgencyPageDep,
     TenantPage,
     not_found,
+    path_for,
     redirect,
     render,
 )
@@ -110,4 +111,5 @@ def emergency_submit(
             reason=reason,
             minutes=chosen,
         )
-    return redirect(f"/t/{tenant_id}/people/{person_id}?purpose=treatment")
+    chart = path_for(request, "chart", tenant_id=tenant_id, person_id=person_id)
+    return redirect(f"{chart}?purpose={PurposeOfUse.TREATMENT.value}")

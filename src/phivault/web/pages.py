@@ -26,7 +26,6 @@ from phivault.identity import auth, factors, invitations, passkeys, sessions
 from phivault.identity.policy import member_policy
 from phivault.vault import Vault
 from phivault.web.common import (
-    NEXT_PAGE,
     CompleteDep,
     PageRedirect,
     SignedInDep,
@@ -36,6 +35,8 @@ from phivault.web.common import (
     describe,
     field_label,
     member_tenants,
+    next_page,
+    path_for,
     redirect,
     refill_on_invalid,
     render,
@@ -52,7 +53,7 @@ router = APIRouter(include_in_schema=False)
 def login_page(request: Request, vault: VaultDep) -> Response:
     resolved = current(request, vault)
     if resolved is not None:
-        return redirect(NEXT_PAGE[describe(vault, resolved).stage])
+        return redirect(next_page(request, describe(vault, resolved).stage))
     return render(request, "login.html")
 
 
@@ -102,7 +103,7 @@ def login_submit(
         return render(
             request, "login.html", 401, username=username, error="Wrong username or password."
         )
-    response = redirect(NEXT_PAGE[signed.view.stage])
+    response = redirect(next_page(request, signed.view.stage))
     set_session_cookie(response, request, signed.secret)
     return response
 
@@ -111,7 +112,7 @@ def login_submit(
 def password_page(request: Request, state: SignedInDep, vault: VaultDep) -> Response:
     view = state.view
     if not auth.may_change_credentials(view):
-        return redirect(NEXT_PAGE[view.stage])
+        return redirect(next_page(request, view.stage))
     return render(request, "password.html", who=view.display_name, csrf=view.csrf_token)
 
 
@@ -165,7 +166,7 @@ def password_submit(
             csrf=view.csrf_token,
             error=exc.detail,
         )
-    return _with_new_secret(redirect(NEXT_PAGE[changed.stage]), request, changed)
+    return _with_new_secret(redirect(next_page(request, changed.stage)), request, changed)
 
 
 def _with_new_secret(response: Response, request: Request, view: auth.SessionView) -> Response:
@@ -176,12 +177,12 @@ def _with_new_secret(response: Response, request: Request, view: auth.SessionVie
     return response
 
 
-@router.get("/mfa/enrol", openapi_extra=SELF)
+@router.get("/mfa/enrol", name="mfa_enrol_page", openapi_extra=SELF)
 def enrol_page(request: Request, state: SignedInDep, vault: VaultDep) -> Response:
     resolved = state.resolved
     view = state.view
     if view.stage != auth.MFA_ENROL:
-        return redirect(NEXT_PAGE[view.stage])
+        return redirect(next_page(request, view.stage))
     return _enrol_form(request, vault, resolved, view)
 
 
@@ -210,7 +211,7 @@ def _enrol_form(
     )
 
 
-@router.post("/mfa/enrol", openapi_extra=SELF)
+@router.post("/mfa/enrol", name="mfa_enrol_submit", openapi_extra=SELF)
 def enrol_submit(
     request: Request,
     state: SignedInDep,
@@ -221,7 +222,7 @@ def enrol_submit(
     resolved = state.resolved
     view = state.view
     if not csrf_ok(resolved, csrf_token):
-        return redirect("/mfa/enrol")
+        return redirect(path_for(request, "mfa_enrol_page"))
     try:
         codes, done = factors.confirm_totp(vault, resolved, code, client_of(request))
     except (InvalidInput, TooManyAttempts) as exc:
@@ -233,12 +234,12 @@ def enrol_submit(
     return _with_new_secret(page, request, done)
 
 
-@router.get("/mfa/verify", openapi_extra=SELF)
+@router.get("/mfa/verify", name="mfa_verify_page", openapi_extra=SELF)
 def verify_page(request: Request, state: SignedInDep, vault: VaultDep) -> Response:
     resolved = state.resolved
     view = state.view
     if view.stage != auth.MFA_VERIFY:
-        return redirect(NEXT_PAGE[view.stage])
+        return redirect(next_page(request, view.stage))
     return _verify_form(request, vault, resolved, view)
 
 
@@ -266,7 +267,7 @@ def _verify_form(
     )
 
 
-@router.post("/mfa/verify", openapi_extra=SELF)
+@router.post("/mfa/verify", name="mfa_verify_submit", openapi_extra=SELF)
 def verify_submit(
     request: Request,
     state: SignedInDep,
@@ -278,7 +279,7 @@ def verify_submit(
     resolved = state.resolved
     view = state.view
     if not csrf_ok(resolved, csrf_token):
-        return redirect("/mfa/verify")
+        return redirect(path_for(request, "mfa_verify_page"))
     method, check = factors.totp_or_recovery(vault, code.strip())
     try:
         done = factors.verify(
@@ -291,7 +292,7 @@ def verify_submit(
         )
     except (InvalidInput, TooManyAttempts) as exc:
         return _verify_form(request, vault, resolved, view, exc.detail, exc.status)
-    response = _with_new_secret(redirect(NEXT_PAGE[done.view.stage]), request, done.view)
+    response = _with_new_secret(redirect(next_page(request, done.view.stage)), request, done.view)
     set_device_cookie(response, request, done.device_secret, done.remember_days)
     return response
 
@@ -313,7 +314,7 @@ def home(request: Request, state: CompleteDep, vault: VaultDep) -> Response:
     )
 
 
-@router.post("/invitations/{tenant_id}/accept", openapi_extra=SELF)
+@router.post("/invitations/{tenant_id}/accept", name="accept_invitation_submit", openapi_extra=SELF)
 def accept_invitation(
     request: Request,
     state: CompleteDep,
@@ -325,7 +326,7 @@ def accept_invitation(
     this session's CSRF token, else nothing changes."""
     resolved = state.resolved
     if not csrf_ok(resolved, csrf_token):
-        return redirect("/")
+        return redirect(path_for(request, "home"))
     try:
         invitations.accept_invitation(
             vault,
@@ -335,11 +336,11 @@ def accept_invitation(
             session=f"session:{resolved.login.id}",
         )
     except NotFound:
-        return redirect("/")
-    return redirect(f"/t/{tenant_id}")
+        return redirect(path_for(request, "home"))
+    return redirect(path_for(request, "dashboard", tenant_id=tenant_id))
 
 
-@router.post("/logout", openapi_extra=SELF)
+@router.post("/logout", name="logout_submit", openapi_extra=SELF)
 def logout(
     request: Request, vault: VaultDep, csrf_token: Annotated[str, Form(max_length=100)] = ""
 ) -> Response:
@@ -349,8 +350,8 @@ def logout(
     resolved = current(request, vault)
     if resolved is not None:
         if not csrf_ok(resolved, csrf_token):
-            return redirect("/")
+            return redirect(path_for(request, "home"))
         auth.sign_out(vault, resolved, client_of(request))
-    response = redirect("/login")
+    response = redirect(path_for(request, "login_page"))
     response.delete_cookie(sessions.SESSION_COOKIE, path="/")
     return response

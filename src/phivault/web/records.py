@@ -30,6 +30,7 @@ from phivault.web.common import (
     TenantPage,
     not_found,
     parse_purpose,
+    path_for,
     problem_page,
     redirect,
     render,
@@ -144,8 +145,9 @@ def _field_rows(
     ]
 
 
-def _chart(page: TenantPage, person_id: uuid.UUID, purpose: PurposeOfUse) -> str:
-    return f"/t/{page.tenant_id}/people/{person_id}?purpose={purpose.value}"
+def _chart(request: Request, page: TenantPage, person_id: uuid.UUID, purpose: PurposeOfUse) -> str:
+    chart = path_for(request, "chart", tenant_id=page.tenant_id, person_id=person_id)
+    return f"{chart}?purpose={purpose.value}"
 
 
 # -- people -------------------------------------------------------------------------------
@@ -190,7 +192,11 @@ def new_person(request: Request, tenant_id: uuid.UUID, page: AgencyPageDep) -> R
     return _person_form(request, page, person=None, purpose=page.default_purpose.value, shown={})
 
 
-@router.post("/t/{tenant_id}/people/new", openapi_extra=declare(Permission.PEOPLE_WRITE))
+@router.post(
+    "/t/{tenant_id}/people/new",
+    name="create_person_submit",
+    openapi_extra=declare(Permission.PEOPLE_WRITE),
+)
 def create_person(
     request: Request, tenant_id: uuid.UUID, page: AgencyFormDep, form: FormDep
 ) -> Response:
@@ -216,7 +222,7 @@ def create_person(
         return _person_form(
             request, page, person=None, purpose=use.value, shown=shown, **_mrn_taken(exc)
         )
-    return redirect(_chart(page, person.id, use))
+    return redirect(_chart(request, page, person.id, use))
 
 
 def _mrn_taken(exc: Conflict) -> dict[str, Any]:
@@ -249,7 +255,7 @@ def edit_person(
 ) -> Response:
     use = parse_purpose(purpose)
     if use is None:
-        return redirect(f"/t/{tenant_id}/people/{person_id}")
+        return redirect(path_for(request, "chart", tenant_id=tenant_id, person_id=person_id))
     with page.unit(use) as u:
         person = service.open_person_for_correction(u, person_id)
     shown = {k: v or "" for k, v in person.fields.items()}
@@ -257,7 +263,9 @@ def edit_person(
 
 
 @router.post(
-    "/t/{tenant_id}/people/{person_id}/edit", openapi_extra=declare(Permission.PEOPLE_WRITE)
+    "/t/{tenant_id}/people/{person_id}/edit",
+    name="update_person_submit",
+    openapi_extra=declare(Permission.PEOPLE_WRITE),
 )
 def update_person(
     request: Request, tenant_id: uuid.UUID, person_id: uuid.UUID, page: ChartFormDep, form: FormDep
@@ -265,7 +273,7 @@ def update_person(
     """Correct a person's identifying fields; only the fields that differ are written."""
     use = parse_purpose(form.get("purpose"))
     if use is None:
-        return redirect(f"/t/{tenant_id}/people/{person_id}")
+        return redirect(path_for(request, "chart", tenant_id=tenant_id, person_id=person_id))
     shown = {s.name: _text(form, FIELD_PREFIX + s.name) for s in PERSON_SPECS}
     values, errors = parse_fields(PERSON_SPECS, form)
     with page.unit(use) as u:
@@ -285,7 +293,7 @@ def update_person(
         return _person_form(
             request, page, person=person, purpose=use.value, shown=shown, **_mrn_taken(exc)
         )
-    return redirect(_chart(page, person_id, use))
+    return redirect(_chart(request, page, person_id, use))
 
 
 # -- records ------------------------------------------------------------------------------
@@ -335,8 +343,8 @@ def _record_form(
     )
 
 
-def _new_record_target(tenant_id: uuid.UUID, person_id: uuid.UUID) -> str:
-    return f"/t/{tenant_id}/people/{person_id}/records/new"
+def _new_record_target(request: Request, tenant_id: uuid.UUID, person_id: uuid.UUID) -> str:
+    return path_for(request, "create_record_submit", tenant_id=tenant_id, person_id=person_id)
 
 
 @router.get(
@@ -353,7 +361,7 @@ def new_record(
 ) -> Response:
     use = parse_purpose(purpose)
     if use is None:
-        return redirect(f"/t/{tenant_id}/people/{person_id}")
+        return redirect(path_for(request, "chart", tenant_id=tenant_id, person_id=person_id))
     with page.unit(use) as u:
         offer = service.new_record_form(u, person_id, record_type)
     return _new_record_page(request, page, offer, use, {})
@@ -371,7 +379,7 @@ def _new_record_page(
     return _record_form(
         request,
         page,
-        action=f"{_new_record_target(page.tenant_id, person_id)}"
+        action=f"{_new_record_target(request, page.tenant_id, person_id)}"
         f"?record_type={offer.record_type.name}",
         heading=f"New {offer.record_type.label.lower()} record",
         person=offer.person,
@@ -379,13 +387,14 @@ def _new_record_page(
         purpose=purpose,
         shown=shown,
         may_tag=offer.may_tag,
-        back=_chart(page, person_id, purpose),
+        back=_chart(request, page, person_id, purpose),
         **extra,
     )
 
 
 @router.post(
     "/t/{tenant_id}/people/{person_id}/records/new",
+    name="create_record_submit",
     openapi_extra=declare(Permission.RECORDS_WRITE),
 )
 def create_record(
@@ -398,7 +407,7 @@ def create_record(
 ) -> Response:
     use = parse_purpose(form.get("purpose"))
     if use is None:
-        return redirect(f"/t/{tenant_id}/people/{person_id}")
+        return redirect(path_for(request, "chart", tenant_id=tenant_id, person_id=person_id))
     tags = _tag_list(form.get("sensitivity"))
     with page.unit(use) as u:
         offer = service.new_record_form(u, person_id, record_type)
@@ -419,7 +428,7 @@ def create_record(
             )
     except InvalidInput as exc:
         return _new_record_page(request, page, offer, use, shown, tags=tags, **_refusal(exc, shown))
-    return redirect(_chart(page, person_id, use))
+    return redirect(_chart(request, page, person_id, use))
 
 
 def _tag_list(raw: object) -> list[str]:
@@ -427,8 +436,8 @@ def _tag_list(raw: object) -> list[str]:
     return [v for v in values if isinstance(v, str)]
 
 
-def _edit_target(tenant_id: uuid.UUID, record_id: uuid.UUID) -> str:
-    return f"/t/{tenant_id}/records/{record_id}/edit"
+def _edit_target(request: Request, tenant_id: uuid.UUID, record_id: uuid.UUID) -> str:
+    return path_for(request, "update_record_submit", tenant_id=tenant_id, record_id=record_id)
 
 
 @router.get(
@@ -462,20 +471,22 @@ def _correction_form(
     return _record_form(
         request,
         page,
-        action=_edit_target(page.tenant_id, draft.record.id),
+        action=_edit_target(request, page.tenant_id, draft.record.id),
         heading=f"Correct a {label} record",
         person=None,
         specs=draft.writable,
         purpose=purpose,
         shown=shown,
         version=draft.record.version,
-        back=_chart(page, draft.record.person_id, purpose),
+        back=_chart(request, page, draft.record.person_id, purpose),
         **extra,
     )
 
 
 @router.post(
-    "/t/{tenant_id}/records/{record_id}/edit", openapi_extra=declare(Permission.RECORDS_WRITE)
+    "/t/{tenant_id}/records/{record_id}/edit",
+    name="update_record_submit",
+    openapi_extra=declare(Permission.RECORDS_WRITE),
 )
 def update_record(
     request: Request, tenant_id: uuid.UUID, record_id: uuid.UUID, page: AgencyFormDep, form: FormDep
@@ -511,7 +522,7 @@ def update_record(
         )
     except InvalidInput as exc:
         return _correction_form(request, page, draft, use, shown, **_refusal(exc, shown))
-    return redirect(_chart(page, draft.record.person_id, use))
+    return redirect(_chart(request, page, draft.record.person_id, use))
 
 
 # -- history and voiding --------------------------------------------------------------------
@@ -548,6 +559,12 @@ def record_history(
 
 
 _VOID_WHAT = {"records": "record", "people": "person", "documents": "document"}
+# The route a void form posts to, by the kind of object in the address.
+_VOID_SUBMIT = {
+    "records": "void_record_submit",
+    "people": "void_person_submit",
+    "documents": "void_document_submit",
+}
 
 
 def _void_kind(path: str) -> str:
@@ -572,7 +589,7 @@ def _void_form(
         status,
         section="people",
         what=_VOID_WHAT[what],
-        action=f"/t/{page.tenant_id}/{what}/{target}/void",
+        action=path_for(request, _VOID_SUBMIT[what], tenant_id=page.tenant_id, record_id=target),
         purpose=purpose.value,
         reason=reason,
         error=error,
@@ -581,13 +598,18 @@ def _void_form(
 
 
 @router.get(
-    "/t/{tenant_id}/records/{record_id}/void", openapi_extra=declare(Permission.RECORDS_WRITE)
+    "/t/{tenant_id}/records/{record_id}/void",
+    name="void_record_page",
+    openapi_extra=declare(Permission.RECORDS_WRITE),
 )
 @router.get(
-    "/t/{tenant_id}/people/{record_id}/void", openapi_extra=declare(Permission.PEOPLE_WRITE)
+    "/t/{tenant_id}/people/{record_id}/void",
+    name="void_person_page",
+    openapi_extra=declare(Permission.PEOPLE_WRITE),
 )
 @router.get(
     "/t/{tenant_id}/documents/{record_id}/void",
+    name="void_document_page",
     openapi_extra=declare(Permission.DOCUMENTS_WRITE),
 )
 def void_page(
@@ -606,13 +628,18 @@ def void_page(
 
 
 @router.post(
-    "/t/{tenant_id}/records/{record_id}/void", openapi_extra=declare(Permission.RECORDS_WRITE)
+    "/t/{tenant_id}/records/{record_id}/void",
+    name="void_record_submit",
+    openapi_extra=declare(Permission.RECORDS_WRITE),
 )
 @router.post(
-    "/t/{tenant_id}/people/{record_id}/void", openapi_extra=declare(Permission.PEOPLE_WRITE)
+    "/t/{tenant_id}/people/{record_id}/void",
+    name="void_person_submit",
+    openapi_extra=declare(Permission.PEOPLE_WRITE),
 )
 @router.post(
     "/t/{tenant_id}/documents/{record_id}/void",
+    name="void_document_submit",
     openapi_extra=declare(Permission.DOCUMENTS_WRITE),
 )
 def void_submit(
@@ -643,4 +670,4 @@ def void_submit(
             error=_sentence(exc.detail, "reason"),
             status=422,
         )
-    return redirect(f"/t/{tenant_id}/people?voided=1")
+    return redirect(path_for(request, "search_page", tenant_id=tenant_id) + "?voided=1")

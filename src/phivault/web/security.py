@@ -25,6 +25,7 @@ from phivault.web.common import (
     csrf_ok,
     is_fresh,
     local_path,
+    path_for,
     reauth_redirect,
     redirect,
     render,
@@ -67,7 +68,9 @@ def account_page(request: Request, state: CompleteDep, vault: VaultDep) -> Respo
     return _account(request, vault, state.resolved, state.view)
 
 
-@router.post("/account/passkeys/{passkey_id}/remove", openapi_extra=SELF)
+@router.post(
+    "/account/passkeys/{passkey_id}/remove", name="remove_passkey_submit", openapi_extra=SELF
+)
 def remove_passkey(
     request: Request,
     state: CompleteDep,
@@ -81,17 +84,17 @@ def remove_passkey(
     if not csrf_ok(resolved, csrf_token):
         return _account(request, vault, resolved, view, FORM_EXPIRED, 403)
     if not is_fresh(vault, resolved):
-        return reauth_redirect(HOME)
+        return reauth_redirect(request, path_for(request, "account_page"))
     try:
         factors.remove_passkey(vault, resolved, view.assurance, passkey_id, client_of(request))
     except ReauthRequired:
-        return reauth_redirect(HOME)
+        return reauth_redirect(request, path_for(request, "account_page"))
     except NotFound:
         return _account(request, vault, resolved, view, "That passkey is not on your account.", 404)
     except Conflict:
         message = "This is your only second factor: add another passkey before removing this one."
         return _account(request, vault, resolved, view, message, 409)
-    return redirect(HOME)
+    return redirect(path_for(request, "account_page"))
 
 
 @router.post("/account/recovery-codes", openapi_extra=SELF)
@@ -112,13 +115,13 @@ def new_recovery_codes(
     if not csrf_ok(resolved, csrf_token):
         return _account(request, vault, resolved, view, FORM_EXPIRED, 403)
     if not is_fresh(vault, resolved):
-        return reauth_redirect(HOME)
+        return reauth_redirect(request, path_for(request, "account_page"))
     try:
         codes = factors.regenerate_recovery_codes(
             vault, resolved, view.assurance, client_of(request)
         )
     except ReauthRequired:
-        return reauth_redirect(HOME)
+        return reauth_redirect(request, path_for(request, "account_page"))
     except Conflict:
         message = "Recovery codes need a second factor: add a passkey first."
         return _account(request, vault, resolved, view, message, 409)

@@ -29,6 +29,7 @@ from phivault.web.common import (
     csrf_ok,
     is_fresh,
     member_tenants,
+    path_for,
     reauth_redirect,
     redirect,
     render,
@@ -133,11 +134,14 @@ def new_token_form(
     resolved = state.resolved
     view = state.view
     if not is_fresh(vault, resolved):
-        return reauth_redirect(f"{NEW}?{urlencode({'tenant': tenant})}" if tenant else NEW)
+        form = path_for(request, "new_token_form")
+        return reauth_redirect(
+            request, f"{form}?{urlencode({'tenant': tenant})}" if tenant else form
+        )
     return _form(request, vault, resolved, view, tenant)
 
 
-@router.post(NEW, openapi_extra=SELF)
+@router.post(NEW, name="create_token_submit", openapi_extra=SELF)
 def create_token(
     request: Request,
     state: CompleteDep,
@@ -151,11 +155,11 @@ def create_token(
     """Issue the token; its secret is on this response only."""
     resolved = state.resolved
     view = state.view
-    back = f"{NEW}?{urlencode({'tenant': tenant_id})}"
+    back = f"{path_for(request, 'new_token_form')}?{urlencode({'tenant': tenant_id})}"
     if not csrf_ok(resolved, csrf_token):
         return redirect(back)
     if not is_fresh(vault, resolved):
-        return reauth_redirect(back)
+        return reauth_redirect(request, back)
     chosen = scopes or []
     form = {"scopes": chosen, "days": days, "label": label}
 
@@ -186,7 +190,7 @@ def create_token(
             label=label.strip()[:120],
         )
     except ReauthRequired:
-        return reauth_redirect(back)
+        return reauth_redirect(request, back)
     except (InvalidInput, Forbidden) as exc:
         return again(exc.detail, exc.status)
     return render(
@@ -208,5 +212,5 @@ def revoke_token(
     try:
         identity.do_revoke_token(vault, resolved.member.id, token_id, client_of(request))
     except NotFound:
-        return redirect(LIST)
-    return redirect(f"{LIST}?done=revoked")
+        return redirect(path_for(request, "tokens_page"))
+    return redirect(path_for(request, "tokens_page") + "?done=revoked")

@@ -29,6 +29,7 @@ from phivault.web.common import (
     offers_emergency_access,
     page_offset,
     parse_purpose,
+    path_for,
     problem_page,
     render,
 )
@@ -112,7 +113,8 @@ def people_list(
         return problem_page(request, page, 422, "Choose patients or caregivers and a purpose.")
     with page.unit(use) as unit:
         people = service.list_people(unit, kind=kind, offset=start, limit=LIST_PAGE + 1)
-    base = f"/t/{tenant_id}/people/list?kind={kind}&purpose={use.value}"
+    listing = path_for(request, "people_list", tenant_id=tenant_id)
+    base = f"{listing}?kind={kind}&purpose={use.value}"
     return render(
         request,
         "people_list.html",

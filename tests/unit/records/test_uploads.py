@@ -4,7 +4,9 @@ body past the limit or an empty one, a clear refusal and no file left behind."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Coroutine
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, TypeVar
 
 import pytest
 
@@ -14,6 +16,7 @@ from phivault.records import documents, uploads
 from phivault.records.blobs import BlobStore
 
 PDF = b"%PDF-1.4\n" + b"0" * 5000
+T = TypeVar("T")
 
 
 async def _chunks(body: bytes, size: int = 1024) -> AsyncIterator[bytes]:
@@ -33,7 +36,7 @@ def _receive(env, body: bytes, limit: int = 1 << 20) -> documents.DocumentView: 
         tier="full",
         limit=limit,
     )
-    return asyncio.run(
+    return _run(
         uploads.receive(
             upload,
             _chunks(body),
@@ -44,6 +47,13 @@ def _receive(env, body: bytes, limit: int = 1 << 20) -> documents.DocumentView: 
             blobs=BlobStore(env.vault.settings.blob_dir),
         )
     )
+
+
+def _run(coroutine: Coroutine[Any, Any, T]) -> T:
+    """Run a coroutine on a loop of its own, in a thread: this test process may already be
+    running one (Playwright's, when browser tests ran here first)."""
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, coroutine).result()
 
 
 def _files(env) -> list[str]:  # type: ignore[no-untyped-def]

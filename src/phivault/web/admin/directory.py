@@ -28,6 +28,7 @@ from phivault.web.common import (
     AgencyPageDep,
     TenantPage,
     fresh_or_reauth,
+    path_for,
     redirect,
     render,
     whole_number,
@@ -69,7 +70,9 @@ MFA_CHOICES = {"": None, "required": True, "not-required": False}
 
 
 @router.post(
-    BASE + "/directory/role-categories", openapi_extra=declare(Permission.DIRECTORY_MANAGE)
+    BASE + "/directory/role-categories",
+    name="add_role_category_submit",
+    openapi_extra=declare(Permission.DIRECTORY_MANAGE),
 )
 def add_role_category(
     request: Request,
@@ -80,7 +83,7 @@ def add_role_category(
     access_category: Annotated[str, Form()] = "",
     mfa: Annotated[str, Form()] = "",
 ) -> Response:
-    back = f"/t/{tenant_id}/admin/directory"
+    back = path_for(request, "role_directory", tenant_id=tenant_id)
     form = {"name": name, "access_category": access_category, "mfa": mfa}
     try:
         with page.unit() as unit:
@@ -97,7 +100,11 @@ def add_role_category(
     return redirect(f"{back}?done=role")
 
 
-@router.post(BASE + "/directory/positions", openapi_extra=declare(Permission.DIRECTORY_MANAGE))
+@router.post(
+    BASE + "/directory/positions",
+    name="add_position_submit",
+    openapi_extra=declare(Permission.DIRECTORY_MANAGE),
+)
 def add_position(
     request: Request,
     tenant_id: uuid.UUID,
@@ -105,7 +112,7 @@ def add_position(
     title: Annotated[str, Form()] = "",
     role_category_id: Annotated[str, Form()] = "",
 ) -> Response:
-    back = f"/t/{tenant_id}/admin/directory"
+    back = path_for(request, "role_directory", tenant_id=tenant_id)
     form = {"title": title, "role_category_id": role_category_id}
     role = parse_uuid(role_category_id)
     if role is None:
@@ -149,7 +156,7 @@ def change_directory_entry(
 ) -> Response:
     """Rename, retire or bring back a role category (``kind`` role-categories) or a position
     (``kind`` positions)."""
-    back = f"/t/{tenant_id}/admin/directory"
+    back = path_for(request, "role_directory", tenant_id=tenant_id)
     if kind not in ("role-categories", "positions") or change not in CHANGES:
         return failed(request, page, InvalidInput("unknown directory change"), back)
     renamed = name if change == "rename" else None
@@ -221,7 +228,7 @@ def save_settings(
 ) -> Response:
     """Save every setting at once; out-of-bounds values are named next to their field and
     nothing changes."""
-    back = f"/t/{tenant_id}/admin/settings"
+    back = path_for(request, "settings_form", tenant_id=tenant_id)
     raw = {
         "password_expiry_days": password_expiry_days,
         "password_history": password_history,

@@ -26,6 +26,7 @@ from phivault.web.common import (
     TenantPage,
     fresh_or_reauth,
     is_fresh,
+    path_for,
     reauth_redirect,
     redirect,
     render,
@@ -49,7 +50,9 @@ def resets(request: Request, tenant_id: uuid.UUID, page: AgencyPageDep) -> Respo
 
 
 @router.post(
-    BASE + "/resets/{request_id}/authorize", openapi_extra=declare(Permission.DIRECTORY_READ)
+    BASE + "/resets/{request_id}/authorize",
+    name="authorize_reset_submit",
+    openapi_extra=declare(Permission.DIRECTORY_READ),
 )
 def authorize_reset(
     request: Request,
@@ -86,7 +89,7 @@ def _reviews_page(
         (r for r in every if r.status != "open"), key=lambda r: r.closed_at or r.opened_at
     )[::-1][:50]
     if open_reviews and not is_fresh(vault, page.resolved):
-        return reauth_redirect(f"/t/{page.tenant_id}/admin/reviews")
+        return reauth_redirect(request, path_for(request, "reviews", tenant_id=page.tenant_id))
     return render(
         request,
         "admin_reviews.html",
@@ -112,7 +115,11 @@ def reviews(
     return _reviews_page(request, page.vault, page, notice=DONE.get(done))
 
 
-@router.post(BASE + "/reviews/{review_id}/close", openapi_extra=REVIEW_PERMISSIONS)
+@router.post(
+    BASE + "/reviews/{review_id}/close",
+    name="close_review_submit",
+    openapi_extra=REVIEW_PERMISSIONS,
+)
 def close_review(
     request: Request,
     tenant_id: uuid.UUID,
@@ -122,7 +129,7 @@ def close_review(
     confirm: Annotated[str, Form(max_length=8)] = "",
 ) -> Response:
     """Confirm at once; revoking asks for confirmation first (a real form step)."""
-    back = f"/t/{tenant_id}/admin/reviews"
+    back = path_for(request, "reviews", tenant_id=tenant_id)
     if outcome == "revoked" and confirm != "yes":
         return render(
             request,

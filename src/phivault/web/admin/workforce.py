@@ -30,6 +30,7 @@ from phivault.web.common import (
     TenantPage,
     fresh_or_reauth,
     not_found,
+    path_for,
     redirect,
     render,
 )
@@ -161,6 +162,7 @@ def new_member_form(request: Request, tenant_id: uuid.UUID, page: AgencyPageDep)
 
 @router.post(
     BASE + "/members/new",
+    name="add_member_submit",
     openapi_extra=declare(Permission.WORKFORCE_MANAGE, Permission.DIRECTORY_READ),
 )
 def add_member(
@@ -268,7 +270,7 @@ def change_grant(
     privacy_officer: Annotated[bool, Form()] = False,
     administrator: Annotated[bool, Form()] = False,
 ) -> Response:
-    back = f"/t/{tenant_id}/admin/members/{member_id}"
+    back = path_for(request, "member_detail", tenant_id=tenant_id, member_id=member_id)
     position = parse_uuid(position_id)
     if position is None:
         return _detail(request, page.vault, page, member_id, 422, error="Choose a position.")
@@ -294,7 +296,7 @@ def change_manager(
     page: MemberForm,
     manager_id: Annotated[str, Form(max_length=40)] = "",
 ) -> Response:
-    back = f"/t/{tenant_id}/admin/members/{member_id}"
+    back = path_for(request, "member_detail", tenant_id=tenant_id, member_id=member_id)
     try:
         with page.unit() as unit:
             lifecycle.do_set_manager(unit, member_id, parse_uuid(manager_id))
@@ -314,7 +316,7 @@ def member_action(
 ) -> Response:
     """Suspend, terminate, reinstate, reset MFA, end sessions, remove: first a confirmation
     page (a real form step), then the change."""
-    back = f"/t/{tenant_id}/admin/members/{member_id}"
+    back = path_for(request, "member_detail", tenant_id=tenant_id, member_id=member_id)
     chosen = ACTIONS.get(action)
     if chosen is None:
         return not_found(request, page)
