@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+from html import unescape as html_unescape
+
 import pytest
 
 from phivault.access.policy import PurposeOfUse
@@ -16,25 +19,53 @@ def clinician(client, env, world):
     return complete(client, env, new_member(client, world))
 
 
-@pytest.mark.parametrize("offset", [str(2**63), str(10**30), "-1", "abc"])
-def test_the_patient_list_answers_a_bad_offset_with_a_page_not_a_500(
-    client, world, clinician, offset
+@pytest.mark.parametrize(
+    "cursor", [f"{2**63}.{'0' * 32}", "abc", "-1", "1.zz", f"1.{'0' * 31}", "9" * 400]
+)
+@pytest.mark.parametrize("direction", ["after", "before"])
+def test_the_patient_list_answers_a_bad_cursor_with_a_page_not_a_500(
+    client, world, clinician, cursor, direction
 ) -> None:
     response = client.get(
         f"/t/{world.tenant_a}/people/list",
-        params={"kind": "patient", "purpose": "treatment", "offset": offset},
+        params={"kind": "patient", "purpose": "treatment", direction: cursor},
     )
     assert response.status_code == 422
     assert response.headers["content-type"].startswith("text/html")
     assert "That page of the list does not exist" in response.text
 
 
-def test_the_patient_list_still_pages(client, world, clinician) -> None:
-    response = client.get(
-        f"/t/{world.tenant_a}/people/list",
-        params={"kind": "patient", "purpose": "treatment", "offset": "0"},
-    )
-    assert response.status_code == 200
+def test_the_patient_list_pages_by_keyset_both_ways(client, env, world, clinician) -> None:
+    """Sixty more patients: the first page holds 50, "Next" shows the rest, "Previous" from
+    there shows the first 50 again, in the order they were added."""
+    officer = world["officer"].actor
+    for n in range(60):
+        env.clock.advance(seconds=1)
+        with env.vault.unit(world.tenant_a, officer, PurposeOfUse.TREATMENT) as unit:
+            service.do_create_person(
+                unit,
+                kind="patient",
+                given_name=f"Pager{n:02d}",
+                family_name="Keyset",
+                date_of_birth="1970-01-01",
+            )
+    listing = f"/t/{world.tenant_a}/people/list"
+
+    def names(html: str) -> list[str]:
+        return re.findall(r"Keyset, (Pager\d\d)", html)
+
+    first = client.get(listing, params={"kind": "patient", "purpose": "treatment"})
+    assert first.status_code == 200
+    on_first = names(first.text)
+    older = re.search(r'href="([^"]*after=[^"]+)"', first.text)
+    assert older and "before=" not in first.text
+    second = client.get(html_unescape(older.group(1)))
+    on_second = names(second.text)
+    assert on_first + on_second == [f"Pager{n:02d}" for n in range(60)]
+    back = re.search(r'href="([^"]*before=[^"]+)"', second.text)
+    assert back
+    again = client.get(html_unescape(back.group(1)))
+    assert names(again.text) == on_first
 
 
 def test_a_corrected_record_has_a_history_page_linked_from_the_chart(

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, select
+from sqlalchemy import ColumnElement, select, tuple_
 from sqlalchemy.exc import IntegrityError
 
 from phivault.access import breakglass
@@ -16,6 +16,7 @@ from phivault.access.guard import Decision
 from phivault.access.policy import TIER_ORDER, VISIBLE_TIERS, Permission, Sensitivity, Tier
 from phivault.access.unit import Unit
 from phivault.audit.actions import AuditAction
+from phivault.clock import from_micros, to_micros
 from phivault.errors import Conflict, InvalidInput
 from phivault.records.models import Document, Person, PersonVersion, Record, RecordVersion
 from phivault.records.types import (
@@ -342,6 +343,91 @@ def search_people(
     shown = [k for k in PERSON_FIELDS if any(v.fields.get(k) for v in views)]
     unit.guard.record(decision, [*criteria, *(f"result:{f}" for f in shown)])
     return views
+
+
+@dataclass(frozen=True)
+class PersonCursor:
+    """A place in the agency's list of people: the creation time and id of a person (no PHI),
+    so that any page is found through the index, however far down (keyset paging)."""
+
+    created_us: int
+    id: uuid.UUID
+
+    def encode(self) -> str:
+        return f"{self.created_us}.{self.id.hex}"
+
+    @classmethod
+    def decode(cls, text: str) -> PersonCursor:
+        moment, _, ident = text.partition(".")
+        try:
+            cursor = cls(int(moment), uuid.UUID(hex=ident))
+            from_micros(cursor.created_us)  # a moment a date can hold
+        except (ValueError, OverflowError):
+            raise InvalidInput("That page of the list does not exist; start again.") from None
+        return cursor
+
+    @classmethod
+    def of(cls, person: Person) -> PersonCursor:
+        return cls(to_micros(person.created_at), person.id)
+
+
+@dataclass(frozen=True)
+class PeoplePage:
+    people: list[PersonView]
+    next: PersonCursor | None  # the page after this one, if any
+    previous: PersonCursor | None  # the page before this one, if any
+
+
+def people_page(
+    unit: Unit,
+    *,
+    kind: str,
+    after: PersonCursor | None = None,
+    before: PersonCursor | None = None,
+    limit: int = 50,
+) -> PeoplePage:
+    """One page of the agency's patients or caregivers in the order they were added: the
+    first, the one after ``after`` or the one before ``before``. Audited as a listing."""
+    if kind not in PERSON_KINDS:
+        raise InvalidInput("'kind' must be 'patient' or 'caregiver'")
+    if not 0 < limit <= MAX_LIST:
+        raise InvalidInput(f"'limit' must be 1 to {MAX_LIST}")
+    decision = unit.guard.check(
+        Permission.PEOPLE_READ,
+        action=AuditAction.PERSON_LIST,
+        resource_type="person",
+        min_tier=Tier.MINIMUM,
+    )
+    key = tuple_(Person.created_at, Person.id)
+    query = select(Person).where(
+        Person.tenant_id == unit.tenant_id, Person.kind == kind, Person.voided_at.is_(None)
+    )
+    backwards = before is not None and after is None
+    if after is not None:
+        query = query.where(key > tuple_(from_micros(after.created_us), after.id))
+    elif before is not None:
+        query = query.where(key < tuple_(from_micros(before.created_us), before.id))
+    order = (
+        (Person.created_at.desc(), Person.id.desc())
+        if backwards
+        else (
+            Person.created_at,
+            Person.id,
+        )
+    )
+    rows = list(unit.session.scalars(query.order_by(*order).limit(limit + 1)))
+    more = len(rows) > limit
+    rows = rows[:limit]
+    if backwards:
+        rows.reverse()
+    views = [person_view(unit, p, decision) for p in rows]
+    unit.guard.record(decision, PERSON_FIELDS)
+    first, last = (PersonCursor.of(rows[0]), PersonCursor.of(rows[-1])) if rows else (None, None)
+    has_next = more if not backwards else True
+    has_previous = (after is not None) if not backwards else more
+    return PeoplePage(
+        views, last if has_next and rows else None, first if has_previous and rows else None
+    )
 
 
 def list_people(

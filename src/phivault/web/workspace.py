@@ -21,13 +21,11 @@ from phivault.errors import InvalidInput, NotFound, PurposeRequired
 from phivault.records import documents, service
 from phivault.records.types import RECORD_TYPES
 from phivault.web.common import (
-    OFFSET_PROBLEM,
     AgencyForm,
     AgencyPageDep,
     TenantPage,
     not_found,
     offers_emergency_access,
-    page_offset,
     parse_purpose,
     path_for,
     problem_page,
@@ -101,30 +99,36 @@ def people_list(
     page: AgencyPageDep,
     kind: str = "patient",
     purpose: str = "",
-    offset: str = "",
+    after: str = "",
+    before: str = "",
 ) -> Response:
     """The agency's patients or caregivers, a page at a time (a census: for whom the agency
-    cares, or who works for it). Names only, for a stated purpose; the listing is audited."""
-    start = page_offset(offset)
-    if start is None:  # 2**63 or "abc": the page says so instead of a 500
-        return problem_page(request, page, 422, OFFSET_PROBLEM)
+    cares, or who works for it). Names only, for a stated purpose; the listing is audited.
+    Pages are found by keyset (``after``/``before`` a person), so the last page of a large
+    agency is as quick as the first."""
     use = parse_purpose(purpose)
     if use is None or kind not in service.PERSON_KINDS:
         return problem_page(request, page, 422, "Choose patients or caregivers and a purpose.")
+    cursor = service.PersonCursor.decode
     with page.unit(use) as unit:
-        people = service.list_people(unit, kind=kind, offset=start, limit=LIST_PAGE + 1)
+        found = service.people_page(
+            unit,
+            kind=kind,
+            after=cursor(after[:80]) if after else None,
+            before=cursor(before[:80]) if before else None,
+            limit=LIST_PAGE,
+        )
     listing = path_for(request, "people_list", tenant_id=tenant_id)
     base = f"{listing}?kind={kind}&purpose={use.value}"
     return render(
         request,
         "people_list.html",
         section="people",
-        people=people[:LIST_PAGE],
+        people=found.people,
         kind=kind,
         purpose=use.value,
-        first=start + 1,
-        older=f"{base}&offset={start + LIST_PAGE}" if len(people) > LIST_PAGE else None,
-        newer=f"{base}&offset={max(start - LIST_PAGE, 0)}" if start > 0 else None,
+        older=f"{base}&after={found.next.encode()}" if found.next else None,
+        newer=f"{base}&before={found.previous.encode()}" if found.previous else None,
         **page.vars(),
     )
 
