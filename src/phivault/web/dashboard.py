@@ -26,7 +26,7 @@ from phivault.api.deps import declare
 from phivault.audit import service as audit_service
 from phivault.identity import auth, lifecycle
 from phivault.identity.service import list_tokens
-from phivault.records.credentials import credentials_due, expiring_credentials
+from phivault.records.credentials import count_credentials_due, expiring_credentials
 from phivault.vault import Vault
 from phivault.web.charts import Chart, stacked_bars
 from phivault.web.common import (
@@ -81,8 +81,8 @@ def _gather(unit: Unit, page: TenantPage) -> Dashboard:
     if page.can(Permission.DIRECTORY_READ):
         board.resets = len(lifecycle.list_reset_requests(unit))
     if _tracks_credentials(page):
-        due = credentials_due(unit)
-        board.credentials, board.lapsed = len(due), sum(1 for c in due if c.days_left < 0)
+        counted = count_credentials_due(unit)
+        board.credentials, board.lapsed = counted.due, counted.lapsed
     if page.can(Permission.AUDIT_READ):
         days = audit_service.activity_by_day(unit, days=14)
         board.activity = stacked_bars(
