@@ -26,8 +26,9 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable
 from datetime import date
+from typing import Any
 
-from sqlalchemy import case, delete, func, insert, select
+from sqlalchemy import Date, Select, bindparam, case, delete, func, insert, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -126,7 +127,9 @@ def ensure_built(unit: Unit) -> None:
         return
     values = {"tenant_id": unit.tenant_id, "built_at": unit.now}
     dialect_insert = pg_insert if unit.vault.db.is_postgres else sqlite_insert
-    claimed = unit.session.execute(dialect_insert(CredentialSlotBuild).values(values).on_conflict_do_nothing())
+    claimed = unit.session.execute(
+        dialect_insert(CredentialSlotBuild).values(values).on_conflict_do_nothing()
+    )
     if not claimed.rowcount:  # type: ignore[attr-defined]
         return
     _build(unit)
@@ -166,18 +169,27 @@ def _build(unit: Unit) -> None:
         session.execute(insert(CredentialSlot), rows)
 
 
+def due_query(tenant_id: uuid.UUID, *, full: bool) -> Select[Any]:
+    """Count the slots of one view lapsing by ``:until``, and those lapsed before ``:today``:
+    one range of ix_credential_slots_due (tenant_id, view, expires_on)."""
+    s = CredentialSlot
+    lapsed = case((s.expires_on < bindparam("today", type_=Date()), 1), else_=0)
+    return select(func.count(), func.coalesce(func.sum(lapsed), 0)).where(
+        s.tenant_id == tenant_id,
+        s.view == (ALL if full else UNTAGGED),
+        s.expires_on <= bindparam("until", type_=Date()),
+    )
+
+
 def count_due(unit: Unit, until: date, today: date, *, full: bool) -> tuple[int, int]:
     """How many current credentials lapse on or before ``until``, and how many of them have
-    lapsed before ``today``: one range of ix_credential_slots_due. ``full``: the caller sees
-    tagged records too. The caller has been allowed the listing by the guard."""
+    lapsed before ``today``. ``full``: the caller sees tagged records too. The caller has
+    been allowed the listing by the guard."""
     ensure_built(unit)
-    s = CredentialSlot
-    due, lapsed = unit.session.execute(
-        select(func.count(), func.coalesce(func.sum(case((s.expires_on < today, 1), else_=0)), 0))
-        .where(s.tenant_id == unit.tenant_id, s.view == (ALL if full else UNTAGGED))
-        .where(s.expires_on <= until)
+    row = unit.session.execute(
+        due_query(unit.tenant_id, full=full), {"until": until, "today": today}
     ).one()
-    return int(due), int(lapsed)
+    return int(row[0]), int(row[1])
 
 
 def _date(value: object) -> date | None:
