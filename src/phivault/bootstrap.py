@@ -52,6 +52,7 @@ def open_vault(settings: Settings, clock: Clock = system_clock) -> Vault:
     master = load_master_keys(settings.key_dir, settings.master_key)
     app_role = settings.db_app_role if settings.is_postgres else None
     db = Database(make_engine(settings.effective_database_url, app_role=app_role))
+    db.optimize()  # SQLite: statistics for the planner, so hot queries use their indexes
     return Vault(
         settings=settings, db=db, keyring=Keyring(master), standing=load_standing, clock=clock
     )

@@ -22,7 +22,7 @@ from phivault.access.unit import Unit
 from phivault.audit import service as audit_service
 from phivault.identity import auth, lifecycle
 from phivault.identity.service import list_tokens
-from phivault.records.credentials import credentials_due
+from phivault.records.credentials import count_credentials_due
 from phivault.vault import Vault
 
 TOKEN_WARNING_DAYS = 14
@@ -65,8 +65,8 @@ def attention(
     if Permission.DIRECTORY_READ in permissions:
         board.resets = len(lifecycle.list_reset_requests(unit))
     if tracks_credentials(category, permissions):
-        due = credentials_due(unit)
-        board.credentials, board.lapsed = len(due), sum(1 for c in due if c.days_left < 0)
+        counted = count_credentials_due(unit)
+        board.credentials, board.lapsed = counted.due, counted.lapsed
     if Permission.AUDIT_READ in permissions:
         days = audit_service.activity_by_day(unit, days=ACTIVITY_DAYS)
         board.activity = days

@@ -9,6 +9,7 @@ from sqlalchemy import (
     Boolean,
     ForeignKey,
     ForeignKeyConstraint,
+    Index,
     LargeBinary,
     String,
     UniqueConstraint,
@@ -61,6 +62,9 @@ class BreakGlassGrant(Base):
     __tablename__ = "break_glass"
     __table_args__ = (
         ForeignKeyConstraint(["tenant_id", "person_id"], ["people.tenant_id", "people.id"]),
+        # The guard's lookup on every PHI read (access/guard.py, _BREAK_GLASS): equality on
+        # the first three columns, the newest expiry first (migration 0011).
+        Index("ix_break_glass_active", "tenant_id", "member_id", "person_id", "expires_at"),
     )
 
     tenant_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("tenants.id"), primary_key=True)

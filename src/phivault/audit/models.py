@@ -15,6 +15,9 @@ class AuditEvent(Base):
         Index("ix_audit_person", "tenant_id", "person_id", "occurred_us"),
         Index("ix_audit_actor", "tenant_id", "actor_id", "occurred_us"),
         Index("ix_audit_time", "tenant_id", "occurred_us"),
+        # One action's events newest first: the last verification, the viewer's action filter
+        # (migration 0011).
+        Index("ix_audit_action", "tenant_id", "action", "seq"),
     )
 
     tenant_id: Mapped[str] = mapped_column(String(36), primary_key=True)

@@ -7,9 +7,11 @@ its tenant filter still cannot see another tenant's rows (I-5).
 
 from __future__ import annotations
 
+import sqlite3
+import time
 import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,6 +23,17 @@ from sqlalchemy.pool import NullPool
 SYSTEM_TENANT = uuid.UUID(int=0)
 # Execution option marking a connection whose transaction only reads (see Database.snapshot).
 READ_ONLY = "phivault_read_only"
+
+# SQLite's planner knows nothing of a table's contents until ANALYZE has written its
+# statistics (sqlite_stat1); without them it prefers the primary key for "newest first" and
+# walks a tenant's whole audit log for a person's access history instead of using
+# ix_audit_person. A table is analyzed when it has rows and no statistics, or has grown or
+# shrunk this many times since its last analysis (the rule of SQLite's own PRAGMA optimize).
+STALE_FACTOR = 10
+# Pooled connections of a long-running server check for stale statistics when returned to
+# the pool, at most this often.
+OPTIMIZE_EVERY_S = 3600.0
+_OPTIMIZED_AT = "phivault_optimized_at"
 
 
 @dataclass(frozen=True)
@@ -44,6 +57,51 @@ class Scope:
         return cls(tenant_id=SYSTEM_TENANT)
 
 
+def _stale_tables(cursor: Any) -> list[str]:
+    """Tables whose statistics are missing or stale. Cheap: one max(rowid) per table (a walk
+    down one b-tree), no count."""
+    tables = [
+        name
+        for (name,) in cursor.execute(
+            "SELECT name FROM sqlite_schema WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
+        )
+    ]
+    analyzed: dict[str, int] = {}
+    if cursor.execute("SELECT 1 FROM sqlite_schema WHERE name = 'sqlite_stat1'").fetchone():
+        for table, stat in cursor.execute("SELECT tbl, stat FROM sqlite_stat1"):
+            rows = int(str(stat).split()[0])
+            analyzed[table] = max(rows, analyzed.get(table, 0))
+    stale = []
+    for table in tables:
+        try:
+            (rows,) = cursor.execute(f'SELECT coalesce(max(rowid), 0) FROM "{table}"').fetchone()  # noqa: S608 (names from sqlite_schema)
+        except sqlite3.OperationalError:
+            continue  # a WITHOUT ROWID table (phivault has none): left to the operator
+        known = analyzed.get(table)
+        if rows and (known is None or not known / STALE_FACTOR <= rows <= known * STALE_FACTOR):
+            stale.append(table)
+    return stale
+
+
+def sqlite_optimize(dbapi_connection: Any) -> list[str]:
+    """Refresh SQLite's planner statistics where they are missing or stale; returns the
+    tables analyzed. Must run outside a transaction.
+
+    Not ``PRAGMA optimize``: before SQLite 3.46 it only considers the tables the connection
+    itself has queried (none, on a fresh connection), and its sampled ANALYZE
+    (``analysis_limit``) reads the first rows of each index, which in a multi-tenant table
+    are one tenant's: the estimates it gave sent the person history back to the primary key.
+    A full ANALYZE of a stale table reads it once (docs/performance.md has the cost)."""
+    cursor = dbapi_connection.cursor()
+    try:
+        stale = _stale_tables(cursor)
+        for table in stale:
+            cursor.execute(f'ANALYZE "{table}"')
+        return stale
+    finally:
+        cursor.close()
+
+
 def _configure_sqlite(engine: Engine) -> None:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
@@ -64,6 +122,20 @@ def _configure_sqlite(engine: Engine) -> None:
         # from its first read while writers carry on.
         read_only = conn.get_execution_options().get(READ_ONLY, False)
         conn.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
+
+    @event.listens_for(engine, "checkin")
+    def _on_checkin(dbapi_connection: Any, record: Any) -> None:
+        # A long-running server keeps its connections and may not be reopened for months:
+        # look for stale statistics now and then, as SQLite recommends for such connections.
+        if dbapi_connection is None or record is None:
+            return
+        now = time.monotonic()
+        last = record.info.setdefault(_OPTIMIZED_AT, now)
+        if now - last >= OPTIMIZE_EVERY_S:
+            record.info[_OPTIMIZED_AT] = now
+            # Only statistics: a busy database is left for the next time.
+            with suppress(sqlite3.Error):
+                sqlite_optimize(dbapi_connection)
 
 
 def _configure_postgres(engine: Engine, app_role: str | None) -> None:
@@ -151,6 +223,15 @@ class Database:
             ),
             {"tenant": tenant, "mode": "system" if scope.system else "tenant"},
         )
+
+    def optimize(self) -> None:
+        """SQLite: bring the planner's statistics up to date where they are missing or stale
+        (``sqlite_optimize``); the vault calls it when it opens. PostgreSQL's autovacuum keeps
+        its own statistics."""
+        if self.engine.dialect.name != "sqlite":
+            return
+        with self.engine.connect() as conn:
+            sqlite_optimize(conn.connection.dbapi_connection)
 
     def new_session(self) -> Session:
         return self._sessions()

@@ -8,6 +8,8 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import Engine
 
+from phivault.db.engine import sqlite_optimize
+
 MIGRATIONS = Path(__file__).parent / "migrations"
 
 
@@ -40,6 +42,9 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
                     broken = conn.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
                     if broken:
                         raise RuntimeError(f"migration left {len(broken)} broken reference(s)")
+            if sqlite:
+                # New indexes and rebuilt tables start without planner statistics.
+                sqlite_optimize(conn.connection.dbapi_connection)
         finally:
             if sqlite:
                 conn.connection.dbapi_connection.execute("PRAGMA foreign_keys=ON")  # type: ignore[union-attr]

@@ -19,7 +19,13 @@ from phivault.identity.session_models import (
     ThrottleEntry,
 )
 from phivault.notifications.models import Notification
-from phivault.records.models import Document, Person, Record
+from phivault.records.models import (
+    CredentialSlot,
+    CredentialSlotBuild,
+    Document,
+    Person,
+    Record,
+)
 from phivault.tenancy.models import Tenant, TenantSettings
 
 # Tables that belong to no tenant. They hold no PHI: workforce accounts and their credentials,
@@ -51,6 +57,8 @@ __all__ = [
     "AuditHead",
     "Base",
     "BreakGlassGrant",
+    "CredentialSlot",
+    "CredentialSlotBuild",
     "Document",
     "KeyRotation",
     "LoginSession",

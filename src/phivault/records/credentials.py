@@ -17,6 +17,7 @@ from sqlalchemy import select
 from phivault.access.policy import Permission, Tier
 from phivault.access.unit import Unit
 from phivault.audit.actions import AuditAction
+from phivault.records import credential_slots
 from phivault.records.models import Person, Record
 from phivault.records.service import person_view, record_tags, tier_fields
 
@@ -47,8 +48,16 @@ def credentials_due(unit: Unit, *, within_days: int = SOON_DAYS) -> list[Credent
         min_tier=Tier.MINIMUM,
     )
     latest: dict[tuple[uuid.UUID, str], tuple[Record, date]] = {}
+    # Records filed in error, and those of people filed in error, are not tracked.
     records = unit.session.scalars(
-        select(Record).where(Record.tenant_id == unit.tenant_id, Record.record_type == "credential")
+        select(Record)
+        .join(Person, (Person.tenant_id == Record.tenant_id) & (Person.id == Record.person_id))
+        .where(
+            Record.tenant_id == unit.tenant_id,
+            Record.record_type == "credential",
+            Record.voided_at.is_(None),
+            Person.voided_at.is_(None),
+        )
     )
     for record in records:
         if record_tags(unit, record) and not decision.full:
@@ -68,6 +77,31 @@ def credentials_due(unit: Unit, *, within_days: int = SOON_DAYS) -> list[Credent
         if expires <= today + timedelta(days=within_days)
     ]
     return sorted(due, key=lambda c: (c.expires_on, c.credential_type))
+
+
+@dataclass(frozen=True)
+class DueCount:
+    due: int  # lapsed or lapsing within the window
+    lapsed: int
+
+
+def count_credentials_due(unit: Unit, *, within_days: int = SOON_DAYS) -> DueCount:
+    """How many credentials :func:`credentials_due` would list, and how many have lapsed, for
+    the dashboard — from the credential slots (records/credential_slots.py): one index range,
+    whatever the number of credentials, instead of decrypting every one. Guarded and audited
+    as the same listing of type and expiry."""
+    decision = unit.guard.check(
+        Permission.RECORDS_READ,
+        action=AuditAction.RECORD_LIST,
+        resource_type="record",
+        min_tier=Tier.MINIMUM,
+    )
+    today = unit.now.date()
+    due, lapsed = credential_slots.count_due(
+        unit, today + timedelta(days=within_days), today, full=decision.full
+    )
+    unit.guard.record(decision, _SHOWN)
+    return DueCount(due, lapsed)
 
 
 def expiring_credentials(unit: Unit, *, within_days: int = SOON_DAYS) -> list[CredentialDue]:

@@ -4,7 +4,7 @@ ciphertext bound to its tenant, table, column and row (I-6)."""
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import date, datetime
 
 from sqlalchemy import BigInteger, ForeignKey, ForeignKeyConstraint, Index, LargeBinary, String
 from sqlalchemy.orm import Mapped, mapped_column
@@ -138,3 +138,31 @@ class Document(Base):
     voided_at: Mapped[datetime | None]
     voided_by: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("members.id"))
     void_reason_ct: Mapped[bytes | None] = mapped_column(LargeBinary)
+
+
+class CredentialSlot(Base):
+    """The latest expiry of one caregiver's credentials of one kind, for one view (``all``
+    records, or ``untagged`` ones for partial views), so the dashboard counts what is due with
+    one index range instead of decrypting every credential record.
+
+    ``slot`` is a keyed hash (the tenant's blind-index key) of the person, the kind and the
+    view: the row names nobody and no kind, so the date in clear is not linked to anyone
+    (records/credential_slots.py explains what a stolen database learns from it)."""
+
+    __tablename__ = "credential_slots"
+    __table_args__ = (Index("ix_credential_slots_due", "tenant_id", "view", "expires_on"),)
+
+    tenant_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("tenants.id"), primary_key=True)
+    slot: Mapped[bytes] = mapped_column(LargeBinary(32), primary_key=True)
+    view: Mapped[str] = mapped_column(String(8))
+    expires_on: Mapped[date]
+
+
+class CredentialSlotBuild(Base):
+    """A tenant's slots have been built from its records (once, lazily, after migration 0012);
+    from then on the services that write credentials keep them."""
+
+    __tablename__ = "credential_slot_builds"
+
+    tenant_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("tenants.id"), primary_key=True)
+    built_at: Mapped[datetime]

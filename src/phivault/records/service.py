@@ -18,6 +18,7 @@ from phivault.access.unit import Unit
 from phivault.audit.actions import AuditAction
 from phivault.clock import from_micros, to_micros
 from phivault.errors import Conflict, InvalidInput
+from phivault.records import credential_slots
 from phivault.records.models import Document, Person, PersonVersion, Record, RecordVersion
 from phivault.records.types import (
     DOB_EARLIEST,
@@ -563,6 +564,8 @@ def do_create_record(
         setattr(record, column, c.encrypt_json("records", column, record_id, values))
     unit.session.add(record)
     unit.session.flush()
+    if record.record_type == credential_slots.CREDENTIAL:
+        credential_slots.refresh_person(unit, person_id)
     unit.guard.record(decision, fields)
     data, _ = visible_fields(unit, record, decision)
     return _view(record, tags, data, decision)
@@ -787,6 +790,9 @@ def do_update_record(
         if tier in decision.tiers:
             whole.update(merged.get(tier, tier_fields(unit, record, tier)))
     check_record(rt, whole)
+    # A correction may change a credential's kind: the slot of the old kind is recomputed too.
+    credential = record.record_type == credential_slots.CREDENTIAL
+    old_kind = credential and tier_fields(unit, record, Tier.MINIMUM).get("credential_type")
     _keep_record_version(unit, record)
     for tier, values in merged.items():
         column = _TIER_COLUMN[tier]
@@ -798,6 +804,8 @@ def do_update_record(
     record.version += 1
     record.updated_at = unit.now
     unit.session.flush()
+    if credential:
+        credential_slots.refresh_person(unit, record.person_id, old_kinds=[str(old_kind or "")])
     unit.guard.record(decision, fields)
     data, _ = visible_fields(unit, record, decision)
     return _view(record, tags, data, decision)
@@ -981,6 +989,8 @@ def do_void_record(unit: Unit, record_id: uuid.UUID, *, reason: str) -> None:
         action=action,
         reason=reason,
     )
+    if record.record_type == credential_slots.CREDENTIAL:
+        credential_slots.refresh_person(unit, record.person_id)
 
 
 def do_void_person(unit: Unit, person_id: uuid.UUID, *, reason: str) -> None:
@@ -997,6 +1007,8 @@ def do_void_person(unit: Unit, person_id: uuid.UUID, *, reason: str) -> None:
         action=action,
         reason=reason,
     )
+    if person.kind == "caregiver":
+        credential_slots.refresh_person(unit, person_id)
 
 
 # -- caregivers by name ---------------------------------------------------------------------

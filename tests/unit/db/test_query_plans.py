@@ -1,0 +1,202 @@
+"""Issue 9 §3, no hidden O(n) on hot paths: each lookup below runs on every PHI read or every
+audit page, and each must be an index lookup however long the history grows. The plans are
+read from the database itself (SQLite EXPLAIN QUERY PLAN, PostgreSQL EXPLAIN) after filling
+the tables with enough rows, and statistics, that the planner chooses for real."""
+
+from __future__ import annotations
+
+import random
+import uuid
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Connection, text
+
+from phivault.access.guard import _BREAK_GLASS
+from phivault.access.models import BreakGlassGrant
+from phivault.audit.models import AuditEvent
+from phivault.audit.service import _LAST_VERIFICATION, EventFilter, _filtered
+from phivault.db import engine as db_engine
+from phivault.db import migrate
+from phivault.db.engine import Database, Scope, make_engine
+from phivault.db.explain import explain
+
+PAST_GRANTS = 3_000
+EVENTS = 20_000
+PEOPLE = 400
+
+
+def _analyze(env, conn: Connection) -> None:
+    """What keeps statistics in production: the vault's optimize on SQLite (the test reopens
+    the vault for that), autovacuum's ANALYZE on PostgreSQL (run here, not waited for)."""
+    if env.backend == "postgres":
+        conn.exec_driver_sql("ANALYZE")
+
+
+def _fill_break_glass(env) -> None:
+    world, now = env.world, env.clock()
+    members = [p.member_id for p in world.personas.values()]
+    rows = []
+    for i in range(PAST_GRANTS):
+        started = now - timedelta(hours=2 + i)
+        rows.append(
+            {
+                "tenant_id": world.tenant_a,
+                "id": uuid.uuid4(),
+                "member_id": members[i % len(members)],
+                "person_id": (world.patient, world.caregiver)[i % 2],
+                "reason_ct": b"\x00" * 40,  # never read: only the plan matters here
+                "started_at": started,
+                "expires_at": started + timedelta(minutes=60),
+                "ended_at": None if i % 3 else started + timedelta(minutes=20),
+                "review_status": "reviewed",
+            }
+        )
+    with env.vault.db.transaction(Scope.tenant(world.tenant_a)) as session:
+        session.execute(BreakGlassGrant.__table__.insert(), rows)
+        _analyze(env, session.connection())
+
+
+def _events(tenant: str, start_seq: int, count: int) -> list[dict[str, object]]:
+    rng = random.Random(9)
+    actions = ("record.read", "person.read", "record.list", "audit.query")
+    return [
+        {
+            "tenant_id": tenant,
+            "seq": seq,
+            "event_id": str(uuid.uuid4()),
+            "occurred_us": 1_700_000_000_000_000 + seq * 1_000_000,
+            "actor_id": str(uuid.UUID(int=rng.randrange(50))),
+            "session_id": "",
+            "action": rng.choice(actions),
+            "resource_type": "record",
+            "resource_id": "",
+            "person_id": str(uuid.UUID(int=rng.randrange(PEOPLE) + 1)),
+            "purpose": "treatment",
+            "outcome": "allowed",
+            "reason": "",
+            "break_glass": 0,
+            "fields": "",
+            "source": "test",
+            "request_id": "",
+            "ref": "",
+            "prev_hash": "0" * 64,  # not a valid chain: only the plan matters here
+            "hash": "0" * 64,
+        }
+        for seq in range(start_seq, start_seq + count)
+    ]
+
+
+def _fill_audit(env) -> None:
+    tenant = str(env.world.tenant_a)
+    with env.vault.db.transaction(Scope.tenant(env.world.tenant_a)) as session:
+        last = session.scalar(
+            text("SELECT max(seq) FROM audit_events WHERE tenant_id = :t"), {"t": tenant}
+        )
+        session.execute(AuditEvent.__table__.insert(), _events(tenant, int(last) + 1, EVENTS))
+        _analyze(env, session.connection())
+
+
+def _plan_in_tenant(env, statement, params) -> str:
+    vault = env.reopen()  # opening the vault is when SQLite's statistics are refreshed
+    try:
+        with vault.db.transaction(Scope.tenant(env.world.tenant_a)) as session:
+            return explain(session.connection(), statement, params)
+    finally:
+        vault.db.dispose()
+
+
+def _assert_uses(plan: str, index: str) -> None:
+    assert index in plan, plan
+    assert "SCAN audit_events" not in plan and "Seq Scan" not in plan, plan
+
+
+def test_break_glass_check_uses_its_index(env) -> None:
+    _fill_break_glass(env)
+    world = env.world
+    plan = _plan_in_tenant(
+        env,
+        _BREAK_GLASS,
+        {
+            "tenant": world.tenant_a,
+            "member": world["clinician"].member_id,
+            "person": world.patient,
+            "now": env.clock(),
+        },
+    )
+    _assert_uses(plan, "ix_break_glass_active")
+    assert "SCAN break_glass" not in plan, plan
+    # The newest expiry comes straight from the index, no sort of the member's history.
+    assert "TEMP B-TREE" not in plan and "Sort" not in plan, plan
+
+
+def test_last_verification_uses_the_action_index(env) -> None:
+    _fill_audit(env)
+    plan = _plan_in_tenant(env, _LAST_VERIFICATION, {"tenant": str(env.world.tenant_a)})
+    _assert_uses(plan, "ix_audit_action")
+    assert "TEMP B-TREE" not in plan and "Sort" not in plan, plan
+
+
+def test_person_history_uses_its_index(env) -> None:
+    _fill_audit(env)
+
+    class _TenantOnly:  # _filtered reads nothing of the unit but its tenant
+        tenant_id = env.world.tenant_a
+
+    person = uuid.UUID(int=7)
+    query = _filtered(_TenantOnly(), EventFilter(person_id=person)).limit(100)  # type: ignore[arg-type]
+    plan = _plan_in_tenant(env, query, None)
+    _assert_uses(plan, "ix_audit_person")
+    assert "pk_audit_events" not in plan and "autoindex" not in plan, plan
+
+
+def test_sqlite_person_history_needs_statistics_and_gets_them_on_open(tmp_path: Path) -> None:
+    """On a freshly migrated SQLite database filled afterwards, the planner has no statistics
+    and walks the tenant's whole log backwards through the primary key; the optimize that
+    opening a vault runs makes it use ix_audit_person."""
+    engine = make_engine(f"sqlite:///{tmp_path / 'fresh.sqlite3'}")
+    try:
+        migrate.upgrade(engine)
+        tenant = str(uuid.uuid4())
+        with engine.begin() as conn:
+            conn.execute(AuditEvent.__table__.insert(), _events(tenant, 1, EVENTS))
+
+        class _TenantOnly:
+            tenant_id = tenant
+
+        query = _filtered(_TenantOnly(), EventFilter(person_id=uuid.UUID(int=7))).limit(100)  # type: ignore[arg-type]
+        with engine.connect() as conn:
+            before = explain(conn, query)
+        Database(engine).optimize()
+        with engine.connect() as conn:
+            after = explain(conn, query)
+    finally:
+        engine.dispose()
+    assert "ix_audit_person" not in before  # the reason this exists; SQLite may improve
+    _assert_uses(after, "ix_audit_person")
+
+
+def test_sqlite_pooled_connections_refresh_statistics_now_and_then(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A long-running server keeps its connections; returned to the pool, one looks for
+    stale statistics at most every OPTIMIZE_EVERY_S."""
+    monkeypatch.setattr(db_engine, "OPTIMIZE_EVERY_S", 0.0)
+    engine = make_engine(f"sqlite:///{tmp_path / 'served.sqlite3'}")
+    try:
+        migrate.upgrade(engine)
+        tenant = str(uuid.uuid4())
+        with engine.begin() as conn:
+            conn.execute(AuditEvent.__table__.insert(), _events(tenant, 1, EVENTS))
+        with engine.connect() as conn:  # any use, then back to the pool
+            conn.exec_driver_sql("SELECT 1").all()
+        with engine.connect() as conn:
+            stats = (
+                conn.exec_driver_sql("SELECT idx FROM sqlite_stat1 WHERE tbl = 'audit_events'")
+                .scalars()
+                .all()
+            )
+    finally:
+        engine.dispose()
+    assert "ix_audit_person" in stats
