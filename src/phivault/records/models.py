@@ -19,6 +19,8 @@ class Person(Base):
         # One MRN per agency, enforced by the database through the blind index (no two people
         # are found by one MRN); people without an MRN (NULL) do not collide.
         Index("ix_people_mrn", "tenant_id", "bidx_mrn", unique=True),
+        # The people list pages by keyset within one kind (records.service.people_page).
+        Index("ix_people_list", "tenant_id", "kind", "created_at", "id"),
     )
 
     tenant_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("tenants.id"), primary_key=True)

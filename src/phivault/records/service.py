@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, select, tuple_
+from sqlalchemy import ColumnElement, Select, select, tuple_
 from sqlalchemy.exc import IntegrityError
 
 from phivault.access import breakglass
@@ -379,6 +379,29 @@ class PeoplePage:
     previous: PersonCursor | None  # the page before this one, if any
 
 
+def people_query(
+    tenant_id: uuid.UUID,
+    kind: str,
+    *,
+    after: PersonCursor | None = None,
+    before: PersonCursor | None = None,
+    limit: int,
+) -> Select[Person]:
+    """The keyset query behind :func:`people_page`: one range of ``ix_people_list``, in
+    the order people were added (backwards for the page before ``before``)."""
+    key = tuple_(Person.created_at, Person.id)
+    query = select(Person).where(
+        Person.tenant_id == tenant_id, Person.kind == kind, Person.voided_at.is_(None)
+    )
+    if after is not None:
+        query = query.where(key > tuple_(from_micros(after.created_us), after.id))
+        return query.order_by(Person.created_at, Person.id).limit(limit)
+    if before is not None:
+        query = query.where(key < tuple_(from_micros(before.created_us), before.id))
+        return query.order_by(Person.created_at.desc(), Person.id.desc()).limit(limit)
+    return query.order_by(Person.created_at, Person.id).limit(limit)
+
+
 def people_page(
     unit: Unit,
     *,
@@ -399,24 +422,9 @@ def people_page(
         resource_type="person",
         min_tier=Tier.MINIMUM,
     )
-    key = tuple_(Person.created_at, Person.id)
-    query = select(Person).where(
-        Person.tenant_id == unit.tenant_id, Person.kind == kind, Person.voided_at.is_(None)
-    )
     backwards = before is not None and after is None
-    if after is not None:
-        query = query.where(key > tuple_(from_micros(after.created_us), after.id))
-    elif before is not None:
-        query = query.where(key < tuple_(from_micros(before.created_us), before.id))
-    order = (
-        (Person.created_at.desc(), Person.id.desc())
-        if backwards
-        else (
-            Person.created_at,
-            Person.id,
-        )
-    )
-    rows = list(unit.session.scalars(query.order_by(*order).limit(limit + 1)))
+    query = people_query(unit.tenant_id, kind, after=after, before=before, limit=limit + 1)
+    rows = list(unit.session.scalars(query))
     more = len(rows) > limit
     rows = rows[:limit]
     if backwards:

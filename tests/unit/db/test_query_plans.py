@@ -200,3 +200,49 @@ def test_sqlite_pooled_connections_refresh_statistics_now_and_then(
     finally:
         engine.dispose()
     assert "ix_audit_person" in stats
+
+
+def _fill_people(env, count: int) -> None:
+    """``count`` patients of agency A, added a minute apart (the ciphertexts are never read:
+    only the plan matters here)."""
+    from phivault.records.models import Person
+
+    start = env.clock() - timedelta(days=60)
+    rows = [
+        {
+            "tenant_id": env.world.tenant_a,
+            "id": uuid.uuid4(),
+            "kind": "patient",
+            "given_name_ct": b"\x00" * 40,
+            "family_name_ct": b"\x00" * 40,
+            "date_of_birth_ct": b"\x00" * 40,
+            "bidx_name_dob": uuid.uuid4().bytes * 2,
+            "created_at": start + timedelta(minutes=i),
+            "updated_at": start + timedelta(minutes=i),
+        }
+        for i in range(count)
+    ]
+    with env.vault.db.transaction(Scope.tenant(env.world.tenant_a)) as session:
+        session.execute(Person.__table__.insert(), rows)
+        _analyze(env, session.connection())
+
+
+@pytest.mark.parametrize("direction", ["first", "after", "before"])
+def test_every_page_of_the_people_list_is_one_range_of_its_index(env, direction) -> None:
+    """The last page of a large agency is found like the first: no sort of its people, no
+    scan (keyset paging on ix_people_list)."""
+    from phivault.records.service import PersonCursor, people_query
+
+    _fill_people(env, 5_000)
+    cursor = PersonCursor(1_700_000_000_000_000, uuid.UUID(int=1))
+    query = people_query(
+        env.world.tenant_a,
+        "patient",
+        after=cursor if direction == "after" else None,
+        before=cursor if direction == "before" else None,
+        limit=51,
+    )
+    plan = _plan_in_tenant(env, query, None)
+    assert "ix_people_list" in plan, plan
+    assert "SCAN people" not in plan and "Seq Scan" not in plan, plan
+    assert "TEMP B-TREE" not in plan and "Sort" not in plan, plan
