@@ -161,3 +161,27 @@ def test_second_factor_page_offers_a_passkey_and_the_members_remember_period(
     offered = client.get("/mfa/verify")
     assert 'data-webauthn="authenticate"' in offered.text
     assert f'data-csrf="{account.csrf}"' in offered.text
+
+
+def test_the_enrolment_page_starts_totp_through_the_same_service_as_the_api(
+    client, env, world
+) -> None:
+    """The page offers one secret, audited once when it is made; a reload shows the same
+    secret (no new scan) and makes no second one."""
+    account = new_member(client, world)
+    first = login(client, account.username, account.password)
+    account.csrf = first.json()["csrf_token"]
+    changed = client.post(
+        f"{AUTH}/password",
+        headers=account.headers(None),
+        json={"current_password": account.password, "new_password": NEW_PASSWORD},
+    )
+    assert changed.json()["stage"] == "mfa-enrolment-required"
+    pages = [client.get("/mfa/enrol") for _ in range(2)]
+    assert all(p.status_code == 200 for p in pages)
+    secrets = [re.search(r'id="totp-secret"[^>]*>([A-Z2-7]+)<', p.text) for p in pages]
+    assert secrets[0] and secrets[1] and secrets[0].group(1) == secrets[1].group(1)
+    begun = events(
+        env.vault, SYSTEM_TENANT, action="auth.mfa.totp.begin", actor_id=account.member_id
+    )
+    assert [e.outcome for e in begun] == ["allowed"]
