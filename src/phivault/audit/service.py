@@ -56,8 +56,13 @@ def event_dict(event: AuditEvent) -> dict[str, Any]:
 
 
 def _filtered(unit: Unit, flt: EventFilter) -> Select[AuditEvent]:
+    return _filtered_in(unit.tenant_id, flt)
+
+
+def _filtered_in(tenant_id: uuid.UUID | str, flt: EventFilter) -> Select[AuditEvent]:
+    """The tenant's entries matching the filter, newest first."""
     e = AuditEvent
-    query = select(e).where(e.tenant_id == str(unit.tenant_id))
+    query = select(e).where(e.tenant_id == str(tenant_id))
     if flt.person_id:
         query = query.where(e.person_id == str(flt.person_id))
     if flt.actor_id:
@@ -181,17 +186,50 @@ EXPORT_HEADER = (
 )
 
 
-def export_rows(unit: Unit, flt: EventFilter) -> tuple[list[tuple[str, ...]], bool]:
-    """The filtered entries as CSV rows (IDs and field names only: no PHI, AUD-6), newest
-    first, at most ``MAX_EXPORT``; the flag says whether more matched. The export itself is
-    audited, with the number of rows."""
+@dataclass(frozen=True)
+class Export:
+    """An export the guard allowed and the trail recorded: the filter, the chain's last entry
+    when it was decided (entries are never changed, so what is streamed is fixed), how many
+    rows it holds and whether more matched than ``MAX_EXPORT``."""
+
+    tenant_id: uuid.UUID
+    flt: EventFilter
+    upto_seq: int
+    rows: int
+    truncated: bool
+
+
+def begin_export(unit: Unit, flt: EventFilter) -> Export:
+    """Decide and audit an export of the filtered entries (IDs and field names only: no PHI,
+    AUD-6), newest first, at most ``MAX_EXPORT``; the audit event names its size. The rows
+    themselves are streamed by :func:`export_rows` afterwards, never held in memory."""
     decision = unit.guard.check(
         Permission.AUDIT_READ, action=AuditAction.AUDIT_EXPORT, resource_type="audit"
     )
-    events = unit.session.scalars(_filtered(unit, flt).limit(MAX_EXPORT + 1)).all()
-    rows = [_export_row(event_dict(ev)) for ev in events[:MAX_EXPORT]]
-    unit.guard.record(decision, [f"rows:{len(rows)}"])
-    return rows, len(events) > MAX_EXPORT
+    e = AuditEvent
+    upto = unit.session.scalar(
+        select(func.coalesce(func.max(e.seq), 0)).where(e.tenant_id == str(unit.tenant_id))
+    )
+    matched = unit.session.scalar(
+        select(func.count()).select_from(
+            _filtered_in(unit.tenant_id, flt).where(e.seq <= upto).limit(MAX_EXPORT + 1).subquery()
+        )
+    )
+    rows = min(int(matched or 0), MAX_EXPORT)
+    unit.guard.record(decision, [f"rows:{rows}"])
+    return Export(unit.tenant_id, flt, int(upto or 0), rows, int(matched or 0) > MAX_EXPORT)
+
+
+def export_rows(vault: Vault, export: Export, *, batch: int = 1000) -> Iterator[tuple[str, ...]]:
+    """The rows of an allowed export as CSV cells, read in batches from a snapshot that takes
+    no write lock: memory stays flat however many rows there are, and the vault keeps
+    serving while a large export is downloaded."""
+    e = AuditEvent
+    query = _filtered_in(export.tenant_id, export.flt).where(e.seq <= export.upto_seq)
+    query = query.limit(export.rows).execution_options(yield_per=batch)
+    with vault.db.snapshot(Scope.tenant(export.tenant_id)) as session:
+        for event in session.scalars(query):
+            yield _export_row(event_dict(event))
 
 
 def _export_row(row: dict[str, Any]) -> tuple[str, ...]:

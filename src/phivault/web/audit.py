@@ -7,7 +7,7 @@ from __future__ import annotations
 import csv
 import io
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Annotated
 from urllib.parse import urlencode
@@ -143,23 +143,26 @@ def export_csv(request: Request, tenant_id: uuid.UUID, page: AgencyPageDep) -> R
     except ValueError:
         return problem_page(request, page, 422, "A filter is not valid: check the ids and dates.")
     with page.unit() as unit:
-        rows, truncated = audit_service.export_rows(unit, flt)
+        export = audit_service.begin_export(unit, flt)
     stamp = page.vault.clock().strftime("%Y%m%d-%H%M%S")
     headers = {"Content-Disposition": f'attachment; filename="audit-{stamp}.csv"'}
-    if truncated:
+    if export.truncated:
         headers["X-Phivault-Truncated"] = str(audit_service.MAX_EXPORT)
+    rows = audit_service.export_rows(page.vault, export)
     return StreamingResponse(_csv(rows), media_type="text/csv; charset=utf-8", headers=headers)
 
 
-def _csv(rows: list[tuple[str, ...]]) -> Iterator[str]:
+def _csv(rows: Iterable[tuple[str, ...]], batch: int = 1000) -> Iterator[str]:
+    """CSV text a batch of rows at a time, as the rows arrive."""
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow(audit_service.EXPORT_HEADER)
-    for start in range(0, len(rows), 1000):
-        writer.writerows(rows[start : start + 1000])
-        yield buffer.getvalue()
-        buffer.seek(0)
-        buffer.truncate()
+    for n, row in enumerate(rows, 1):
+        writer.writerow(row)
+        if n % batch == 0:
+            yield buffer.getvalue()
+            buffer.seek(0)
+            buffer.truncate()
     yield buffer.getvalue()
 
 

@@ -48,10 +48,15 @@ def test_a_broken_chain_is_recorded_with_its_first_bad_entry(env) -> None:
     assert (last.problem, last.first_bad_event) == ("altered", 3)
 
 
-def test_export_rows_carry_ids_and_field_names_only(env) -> None:
+def _export(env, flt=None):  # type: ignore[no-untyped-def]
     with _officer(env) as unit:
-        rows, truncated = audit.export_rows(unit, audit.EventFilter())
-    assert not truncated
+        export = audit.begin_export(unit, flt or audit.EventFilter())
+    return export, list(audit.export_rows(env.vault, export))
+
+
+def test_export_rows_carry_ids_and_field_names_only(env) -> None:
+    export, rows = _export(env)
+    assert not export.truncated and export.rows == len(rows) > 0
     assert len(rows[0]) == len(audit.EXPORT_HEADER)
     text = repr(rows)
     for secret in env.world.secrets.values():
@@ -64,9 +69,25 @@ def test_export_rows_carry_ids_and_field_names_only(env) -> None:
 
 def test_export_says_when_it_was_cut(env, monkeypatch) -> None:
     monkeypatch.setattr(audit, "MAX_EXPORT", 3)
-    with _officer(env) as unit:
-        rows, truncated = audit.export_rows(unit, audit.EventFilter())
-    assert len(rows) == 3 and truncated
+    export, rows = _export(env)
+    assert len(rows) == 3 and export.truncated
+
+
+def test_an_export_streams_what_was_decided_even_as_the_trail_grows(env) -> None:
+    """Entries appended after the export was decided (its own audit event among them) are not
+    in it: the rows streamed are those counted and audited, newest first."""
+    export, _ = _export(env)
+    with _officer(env) as unit:  # more entries meanwhile
+        audit.query_events(unit, audit.EventFilter(limit=1))
+    rows = list(audit.export_rows(env.vault, export))
+    seqs = [int(r[audit.EXPORT_HEADER.index("seq")]) for r in rows]
+    assert len(rows) == export.rows and max(seqs) == export.upto_seq
+    assert seqs == sorted(seqs, reverse=True)
+
+
+def test_an_export_reads_in_batches_from_a_snapshot(env) -> None:
+    export, everything = _export(env)
+    assert list(audit.export_rows(env.vault, export, batch=2)) == everything
 
 
 def test_cells_that_look_like_formulas_are_defused() -> None:
