@@ -242,6 +242,24 @@ CompleteDep = Annotated[SignedIn, Depends(complete_session)]
 CsrfField = Annotated[str, Form(max_length=100)]
 
 
+class SignInStep:
+    """Dependency for a sign-in step's page and its form (second-factor enrolment or check,
+    password change): a session at one of ``stages``, else to the step it is at; for a
+    form, this session's CSRF token too, else back to the step's page ``page``."""
+
+    def __init__(self, *stages: str, page: str) -> None:
+        self.stages = stages
+        self.page = page
+
+    def __call__(self, request: Request, vault: VaultDep, csrf_token: CsrfField = "") -> SignedIn:
+        state = signed_in_session(request, vault)
+        if state.view.stage not in self.stages:
+            raise PageRedirect(next_page(request, state.view.stage))
+        if request.method == "POST" and not state.csrf_ok(csrf_token):
+            raise PageRedirect(path_for(request, self.page))
+        return state
+
+
 class CheckedForm:
     """Dependency for a form's POST outside an agency (the account pages): a complete sign-in,
     this session's CSRF token (else back to ``back``), and, when ``fresh``, a recent proof of

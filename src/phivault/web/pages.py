@@ -10,7 +10,7 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import Response
 
 from phivault.api.cookies import set_device_cookie, set_session_cookie
@@ -28,7 +28,9 @@ from phivault.vault import Vault
 from phivault.web.common import (
     CompleteDep,
     PageRedirect,
+    SignedIn,
     SignedInDep,
+    SignInStep,
     VaultDep,
     csrf_ok,
     current,
@@ -177,13 +179,14 @@ def _with_new_secret(response: Response, request: Request, view: auth.SessionVie
     return response
 
 
+# The second-factor steps of signing in, each reached only at its stage.
+EnrolStep = Annotated[SignedIn, Depends(SignInStep(auth.MFA_ENROL, page="mfa_enrol_page"))]
+VerifyStep = Annotated[SignedIn, Depends(SignInStep(auth.MFA_VERIFY, page="mfa_verify_page"))]
+
+
 @router.get("/mfa/enrol", name="mfa_enrol_page", openapi_extra=SELF)
-def enrol_page(request: Request, state: SignedInDep, vault: VaultDep) -> Response:
-    resolved = state.resolved
-    view = state.view
-    if view.stage != auth.MFA_ENROL:
-        return redirect(next_page(request, view.stage))
-    return _enrol_form(request, vault, resolved, view)
+def enrol_page(request: Request, state: EnrolStep, vault: VaultDep) -> Response:
+    return _enrol_form(request, vault, state.resolved, state.view)
 
 
 def _enrol_form(
@@ -214,15 +217,12 @@ def _enrol_form(
 @router.post("/mfa/enrol", name="mfa_enrol_submit", openapi_extra=SELF)
 def enrol_submit(
     request: Request,
-    state: SignedInDep,
+    state: EnrolStep,
     vault: VaultDep,
-    csrf_token: Annotated[str, Form(max_length=100)],
     code: Annotated[str, Form(max_length=12)],
 ) -> Response:
     resolved = state.resolved
     view = state.view
-    if not csrf_ok(resolved, csrf_token):
-        return redirect(path_for(request, "mfa_enrol_page"))
     try:
         codes, done = factors.confirm_totp(vault, resolved, code, client_of(request))
     except (InvalidInput, TooManyAttempts) as exc:
@@ -235,12 +235,8 @@ def enrol_submit(
 
 
 @router.get("/mfa/verify", name="mfa_verify_page", openapi_extra=SELF)
-def verify_page(request: Request, state: SignedInDep, vault: VaultDep) -> Response:
-    resolved = state.resolved
-    view = state.view
-    if view.stage != auth.MFA_VERIFY:
-        return redirect(next_page(request, view.stage))
-    return _verify_form(request, vault, resolved, view)
+def verify_page(request: Request, state: VerifyStep, vault: VaultDep) -> Response:
+    return _verify_form(request, vault, state.resolved, state.view)
 
 
 def _verify_form(
@@ -270,16 +266,13 @@ def _verify_form(
 @router.post("/mfa/verify", name="mfa_verify_submit", openapi_extra=SELF)
 def verify_submit(
     request: Request,
-    state: SignedInDep,
+    state: VerifyStep,
     vault: VaultDep,
-    csrf_token: Annotated[str, Form(max_length=100)],
     code: Annotated[str, Form(max_length=64)],
     remember_device: Annotated[str, Form(max_length=2)] = "",
 ) -> Response:
     resolved = state.resolved
     view = state.view
-    if not csrf_ok(resolved, csrf_token):
-        return redirect(path_for(request, "mfa_verify_page"))
     method, check = factors.totp_or_recovery(vault, code.strip())
     try:
         done = factors.verify(
