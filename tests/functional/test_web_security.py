@@ -185,3 +185,24 @@ def test_the_enrolment_page_starts_totp_through_the_same_service_as_the_api(
         env.vault, SYSTEM_TENANT, action="auth.mfa.totp.begin", actor_id=account.member_id
     )
     assert [e.outcome for e in begun] == ["allowed"]
+
+
+def test_a_sign_in_step_form_needs_its_stage_and_its_token(client, env, world) -> None:
+    """At the second-factor check: the enrolment form sends the member to the check, and a
+    check without this session's token goes back to its page without counting an attempt."""
+    account = complete(client, env, new_member(client, world))
+    client.post(f"{AUTH}/logout", headers=account.headers(None))
+    account.csrf = login(client, account.username, account.password).json()["csrf_token"]
+    code = totp_now(account.totp_secret, env, 30)
+    enrol = client.post(
+        "/mfa/enrol", data={"csrf_token": account.csrf, "code": code}, follow_redirects=False
+    )
+    assert (enrol.status_code, enrol.headers["location"]) == (303, "/mfa/verify")
+    forged = client.post(
+        "/mfa/verify", data={"csrf_token": "not-this-one", "code": code}, follow_redirects=False
+    )
+    assert (forged.status_code, forged.headers["location"]) == (303, "/mfa/verify")
+    tried = events(env.vault, SYSTEM_TENANT, action="auth.mfa.verify", actor_id=account.member_id)
+    assert [e.outcome for e in tried if e.outcome == "refused"] == []
+    still = client.get("/", follow_redirects=False)  # not signed in by either form
+    assert (still.status_code, still.headers["location"]) == (303, "/mfa/verify")
