@@ -3,7 +3,7 @@ chained hash is computed over the same bytes on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, Index, SmallInteger, String, Text
+from sqlalchemy import BigInteger, Index, SmallInteger, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from phivault.db.base import Base
@@ -18,6 +18,15 @@ class AuditEvent(Base):
         # One action's events newest first: the last verification, the viewer's action filter
         # (migration 0011).
         Index("ix_audit_action", "tenant_id", "action", "seq"),
+        # Emergency-access entries only, newest first: the viewer's break-glass filter
+        # (a partial index, so other appends do not pay for it; migration 0014).
+        Index(
+            "ix_audit_break_glass",
+            "tenant_id",
+            "seq",
+            postgresql_where=text("break_glass = 1"),
+            sqlite_where=text("break_glass = 1"),
+        ),
     )
 
     tenant_id: Mapped[str] = mapped_column(String(36), primary_key=True)

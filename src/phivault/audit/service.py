@@ -11,7 +11,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any, TextIO
 
-from sqlalchemy import Select, bindparam, func, select
+from sqlalchemy import Select, bindparam, func, literal_column, select
 from sqlalchemy.orm import Session
 
 from phivault.access.policy import Permission
@@ -76,7 +76,9 @@ def _filtered_in(tenant_id: uuid.UUID | str, flt: EventFilter) -> Select[AuditEv
     if flt.until:
         query = query.where(e.occurred_us < to_micros(flt.until))
     if flt.break_glass is not None:
-        query = query.where(e.break_glass == (1 if flt.break_glass else 0))
+        # A literal, not a bound value: only then may the planner use the partial index
+        # ix_audit_break_glass (its predicate is break_glass = 1).
+        query = query.where(e.break_glass == literal_column("1" if flt.break_glass else "0"))
     return query.order_by(e.seq.desc())
 
 

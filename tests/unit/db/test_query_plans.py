@@ -246,3 +246,26 @@ def test_every_page_of_the_people_list_is_one_range_of_its_index(env, direction)
     assert "ix_people_list" in plan, plan
     assert "SCAN people" not in plan and "Seq Scan" not in plan, plan
     assert "TEMP B-TREE" not in plan and "Sort" not in plan, plan
+
+
+def test_the_emergency_access_filter_uses_its_partial_index(env) -> None:
+    """Among 20,000 entries, the few of emergency access are found through
+    ix_audit_break_glass, newest first, without walking the log."""
+    tenant = str(env.world.tenant_a)
+    with env.vault.db.transaction(Scope.tenant(env.world.tenant_a)) as session:
+        last = session.scalar(
+            text("SELECT max(seq) FROM audit_events WHERE tenant_id = :t"), {"t": tenant}
+        )
+        rows = _events(tenant, int(last) + 1, EVENTS)
+        for row in rows[::997]:
+            row["break_glass"] = 1
+        session.execute(AuditEvent.__table__.insert(), rows)
+        _analyze(env, session.connection())
+
+    class _TenantOnly:
+        tenant_id = env.world.tenant_a
+
+    query = _filtered(_TenantOnly(), EventFilter(break_glass=True)).limit(101)  # type: ignore[arg-type]
+    plan = _plan_in_tenant(env, query, None)
+    _assert_uses(plan, "ix_audit_break_glass")
+    assert "TEMP B-TREE" not in plan and "Sort" not in plan, plan
