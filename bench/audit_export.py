@@ -32,14 +32,18 @@ from phivault.web.audit import _csv
 ACTIONS = ("record.read", "person.read", "record.list", "audit.query", "person.search")
 
 
-def _events(tenant: str, start: int, count: int) -> Iterator[dict[str, object]]:
+def _events(
+    tenant: str, start: int, count: int, spacing_us: int = 1_000_000, first_us: int = 0
+) -> Iterator[dict[str, object]]:
+    """Plausible events: 1 in 50 refused, 1 in 1,000 under emergency access."""
     rng = random.Random(start)
+    first_us = first_us or 1_700_000_000_000_000
     for seq in range(start, start + count):
         yield {
             "tenant_id": tenant,
             "seq": seq,
             "event_id": str(uuid.uuid4()),
-            "occurred_us": 1_700_000_000_000_000 + seq * 1_000_000,
+            "occurred_us": first_us + seq * spacing_us,
             "actor_id": str(uuid.UUID(int=rng.randrange(50))),
             "session_id": "",
             "action": rng.choice(ACTIONS),
@@ -47,9 +51,9 @@ def _events(tenant: str, start: int, count: int) -> Iterator[dict[str, object]]:
             "resource_id": str(uuid.UUID(int=rng.randrange(10_000))),
             "person_id": str(uuid.UUID(int=rng.randrange(5_000) + 1)),
             "purpose": "treatment",
-            "outcome": "allowed",
+            "outcome": "refused" if seq % 50 == 0 else "allowed",
             "reason": "",
-            "break_glass": 0,
+            "break_glass": 1 if seq % 1000 == 0 else 0,
             "fields": "family_name,given_name",
             "source": "bench",
             "request_id": "",
@@ -59,7 +63,9 @@ def _events(tenant: str, start: int, count: int) -> Iterator[dict[str, object]]:
         }
 
 
-def _fill(vault: Vault, tenant_id: uuid.UUID, count: int) -> None:
+def _fill(
+    vault: Vault, tenant_id: uuid.UUID, count: int, spacing_us: int = 1_000_000, first_us: int = 0
+) -> None:
     tenant = str(tenant_id)
     with vault.db.transaction(Scope.tenant(tenant_id)) as session:
         last = session.scalar(
@@ -70,7 +76,8 @@ def _fill(vault: Vault, tenant_id: uuid.UUID, count: int) -> None:
     while left:
         n = min(50_000, left)
         with vault.db.transaction(Scope.tenant(tenant_id)) as session:
-            session.execute(AuditEvent.__table__.insert(), list(_events(tenant, start, n)))
+            rows = list(_events(tenant, start, n, spacing_us, first_us))
+            session.execute(AuditEvent.__table__.insert(), rows)
         start, left = start + n, left - n
     with vault.db.transaction(Scope.tenant(tenant_id)) as session:
         # The head follows the bulk rows, so that the export's own audit event chains on.
