@@ -24,6 +24,7 @@ from fastapi.templating import Jinja2Templates
 from jinja2 import pass_context
 from jinja2.runtime import Context
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -221,11 +222,24 @@ class SignedIn:
 
 
 def signed_in_session(request: Request, vault: VaultDep) -> SignedIn:
-    """Dependency: the session behind the cookie at any stage, else to the sign-in page."""
-    resolved = current(request, vault)
-    if resolved is None:
+    """Dependency: the session behind the cookie at any stage, else to the sign-in page.
+    The session is resolved and described in one identity transaction."""
+    secret = request.cookies.get(sessions.SESSION_COOKIE)
+    state: SignedIn | None = None
+    if secret:
+        with auth.identity_transaction(vault) as db:
+            now = vault.clock()
+            try:
+                # An idle or expired session is revoked here: that commits, then refuses.
+                resolved = sessions.resolve(db, secret, now)
+            except Unauthenticated:
+                pass
+            else:
+                view = auth.describe(db, resolved.login, resolved.member, now)
+                state = SignedIn(resolved, view)
+    if state is None:
         raise PageRedirect(path_for(request, "login_page"))
-    return SignedIn(resolved, describe(vault, resolved))
+    return state
 
 
 def complete_session(request: Request, vault: VaultDep) -> SignedIn:
@@ -328,12 +342,16 @@ class TenantPage:
 def member_tenants(vault: Vault, member_id: uuid.UUID) -> list[dict[str, Any]]:
     """The agencies where the member holds an active grant (names are not PHI)."""
     with auth.identity_transaction(vault) as db:
-        rows = db.execute(
-            select(Tenant.id, Tenant.name, TenantGrant.is_privacy_officer)
-            .join(TenantGrant, TenantGrant.tenant_id == Tenant.id)
-            .where(TenantGrant.member_id == member_id, TenantGrant.status == "active")
-            .order_by(Tenant.name)
-        ).all()
+        return _tenants_of(db, member_id)
+
+
+def _tenants_of(db: Session, member_id: uuid.UUID) -> list[dict[str, Any]]:
+    rows = db.execute(
+        select(Tenant.id, Tenant.name, TenantGrant.is_privacy_officer)
+        .join(TenantGrant, TenantGrant.tenant_id == Tenant.id)
+        .where(TenantGrant.member_id == member_id, TenantGrant.status == "active")
+        .order_by(Tenant.name)
+    ).all()
     return [{"id": str(i), "name": n, "privacy_officer": po} for i, n, po in rows]
 
 
@@ -346,12 +364,13 @@ def tenant_context(request: Request, vault: Vault, tenant_id: uuid.UUID) -> Tena
     """
     state = complete_session(request, vault)
     resolved, view = state.resolved, state.view
-    tenants = member_tenants(vault, resolved.member.id)
-    here = next((t for t in tenants if t["id"] == str(tenant_id)), None)
     permissions: frozenset[Permission] = frozenset()
     category: AccessCategory | None = None
-    if here is not None:
-        with auth.identity_transaction(vault) as db:
+    # The member's agencies and their standing here: one identity transaction.
+    with auth.identity_transaction(vault) as db:
+        tenants = _tenants_of(db, resolved.member.id)
+        here = next((t for t in tenants if t["id"] == str(tenant_id)), None)
+        if here is not None:
             login = db.get(LoginSession, resolved.login.id)
             if login is not None and login.current_tenant_id != tenant_id:
                 login.current_tenant_id = tenant_id
