@@ -77,6 +77,12 @@ def create_app(vault: Vault) -> FastAPI:
         StaticFiles(directory=Path(web.__file__).parent / "static"),
         name="web-static",
     )
+    # The API first: its requests (integrations, scripts) are the many small ones, and a
+    # request is matched against the routers in order. No API path overlaps a page's.
+    app.include_router(routes_people.router)
+    app.include_router(routes_admin.router)
+    app.include_router(routes_workforce.router)
+    app.include_router(routes_auth.router)
     app.include_router(pages.router)
     app.include_router(dashboard.router)
     # Before the workspace: "/people/new" must not be taken for a person id.
@@ -89,8 +95,4 @@ def create_app(vault: Vault) -> FastAPI:
     app.include_router(security.router)
     app.include_router(tokens.router)
     app.include_router(admin.router)
-    app.include_router(routes_people.router)
-    app.include_router(routes_admin.router)
-    app.include_router(routes_workforce.router)
-    app.include_router(routes_auth.router)
     return app
