@@ -27,6 +27,7 @@ from sqlalchemy import insert, select, text, update
 from sqlalchemy.orm import Session
 
 from phivault.audit import events
+from phivault.audit.actions import AuditAction
 from phivault.audit.chain import CHAINED_COLUMNS, link
 from phivault.audit.events import ALLOWED, EventDraft, _events, _heads, _text
 from phivault.audit.service import verify_all
@@ -49,7 +50,7 @@ def _drafts(tenant: uuid.UUID, count: int, now: Any) -> list[EventDraft]:
     return [
         EventDraft(
             tenant_id=tenant,
-            action="record.read",
+            action=AuditAction.RECORD_READ,
             outcome=ALLOWED,
             occurred_at=now,
             actor_id=actor,

@@ -46,6 +46,7 @@ from phivault.access.policy import PurposeOfUse
 from phivault.api.app import create_app
 from phivault.api.deps import authenticate, declare
 from phivault.api.schemas import RecordOut
+from phivault.audit.actions import AuditAction
 from phivault.bootstrap import open_vault
 from phivault.config import Settings
 from phivault.db.engine import Scope
@@ -292,7 +293,7 @@ def _component_round(vault: Vault, world: common.World) -> dict[str, float]:
 
         def append(record_id: uuid.UUID) -> None:
             events.append(session, key, EventDraft(
-                tenant_id=tenant, action="record.read", outcome=ALLOWED,
+                tenant_id=tenant, action=AuditAction.RECORD_READ, outcome=ALLOWED,
                 occurred_at=unit.now, actor_id=world.clinician.member_id,
                 session_id="bench", resource_type="record", resource_id=record_id,
                 person_id=loaded[record_id].person_id, purpose="treatment",
