@@ -265,15 +265,7 @@ def _check_password(
             vault, db, AuditAction.AUTH_LOGIN, REFUSED, client, member_id=member_id, reason=reason
         )
         if locked:
-            audit(
-                vault,
-                db,
-                AuditAction.AUTH_LOCKOUT,
-                REFUSED,
-                client,
-                member_id=member_id,
-                reason="throttle",
-            )
+            _audit_lockout(vault, db, client, member_id)
     return member, credential, ok
 
 
@@ -357,15 +349,14 @@ def count_failure(
 ) -> None:
     """Count a failed password or code check; audit the lockout it may cause."""
     if throttle.record_failure(db, keys, vault.clock()):
-        audit(
-            vault,
-            db,
-            AuditAction.AUTH_LOCKOUT,
-            REFUSED,
-            client,
-            member_id=member_id,
-            reason="throttle",
-        )
+        _audit_lockout(vault, db, client, member_id)
+
+
+def _audit_lockout(vault: Vault, db: Session, client: Client, member_id: uuid.UUID | None) -> None:
+    """The throttle locked an account or a source out: said once, in the system chain."""
+    audit(
+        vault, db, AuditAction.AUTH_LOCKOUT, REFUSED, client, member_id=member_id, reason="throttle"
+    )
 
 
 def may_change_credentials(view: SessionView) -> bool:

@@ -379,6 +379,16 @@ class PeoplePage:
     previous: PersonCursor | None  # the page before this one, if any
 
 
+def _decide_people_list(unit: Unit) -> Decision:
+    """A list of people shows their names: any view that shows the Minimum tier."""
+    return unit.guard.check(
+        Permission.PEOPLE_READ,
+        action=AuditAction.PERSON_LIST,
+        resource_type="person",
+        min_tier=Tier.MINIMUM,
+    )
+
+
 def people_query(
     tenant_id: uuid.UUID,
     kind: str,
@@ -416,12 +426,7 @@ def people_page(
         raise InvalidInput("'kind' must be 'patient' or 'caregiver'")
     if not 0 < limit <= MAX_LIST:
         raise InvalidInput(f"'limit' must be 1 to {MAX_LIST}")
-    decision = unit.guard.check(
-        Permission.PEOPLE_READ,
-        action=AuditAction.PERSON_LIST,
-        resource_type="person",
-        min_tier=Tier.MINIMUM,
-    )
+    decision = _decide_people_list(unit)
     backwards = before is not None and after is None
     query = people_query(unit.tenant_id, kind, after=after, before=before, limit=limit + 1)
     rows = list(unit.session.scalars(query))
@@ -446,12 +451,7 @@ def list_people(
         raise InvalidInput("'kind' must be 'patient' or 'caregiver'")
     if not 0 < limit <= MAX_LIST or offset < 0:
         raise InvalidInput(f"'limit' must be 1 to {MAX_LIST} and 'offset' not negative")
-    decision = unit.guard.check(
-        Permission.PEOPLE_READ,
-        action=AuditAction.PERSON_LIST,
-        resource_type="person",
-        min_tier=Tier.MINIMUM,
-    )
+    decision = _decide_people_list(unit)
     query = select(Person).where(Person.tenant_id == unit.tenant_id, Person.voided_at.is_(None))
     if kind:
         query = query.where(Person.kind == kind)
