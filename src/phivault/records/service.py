@@ -359,12 +359,15 @@ class PersonCursor:
 
     @classmethod
     def decode(cls, text: str) -> PersonCursor:
+        gone = InvalidInput("That page of the list does not exist; start again.")
+        if len(text) > 80:
+            raise gone
         moment, _, ident = text.partition(".")
         try:
             cursor = cls(int(moment), uuid.UUID(hex=ident))
             from_micros(cursor.created_us)  # a moment a date can hold
         except (ValueError, OverflowError):
-            raise InvalidInput("That page of the list does not exist; start again.") from None
+            raise gone from None
         return cursor
 
     @classmethod

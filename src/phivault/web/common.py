@@ -150,25 +150,6 @@ def local_path(raw: str | None, default: str = "/") -> str:
     return raw
 
 
-def current(request: Request, vault: Vault) -> sessions.Resolved | None:
-    """The signed-in session behind the cookie, or None (an expired one is revoked)."""
-    secret = request.cookies.get(sessions.SESSION_COOKIE)
-    if not secret:
-        return None
-    with auth.identity_transaction(vault) as db:
-        try:
-            return sessions.resolve(db, secret, vault.clock())
-        except Unauthenticated:
-            return None
-
-
-def describe(vault: Vault, resolved: sessions.Resolved) -> auth.SessionView:
-    with auth.identity_transaction(vault) as db:
-        login = db.merge(resolved.login)
-        member = db.merge(resolved.member)
-        return auth.describe(db, login, member, vault.clock())
-
-
 def csrf_ok(resolved: sessions.Resolved, token: str) -> bool:
     return hmac.compare_digest(token.encode(), resolved.login.csrf_token.encode())
 
@@ -221,22 +202,25 @@ class SignedIn:
         return csrf_ok(self.resolved, token)
 
 
-def signed_in_session(request: Request, vault: VaultDep) -> SignedIn:
-    """Dependency: the session behind the cookie at any stage, else to the sign-in page.
-    The session is resolved and described in one identity transaction."""
+def signed_in_or_none(request: Request, vault: Vault) -> SignedIn | None:
+    """The session behind the cookie at any stage, resolved and described in one identity
+    transaction; None without a live one (an idle or expired session is revoked here, and
+    that commits)."""
     secret = request.cookies.get(sessions.SESSION_COOKIE)
-    state: SignedIn | None = None
-    if secret:
-        with auth.identity_transaction(vault) as db:
-            now = vault.clock()
-            try:
-                # An idle or expired session is revoked here: that commits, then refuses.
-                resolved = sessions.resolve(db, secret, now)
-            except Unauthenticated:
-                pass
-            else:
-                view = auth.describe(db, resolved.login, resolved.member, now)
-                state = SignedIn(resolved, view)
+    if not secret:
+        return None
+    with auth.identity_transaction(vault) as db:
+        now = vault.clock()
+        try:
+            resolved = sessions.resolve(db, secret, now)
+        except Unauthenticated:
+            return None
+        return SignedIn(resolved, auth.describe(db, resolved.login, resolved.member, now))
+
+
+def signed_in_session(request: Request, vault: VaultDep) -> SignedIn:
+    """Dependency: the session behind the cookie at any stage, else to the sign-in page."""
+    state = signed_in_or_none(request, vault)
     if state is None:
         raise PageRedirect(path_for(request, "login_page"))
     return state
@@ -359,8 +343,9 @@ def tenant_context(request: Request, vault: Vault, tenant_id: uuid.UUID) -> Tena
     """The signed-in, fully verified member's page context in one agency, kept on the request
     for the page error handler; raises :class:`PageRedirect` when the sign-in is not complete.
 
-    A member without standing in the agency still gets a context (the guard answers their
-    requests with the same 404 as for anything missing), named "Unknown agency".
+    A member without standing in the agency, or without any of the route's declared
+    permissions, is refused here by the guard (audited; the page of an agency where they
+    have no standing is framed as "Unknown agency" and looks like anything missing).
     """
     state = complete_session(request, vault)
     resolved, view = state.resolved, state.view

@@ -33,8 +33,6 @@ from phivault.web.common import (
     SignInStep,
     VaultDep,
     csrf_ok,
-    current,
-    describe,
     field_label,
     member_tenants,
     next_page,
@@ -42,6 +40,7 @@ from phivault.web.common import (
     redirect,
     refill_on_invalid,
     render,
+    signed_in_or_none,
     signed_in_session,
 )
 
@@ -53,9 +52,9 @@ router = APIRouter(include_in_schema=False)
 
 @router.get("/login", openapi_extra=PUBLIC)
 def login_page(request: Request, vault: VaultDep) -> Response:
-    resolved = current(request, vault)
-    if resolved is not None:
-        return redirect(next_page(request, describe(vault, resolved).stage))
+    state = signed_in_or_none(request, vault)
+    if state is not None:
+        return redirect(next_page(request, state.view.stage))
     return render(request, "login.html")
 
 
@@ -340,11 +339,11 @@ def logout(
     """Sign out. A form without this session's CSRF token is refused and changes nothing:
     dropping the cookie while the session lives on would leave it usable to whoever holds
     its secret, and the person would believe they had signed out."""
-    resolved = current(request, vault)
-    if resolved is not None:
-        if not csrf_ok(resolved, csrf_token):
+    state = signed_in_or_none(request, vault)
+    if state is not None:
+        if not state.csrf_ok(csrf_token):
             return redirect(path_for(request, "home"))
-        auth.sign_out(vault, resolved, client_of(request))
+        auth.sign_out(vault, state.resolved, client_of(request))
     response = redirect(path_for(request, "login_page"))
     response.delete_cookie(sessions.SESSION_COOKIE, path="/")
     return response

@@ -109,14 +109,12 @@ def people_list(
     use = parse_purpose(purpose)
     if use is None or kind not in service.PERSON_KINDS:
         return problem_page(request, page, 422, "Choose patients or caregivers and a purpose.")
-    cursor = service.PersonCursor.decode
+    decode = service.PersonCursor.decode  # a bad cursor is refused before any transaction
+    after_person = decode(after) if after else None
+    before_person = decode(before) if before else None
     with page.unit(use) as unit:
         found = service.people_page(
-            unit,
-            kind=kind,
-            after=cursor(after[:80]) if after else None,
-            before=cursor(before[:80]) if before else None,
-            limit=LIST_PAGE,
+            unit, kind=kind, after=after_person, before=before_person, limit=LIST_PAGE
         )
     listing = path_for(request, "people_list", tenant_id=tenant_id)
     base = f"{listing}?kind={kind}&purpose={use.value}"
