@@ -13,11 +13,9 @@ Run: ``.venv/bin/python bench/audit_viewer.py [--backend sqlite|postgres|both] [
 from __future__ import annotations
 
 import argparse
-import statistics
 import sys
 import uuid
 from datetime import UTC, datetime, timedelta
-from time import perf_counter
 from typing import Any
 
 import common
@@ -30,15 +28,6 @@ from phivault.clock import to_micros
 
 TARGET_MS = 100.0
 DAYS = 90
-
-
-def _median_ms(work: Any, repeat: int) -> float:
-    samples = []
-    for _ in range(repeat):
-        start = perf_counter()
-        work()
-        samples.append(perf_counter() - start)
-    return statistics.median(samples) * 1000
 
 
 def run(backend: str, events: int, repeat: int) -> list[list[str]]:
@@ -82,7 +71,7 @@ def run(backend: str, events: int, repeat: int) -> list[list[str]]:
         }
         rows = []
         for label, work in views.items():
-            ms = _median_ms(work, repeat)
+            ms = common.median_ms(work, repeat)
             rows.append(
                 [
                     backend,

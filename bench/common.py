@@ -14,6 +14,7 @@ import shutil
 import statistics
 import sys
 import tempfile
+import time
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -238,6 +239,16 @@ def interleave(
             sides[name](per_round)
             result.rounds[name].append((perf_counter() - start) / per_round)
     return result
+
+
+def median_ms(work: Callable[[], object], repeat: int) -> float:
+    """The median of ``repeat`` timings of ``work()``, in milliseconds."""
+    samples = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        work()
+        samples.append(time.perf_counter() - start)
+    return statistics.median(samples) * 1000
 
 
 def us(seconds: float) -> str:

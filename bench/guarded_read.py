@@ -435,6 +435,17 @@ def start_server(inst: common.Installation) -> tuple[subprocess.Popen[bytes], in
     return server, port, log
 
 
+def stop_server(server: subprocess.Popen[bytes], log: Any) -> None:
+    """Stop a server :func:`start_server` started (killed if it does not stop in 10 s)."""
+    server.terminate()
+    try:
+        server.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        server.kill()
+        server.wait()
+    log.close()
+
+
 def http_level(
     inst: common.Installation, world: common.World, size: dict[str, int]
 ) -> common.Comparison:
@@ -487,13 +498,7 @@ def http_level(
                 warmup=30,
             )
     finally:
-        server.terminate()
-        try:
-            server.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
-        log.close()
+        stop_server(server, log)
 
 
 def _wait_ready(client: Any, server: subprocess.Popen[bytes], log_path: str) -> None:

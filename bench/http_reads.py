@@ -14,16 +14,13 @@ Run: ``.venv/bin/python bench/http_reads.py [--backend sqlite|postgres|both] [--
 from __future__ import annotations
 
 import argparse
-import subprocess
 import sys
 import threading
 import time
 from typing import Any
 
 import common
-from guarded_read import _wait_ready, start_server
-
-from phivault.bootstrap import open_vault
+from guarded_read import _wait_ready, start_server, stop_server
 
 TARGET = 400.0  # guarded reads per second with 4 clients
 
@@ -83,15 +80,7 @@ def run(backend: str, clients: int, rounds: int, seconds: float) -> dict[str, An
                 totals["/health"] += _phase(base, headers, ["/health"], clients, seconds)
                 totals["guarded read"] += _phase(base, headers, reads, clients, seconds)
         finally:
-            server.terminate()
-            try:
-                server.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                server.kill()
-                server.wait()
-            log.close()
-        check = open_vault(inst.settings)
-        check.db.dispose()
+            stop_server(server, log)
     elapsed = rounds * seconds
     return {name: count / elapsed for name, count in totals.items()} | {"backend": backend}
 

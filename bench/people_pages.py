@@ -12,9 +12,7 @@ Run: ``.venv/bin/python bench/people_pages.py [--backend sqlite|postgres|both] [
 from __future__ import annotations
 
 import argparse
-import statistics
 import sys
-from time import perf_counter
 from typing import Any
 
 import common
@@ -59,15 +57,6 @@ def _later(vault: Vault) -> Any:
     return clock
 
 
-def _timed(work: Any, repeat: int) -> float:
-    samples = []
-    for _ in range(repeat):
-        start = perf_counter()
-        work()
-        samples.append(perf_counter() - start)
-    return statistics.median(samples) * 1000
-
-
 def run(backend: str, people: int, repeat: int) -> list[list[str]]:
     rows = []
     with common.installation(backend) as inst:
@@ -105,8 +94,8 @@ def run(backend: str, people: int, repeat: int) -> list[list[str]]:
                 with unit() as u:
                     service.list_people(u, kind="patient", offset=offset, limit=PAGE)
 
-            k = _timed(keyset, repeat)
-            o = _timed(by_offset, repeat)
+            k = common.median_ms(keyset, repeat)
+            o = common.median_ms(by_offset, repeat)
             status = "met" if k < TARGET_MS else "MISSED"
             rows.append([backend, label, f"{k:.1f} ms", f"{o:.1f} ms", f"{k / o:.2f}x", status])
         vault.db.dispose()
