@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 
 from phivault.access.guard import AccessRefused, PolicyHook, StandingLoader
 from phivault.access.policy import Permission, PurposeOfUse
-from phivault.access.unit import MAX_REASON_CHARS, Actor, Unit
+from phivault.access.unit import MAX_REASON_CHARS, Actor, ActorCheck, Unit
 from phivault.audit import events
 from phivault.audit.actions import AuditAction
 from phivault.audit.events import EventDraft
@@ -53,12 +53,15 @@ class Vault:
     def unit(
         self,
         tenant_id: uuid.UUID,
-        actor: Actor,
+        actor: Actor | ActorCheck,
         purpose: PurposeOfUse | None = None,
         reason: str | None = None,
         declared: frozenset[Permission] | None = None,
     ) -> Iterator[Unit]:
         """A guarded transaction in one tenant.
+
+        ``actor`` is who acts, or a check of the caller's credential that names them, run
+        first in this transaction (:class:`~phivault.access.unit.ActorCheck`).
 
         ``declared`` is the set of permissions the calling route declared; the guard refuses
         any other (None: CLI and jobs, which are not routes).
@@ -68,6 +71,8 @@ class Vault:
         refusals: list[EventDraft] = []
         try:
             with self.db.transaction(Scope.tenant(tenant_id)) as session:
+                if not isinstance(actor, Actor):
+                    actor = actor(session, refusals)
                 unit = Unit(self, session, tenant_id, actor, purpose, refusals)
                 unit.declared = declared
                 unit.guard.open_gates()

@@ -10,7 +10,7 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cached_property
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
@@ -61,6 +61,14 @@ class Actor:
     # An API token's scope: the one tenant it works in and the permissions it may use.
     token_tenant: uuid.UUID | None = None
     token_scopes: frozenset[Permission] | None = None
+
+
+class ActorCheck(Protocol):
+    """Checks the caller's credential inside the unit's own transaction, before anything else
+    (an API token: one transaction for the credential, the standing and the work). An
+    invalid credential queues its refusal event on ``refusals`` and raises."""
+
+    def __call__(self, session: Session, refusals: list[EventDraft], /) -> Actor: ...
 
 
 class Unit:

@@ -12,16 +12,17 @@ from typing import Annotated, Any
 from urllib.parse import urlsplit
 
 from fastapi import Depends, Request
+from sqlalchemy.orm import Session
 
 from phivault.access.policy import Permission, PurposeOfUse
-from phivault.access.unit import Actor, Assurance, Unit
+from phivault.access.unit import Actor, ActorCheck, Assurance, Unit
 from phivault.audit.actions import AuditAction
 from phivault.audit.events import REFUSED, EventDraft
 from phivault.db.engine import SYSTEM_TENANT, Scope
 from phivault.errors import CsrfFailed, Forbidden, PurposeRequired, Unauthenticated
 from phivault.identity import sessions
 from phivault.identity.auth import Client, session_assurance
-from phivault.identity.service import authenticate_token, touch_token
+from phivault.identity.service import TokenIdentity, authenticate_token, touch_token
 from phivault.vault import Vault
 
 PERMISSION_KEY = "x-phivault-permissions"
@@ -93,31 +94,23 @@ def client_of(request: Request) -> Client:
     )
 
 
-def _refusal(vault: Vault, client: Client, action: AuditAction, reason: str) -> None:
-    vault.append_system_event(
-        EventDraft(
-            tenant_id=SYSTEM_TENANT,
-            action=action,
-            outcome=REFUSED,
-            occurred_at=vault.clock(),
-            reason=reason,
-            source=client.source,
-            request_id=client.request_id,
-        )
+def _refusal_draft(vault: Vault, client: Client, action: AuditAction, reason: str) -> EventDraft:
+    return EventDraft(
+        tenant_id=SYSTEM_TENANT,
+        action=action,
+        outcome=REFUSED,
+        occurred_at=vault.clock(),
+        reason=reason,
+        source=client.source,
+        request_id=client.request_id,
     )
 
 
-def _from_token(vault: Vault, token: str, client: Client) -> Principal:
-    now = vault.clock()
-    try:
-        with vault.db.reading(Scope.platform()) as session:
-            identity = authenticate_token(session, token.strip(), now)
-    except Unauthenticated:
-        _refusal(vault, client, AuditAction.AUTH_TOKEN, "invalid-credentials")
-        raise
-    if identity.needs_touch:
-        with vault.db.transaction(Scope.platform()) as session:
-            touch_token(session, identity.token_id, now)
+def _refusal(vault: Vault, client: Client, action: AuditAction, reason: str) -> None:
+    vault.append_system_event(_refusal_draft(vault, client, action, reason))
+
+
+def _token_principal(identity: TokenIdentity) -> Principal:
     return Principal(
         member_id=identity.member_id,
         is_platform_admin=identity.is_platform_admin,
@@ -127,6 +120,30 @@ def _from_token(vault: Vault, token: str, client: Client) -> Principal:
         token_tenant=identity.tenant_id,
         token_scopes=identity.scopes,
     )
+
+
+def _bearer(vault: Vault, header: str, client: Client) -> str:
+    """The token of an ``Authorization: Bearer`` header; any other header is refused."""
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        _refusal(vault, client, AuditAction.AUTH_TOKEN, "malformed")
+        raise Unauthenticated("send 'Authorization: Bearer <token>'")
+    return token
+
+
+def _from_token(vault: Vault, token: str, client: Client) -> Principal:
+    """Check a token in a read transaction of its own (no write lock on SQLite), and record
+    its last use in another only when that is due."""
+    refusals: list[EventDraft] = []
+    try:
+        with vault.db.reading(Scope.platform()) as session:
+            identity = _TokenCheck(vault, token, client).identity_in(session, refusals)
+    finally:
+        vault.write_refusals(refusals)
+    if identity.needs_touch:
+        with vault.db.transaction(Scope.platform()) as session:
+            touch_token(session, identity.token_id, vault.clock())
+    return _token_principal(identity)
 
 
 def _from_session(vault: Vault, request: Request, secret: str, client: Client) -> Principal:
@@ -160,11 +177,7 @@ def authenticate(request: Request, vault: Annotated[Vault, Depends(get_vault)]) 
     client = client_of(request)
     header = request.headers.get("authorization", "")
     if header:
-        scheme, _, token = header.partition(" ")
-        if scheme.lower() != "bearer" or not token.strip():
-            _refusal(vault, client, AuditAction.AUTH_TOKEN, "malformed")
-            raise Unauthenticated("send 'Authorization: Bearer <token>'")
-        return _from_token(vault, token, client)
+        return _from_token(vault, _bearer(vault, header, client), client)
     secret = request.cookies.get(sessions.SESSION_COOKIE)
     if secret:
         return _from_session(vault, request, secret, client)
@@ -185,51 +198,131 @@ def _purpose(request: Request) -> tuple[PurposeOfUse | None, str | None]:
         ) from None
 
 
+class _TokenCheck:
+    """A bearer token not checked yet. The check runs as the first statement of the route's
+    unit, in its transaction, so that a guarded read pays for one transaction, not two
+    (token, then unit); a route that opens no unit, or fails first, has it checked on its
+    own before anything is answered (:func:`request_context`)."""
+
+    def __init__(self, vault: Vault, token: str, client: Client) -> None:
+        self.vault = vault
+        self.token = token
+        self.client = client
+
+    def identity_in(self, session: Session, refusals: list[EventDraft]) -> TokenIdentity:
+        """Check the token in the caller's transaction (reads only); an invalid one queues
+        its audited refusal on ``refusals`` (for after the rollback) and raises."""
+        try:
+            return authenticate_token(session, self.token.strip(), self.vault.clock())
+        except Unauthenticated:
+            draft = _refusal_draft(
+                self.vault, self.client, AuditAction.AUTH_TOKEN, "invalid-credentials"
+            )
+            refusals.append(draft)
+            raise
+
+    def principal_in(self, session: Session, refusals: list[EventDraft]) -> Principal:
+        """:meth:`identity_in`, and the token's last use recorded in the same (writing)
+        transaction."""
+        identity = self.identity_in(session, refusals)
+        if identity.needs_touch:
+            touch_token(session, identity.token_id, self.vault.clock())
+        return _token_principal(identity)
+
+
 @dataclass
 class RequestContext:
+    """What a route knows of its caller: the credential, the stated purpose and the route's
+    declared permissions. A bearer token is checked when first needed (see :class:`_TokenCheck`)."""
+
     vault: Vault
-    identity: Principal
-    actor: Actor
+    client: Client
     purpose: PurposeOfUse | None
     reason: str | None
     declared: frozenset[Permission]
+    _principal: Principal | None = None
+    _pending: _TokenCheck | None = None
+    _refused: Unauthenticated | None = None
+
+    @property
+    def identity(self) -> Principal:
+        """The checked caller (checks a pending token now, in its own transaction)."""
+        self.verify()
+        assert self._principal is not None
+        return self._principal
+
+    @property
+    def actor(self) -> Actor:
+        return _actor(self.identity, self.client)
+
+    @property
+    def session_resolved(self) -> sessions.Resolved | None:
+        """The signed-in session behind the request; None for a bearer token (unchecked)."""
+        return None if self._principal is None else self._principal.resolved
+
+    def verify(self) -> None:
+        """Check a pending token, once; raise for an invalid credential, every time."""
+        if self._refused is not None:
+            raise self._refused
+        pending = self._pending
+        if pending is None:
+            return
+        try:
+            self._accept(_from_token(self.vault, pending.token, pending.client))
+        except Unauthenticated as exc:
+            self._refuse(exc)
+            raise
+
+    def _accept(self, principal: Principal) -> None:
+        self._principal, self._pending = principal, None
+
+    def _refuse(self, exc: Unauthenticated) -> None:
+        self._refused, self._pending = exc, None
+
+    def _actor_in(self, session: Session, refusals: list[EventDraft]) -> Actor:
+        """The unit's actor, the pending token checked in the unit's own transaction."""
+        assert self._pending is not None
+        try:
+            self._accept(self._pending.principal_in(session, refusals))
+        except Unauthenticated as exc:
+            self._refuse(exc)
+            raise
+        return self.actor
 
     @contextmanager
     def unit(self, tenant_id: uuid.UUID) -> Iterator[Unit]:
+        if self._refused is not None:
+            raise self._refused
+        actor: Actor | ActorCheck = self._actor_in if self._pending is not None else self.actor
         with self.vault.unit(
-            tenant_id, self.actor, self.purpose, self.reason, declared=self.declared
+            tenant_id, actor, self.purpose, self.reason, declared=self.declared
         ) as unit:
             yield unit
 
     def require_platform_admin(self) -> None:
         """Platform actions need the flag *and* a complete sign-in (settled password, second
         factor), like tenant work does through the guard's account gates."""
-        assurance = self.identity.assurance
-        if not (self.identity.is_platform_admin and assurance.password_ok and assurance.mfa):
+        identity, actor = self.identity, self.actor
+        assurance = identity.assurance
+        if not (identity.is_platform_admin and assurance.password_ok and assurance.mfa):
             self.vault.append_system_event(
                 EventDraft(
                     tenant_id=SYSTEM_TENANT,
                     action=AuditAction.PLATFORM_ADMIN,
                     outcome=REFUSED,
                     occurred_at=self.vault.clock(),
-                    actor_id=self.actor.member_id,
-                    session_id=self.actor.session_id,
+                    actor_id=actor.member_id,
+                    session_id=actor.session_id,
                     reason="permission",
-                    source=self.actor.source,
-                    request_id=self.actor.request_id,
+                    source=actor.source,
+                    request_id=actor.request_id,
                 )
             )
             raise Forbidden("platform administrators only")
 
 
-def request_context(
-    request: Request,
-    vault: Annotated[Vault, Depends(get_vault)],
-    identity: Annotated[Principal, Depends(authenticate)],
-) -> RequestContext:
-    purpose, reason = _purpose(request)
-    client = client_of(request)
-    actor = Actor(
+def _actor(identity: Principal, client: Client) -> Actor:
+    return Actor(
         member_id=identity.member_id,
         session_id=identity.credential,
         source=client.source,
@@ -238,16 +331,38 @@ def request_context(
         token_tenant=identity.token_tenant,
         token_scopes=identity.token_scopes,
     )
-    return RequestContext(vault, identity, actor, purpose, reason, declared_permissions(request))
 
 
-Ctx = Annotated[RequestContext, Depends(request_context)]
+def request_context(
+    request: Request, vault: Annotated[Vault, Depends(get_vault)]
+) -> Iterator[RequestContext]:
+    """The caller's context for an API route. A session is resolved now; a bearer token is
+    checked by the route's unit. Whatever the route does, nothing is answered to a caller
+    whose credential was not checked: an error (the route's, a malformed body's) or a route
+    that opened no unit has the token checked first, and an invalid one answers 401."""
+    client = client_of(request)
+    ctx = RequestContext(vault, client, None, None, declared_permissions(request))
+    header = request.headers.get("authorization", "")
+    if header:
+        ctx._pending = _TokenCheck(vault, _bearer(vault, header, client), client)
+    else:
+        ctx._principal = authenticate(request, vault)
+    try:
+        ctx.purpose, ctx.reason = _purpose(request)
+        yield ctx
+    except Exception:
+        ctx.verify()
+        raise
+    ctx.verify()
+
+
+Ctx = Annotated[RequestContext, Depends(request_context, scope="function")]
 
 
 def fresh_context(ctx: Ctx) -> RequestContext:
     """For sensitive actions (AUTH-6): a session must have re-proved identity in the last few
     minutes. API tokens are already bound to a narrow scope and carry no interactive proof."""
-    resolved = ctx.identity.resolved
+    resolved = ctx.session_resolved
     if resolved is not None:
         sessions.require_fresh(resolved.login, ctx.vault.clock())
     return ctx
