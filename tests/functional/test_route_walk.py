@@ -13,6 +13,7 @@ import uuid
 
 from fastapi.routing import APIRoute
 
+from phivault.db.engine import SYSTEM_TENANT
 from tests.support.audit import events
 
 EXAMPLE_BODIES = {
@@ -147,3 +148,33 @@ def test_officer_walk_never_hits_an_undeclared_permission_and_is_always_audited(
             request_id = response.headers["x-request-id"]
             audited = events(env.vault, world.tenant_a, request_id=request_id)
             assert audited, f"{method} {route.path} succeeded without an audit event"
+
+
+FORGED = "pvt_" + "f" * 43  # the shape of a token, issued to no one
+UNCHECKED_CALLS = {
+    "example body": {"X-Purpose-Of-Use": "treatment"},
+    "malformed body": {"X-Purpose-Of-Use": "treatment"},
+    "bad purpose": {"X-Purpose-Of-Use": "curiosity"},
+}
+
+
+def test_an_invalid_token_gets_nothing_but_401_on_every_route(client, env, world) -> None:
+    """A bearer token is checked inside the route's own unit (one transaction), or first
+    whenever a route fails or opens no unit: whatever the body or headers, a caller with an
+    invalid token learns nothing (no 404, 422 or 400) and leaves one audited refusal."""
+    for method, route in _routes():
+        for case, extra in UNCHECKED_CALLS.items():
+            kwargs = {"headers": {"Authorization": f"Bearer {FORGED}", **extra}}
+            if case == "malformed body" or route.body_field is None:
+                kwargs["content"] = b'{"unexpected": ['
+            elif (method, route.path) not in RAW_BODIES:
+                kwargs["json"] = _body((method, route.path), world)
+            response = client.request(method, _fill(route.path, world, real=True), **kwargs)
+            where = (method, route.path, case)
+            assert response.status_code == 401, (*where, response.status_code)
+            request_id = response.headers["x-request-id"]
+            refused = events(env.vault, SYSTEM_TENANT, request_id=request_id)
+            assert [(e.action, e.outcome, e.reason) for e in refused] == [
+                ("auth.token", "refused", "invalid-credentials")
+            ], where
+            assert not events(env.vault, world.tenant_a, request_id=request_id), where

@@ -17,6 +17,7 @@ from typing import Any
 
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import Connection
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import NullPool
 
@@ -34,6 +35,9 @@ STALE_FACTOR = 10
 # the pool, at most this often.
 OPTIMIZE_EVERY_S = 3600.0
 _OPTIMIZED_AT = "phivault_optimized_at"
+# A pooled PostgreSQL connection unused for this long is pinged before its next use.
+PING_AFTER_IDLE_S = 10.0
+_RETURNED_AT = "phivault_returned_at"
 
 
 @dataclass(frozen=True)
@@ -139,6 +143,7 @@ def _configure_sqlite(engine: Engine) -> None:
 
 
 def _configure_postgres(engine: Engine, app_role: str | None) -> None:
+    _ping_when_idle(engine)
     if not app_role:
         return
 
@@ -152,6 +157,34 @@ def _configure_postgres(engine: Engine, app_role: str | None) -> None:
         dbapi_connection.autocommit = previous
 
 
+def _ping_when_idle(engine: Engine) -> None:
+    """Check a pooled connection before use only when it may have gone stale: it is known
+    broken, or it sat unused in the pool for PING_AFTER_IDLE_S (a server restart or a
+    firewall's idle cut happened while nobody used it). SQLAlchemy's ``pool_pre_ping``
+    would send a round trip on every checkout, one more on every request of a busy server;
+    a connection that breaks between two close uses fails that one transaction (503) and
+    SQLAlchemy then replaces the whole pool (docs/operations.md)."""
+
+    @event.listens_for(engine, "checkin")
+    def _on_checkin(_dbapi_connection: Any, record: Any) -> None:
+        if record is not None:
+            record.info[_RETURNED_AT] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _on_checkout(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        if dbapi_connection.closed or dbapi_connection.broken:
+            raise DisconnectionError("connection closed")
+        returned = record.info.get(_RETURNED_AT)
+        if returned is None or time.monotonic() - returned < PING_AFTER_IDLE_S:
+            return  # new, or in use a moment ago
+        try:
+            with dbapi_connection.cursor() as cursor:
+                cursor.execute("SELECT 1")
+            dbapi_connection.rollback()
+        except Exception as exc:  # any failure: let the pool take a fresh connection
+            raise DisconnectionError("stale connection") from exc
+
+
 def make_engine(url: str, app_role: str | None = None, *, pooled: bool = True) -> Engine:
     """Create an engine with phivault's connection settings for the URL's backend."""
     if url.startswith("sqlite"):
@@ -160,7 +193,7 @@ def make_engine(url: str, app_role: str | None = None, *, pooled: bool = True) -
         return engine
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
-    kwargs: dict[str, Any] = {"pool_pre_ping": True}
+    kwargs: dict[str, Any] = {}
     if not pooled:
         kwargs = {"poolclass": NullPool}
     engine = create_engine(url, **kwargs)
