@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import hmac
 import uuid
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Annotated, Any
 from urllib.parse import urlsplit
 
 from fastapi import Depends, Request
+from fastapi.concurrency import run_in_threadpool
 from sqlalchemy.orm import Session
 
 from phivault.access.policy import Permission, PurposeOfUse
@@ -63,7 +64,8 @@ def cross_site(request: Request) -> bool:
     )
 
 
-def get_vault(request: Request) -> Vault:
+async def get_vault(request: Request) -> Vault:
+    # async (no I/O): a plain def would cost every request a trip through the thread pool.
     vault: Vault = request.app.state.vault
     return vault
 
@@ -122,10 +124,16 @@ def _token_principal(identity: TokenIdentity) -> Principal:
     )
 
 
+def _bearer_token(header: str) -> str | None:
+    """The token of an ``Authorization: Bearer`` header, None for any other header."""
+    scheme, _, token = header.partition(" ")
+    return token if scheme.lower() == "bearer" and token.strip() else None
+
+
 def _bearer(vault: Vault, header: str, client: Client) -> str:
     """The token of an ``Authorization: Bearer`` header; any other header is refused."""
-    scheme, _, token = header.partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
+    token = _bearer_token(header)
+    if token is None:
         _refusal(vault, client, AuditAction.AUTH_TOKEN, "malformed")
         raise Unauthenticated("send 'Authorization: Bearer <token>'")
     return token
@@ -333,33 +341,45 @@ def _actor(identity: Principal, client: Client) -> Actor:
     )
 
 
-def request_context(
+async def request_context(
     request: Request, vault: Annotated[Vault, Depends(get_vault)]
-) -> Iterator[RequestContext]:
+) -> AsyncIterator[RequestContext]:
     """The caller's context for an API route. A session is resolved now; a bearer token is
     checked by the route's unit. Whatever the route does, nothing is answered to a caller
     whose credential was not checked: an error (the route's, a malformed body's) or a route
-    that opened no unit has the token checked first, and an invalid one answers 401."""
+    that opened no unit has the token checked first, and an invalid one answers 401.
+
+    async, and the database reached through the thread pool only when needed: a token
+    request enters and leaves this dependency without a thread hop."""
     client = client_of(request)
     ctx = RequestContext(vault, client, None, None, declared_permissions(request))
     header = request.headers.get("authorization", "")
-    if header:
-        ctx._pending = _TokenCheck(vault, _bearer(vault, header, client), client)
+    token = _bearer_token(header) if header else None
+    if token is not None:
+        ctx._pending = _TokenCheck(vault, token, client)
     else:
-        ctx._principal = authenticate(request, vault)
+        ctx._principal = await run_in_threadpool(authenticate, request, vault)
     try:
         ctx.purpose, ctx.reason = _purpose(request)
         yield ctx
     except Exception:
-        ctx.verify()
+        await _checked(ctx)
         raise
-    ctx.verify()
+    await _checked(ctx)
+
+
+async def _checked(ctx: RequestContext) -> None:
+    """:meth:`RequestContext.verify`, through the thread pool when it must query."""
+    if ctx._pending is not None:
+        await run_in_threadpool(ctx.verify)
+    else:
+        ctx.verify()
 
 
 Ctx = Annotated[RequestContext, Depends(request_context, scope="function")]
 
 
-def fresh_context(ctx: Ctx) -> RequestContext:
+async def fresh_context(ctx: Ctx) -> RequestContext:
     """For sensitive actions (AUTH-6): a session must have re-proved identity in the last few
     minutes. API tokens are already bound to a narrow scope and carry no interactive proof."""
     resolved = ctx.session_resolved

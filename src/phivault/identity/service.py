@@ -14,7 +14,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import LargeBinary, bindparam, select
 from sqlalchemy.orm import Session
 
 from phivault.access.directory import refuse_retired_position
@@ -109,6 +109,24 @@ def touch_token(session: Session, token_id: uuid.UUID, now: datetime) -> None:
         token.last_used_at = now
 
 
+# Built once: the token check runs on every API request.
+_TOKEN = (
+    select(
+        ApiToken.id,
+        ApiToken.expires_at,
+        ApiToken.revoked_at,
+        Member.id,
+        Member.status,
+        Member.is_platform_admin,
+        ApiToken.tenant_id,
+        ApiToken.scopes,
+        ApiToken.last_used_at,
+    )
+    .join(Member, Member.id == ApiToken.member_id)
+    .where(ApiToken.secret_hash == bindparam("secret_hash", type_=LargeBinary()))
+)
+
+
 def authenticate_token(session: Session, token: str, now: datetime) -> TokenIdentity:
     """Resolve a bearer token, refusing unknown, expired, revoked and inactive ones alike.
 
@@ -116,21 +134,7 @@ def authenticate_token(session: Session, token: str, now: datetime) -> TokenIden
     token's last use is recorded by :func:`touch_token`, when ``needs_touch`` says so."""
     if not token.startswith(TOKEN_PREFIX) or len(token) > 200:
         raise Unauthenticated("invalid or expired credentials")
-    row = session.execute(
-        select(
-            ApiToken.id,
-            ApiToken.expires_at,
-            ApiToken.revoked_at,
-            Member.id,
-            Member.status,
-            Member.is_platform_admin,
-            ApiToken.tenant_id,
-            ApiToken.scopes,
-            ApiToken.last_used_at,
-        )
-        .join(Member, Member.id == ApiToken.member_id)
-        .where(ApiToken.secret_hash == hash_token(token))
-    ).first()
+    row = session.execute(_TOKEN, {"secret_hash": hash_token(token)}).first()
     if row is None or row[2] is not None or row[4] != "active":
         raise Unauthenticated("invalid or expired credentials")
     if row[1] is not None and row[1] <= now:
