@@ -206,16 +206,30 @@ def signed_in_or_none(request: Request, vault: Vault) -> SignedIn | None:
     """The session behind the cookie at any stage, resolved and described in one identity
     transaction; None without a live one (an idle or expired session is revoked here, and
     that commits)."""
+    with auth.identity_transaction(vault) as db:
+        return _signed_in(request, vault, db)
+
+
+def _signed_in(request: Request, vault: Vault, db: Session) -> SignedIn | None:
+    """:func:`signed_in_or_none` in the caller's identity transaction."""
     secret = request.cookies.get(sessions.SESSION_COOKIE)
     if not secret:
         return None
-    with auth.identity_transaction(vault) as db:
-        now = vault.clock()
-        try:
-            resolved = sessions.resolve(db, secret, now)
-        except Unauthenticated:
-            return None
-        return SignedIn(resolved, auth.describe(db, resolved.login, resolved.member, now))
+    now = vault.clock()
+    try:
+        resolved = sessions.resolve(db, secret, now)
+    except Unauthenticated:
+        return None
+    return SignedIn(resolved, auth.describe(db, resolved.login, resolved.member, now))
+
+
+def _complete(request: Request, state: SignedIn | None) -> SignedIn:
+    """A fully signed-in session, else to the sign-in page or the sign-in step still missing."""
+    if state is None:
+        raise PageRedirect(path_for(request, "login_page"))
+    if state.view.stage != auth.COMPLETE:
+        raise PageRedirect(next_page(request, state.view.stage))
+    return state
 
 
 def signed_in_session(request: Request, vault: VaultDep) -> SignedIn:
@@ -229,10 +243,7 @@ def signed_in_session(request: Request, vault: VaultDep) -> SignedIn:
 def complete_session(request: Request, vault: VaultDep) -> SignedIn:
     """Dependency: a fully signed-in session (settled password and second factor), else the
     sign-in step still missing."""
-    state = signed_in_session(request, vault)
-    if state.view.stage != auth.COMPLETE:
-        raise PageRedirect(next_page(request, state.view.stage))
-    return state
+    return _complete(request, signed_in_or_none(request, vault))
 
 
 SignedInDep = Annotated[SignedIn, Depends(signed_in_session)]
@@ -347,19 +358,25 @@ def tenant_context(request: Request, vault: Vault, tenant_id: uuid.UUID) -> Tena
     permissions, is refused here by the guard (audited; the page of an agency where they
     have no standing is framed as "Unknown agency" and looks like anything missing).
     """
-    state = complete_session(request, vault)
-    resolved, view = state.resolved, state.view
     permissions: frozenset[Permission] = frozenset()
     category: AccessCategory | None = None
-    # The member's agencies and their standing here: one identity transaction.
+    tenants: list[dict[str, Any]] = []
+    here: dict[str, Any] | None = None
+    # The session, the member's agencies and their standing here: one identity transaction
+    # (it commits even when the page is refused: resolving may revoke an idle session).
     with auth.identity_transaction(vault) as db:
-        tenants = _tenants_of(db, resolved.member.id)
-        here = next((t for t in tenants if t["id"] == str(tenant_id)), None)
-        if here is not None:
-            login = db.get(LoginSession, resolved.login.id)
-            if login is not None and login.current_tenant_id != tenant_id:
-                login.current_tenant_id = tenant_id
-            category, permissions = standing_of(db, resolved.member.id, tenant_id)
+        state = _signed_in(request, vault, db)
+        if state is not None and state.view.stage == auth.COMPLETE:
+            member_id = state.resolved.member.id
+            tenants = _tenants_of(db, member_id)
+            here = next((t for t in tenants if t["id"] == str(tenant_id)), None)
+            if here is not None:
+                login = db.get(LoginSession, state.resolved.login.id)
+                if login is not None and login.current_tenant_id != tenant_id:
+                    login.current_tenant_id = tenant_id
+                category, permissions = standing_of(db, member_id, tenant_id)
+    complete = _complete(request, state)
+    resolved, view = complete.resolved, complete.view
     client = client_of(request)
     actor = Actor(
         member_id=resolved.member.id,
