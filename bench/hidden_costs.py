@@ -271,9 +271,9 @@ def measure_break_glass(vault: Any, owner: Any, world: common.World) -> dict[str
     def params() -> dict[str, Any]:
         return {
             "tenant": world.tenant_id,
-            "member": world.clinician.member_id,
+            "bg_member": world.clinician.member_id,
             "person": rng.choice(world.people),
-            "now": vault.clock(),
+            "bg_now": vault.clock(),
         }
 
     after = _lookups(owner, world.tenant_id, _BREAK_GLASS, params, None)

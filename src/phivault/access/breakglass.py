@@ -148,6 +148,7 @@ def do_break_glass(
     )
     unit.session.add(grant)
     unit.session.flush()
+    unit.guard.note_break_glass(person_id, grant_id)
     decision.break_glass, decision.ref = True, grant_id
     unit.guard.record(decision, ("reason", "minutes"))
     notifications.notify_privacy_officers(unit, kind=AuditAction.BREAK_GLASS_START, ref_id=grant_id)
@@ -173,6 +174,7 @@ def do_end_break_glass(unit: Unit, grant_id: uuid.UUID) -> BreakGlassView:
     )
     grant.ended_at = grant.ended_at or unit.now
     unit.session.flush()
+    unit.guard.note_break_glass(grant.person_id, None)
     return _view(unit, grant, with_reason=False)
 
 

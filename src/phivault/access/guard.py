@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, NamedTuple
 
-from sqlalchemy import Uuid, bindparam, select
+from sqlalchemy import ColumnElement, ScalarSelect, Select, Uuid, bindparam, select
 
 from phivault.access.models import BreakGlassGrant
 from phivault.access.policy import (
@@ -43,7 +43,7 @@ from phivault.errors import (
 )
 
 if TYPE_CHECKING:
-    from sqlalchemy.orm import Session
+    from sqlalchemy.orm import InstrumentedAttribute, Session
 
     from phivault.access.unit import Unit
 
@@ -125,18 +125,38 @@ class AccessRefused(Exception):
 # Typed explicitly: a foreign-key column takes its type from the table it points at, which
 # may not be loaded yet when this module is (the bound value would then go out untyped).
 _ID = Uuid()
-_BREAK_GLASS = (
-    select(BreakGlassGrant.id)
-    .where(
-        BreakGlassGrant.tenant_id == bindparam("tenant", type_=_ID),
-        BreakGlassGrant.member_id == bindparam("member", type_=_ID),
-        BreakGlassGrant.person_id == bindparam("person", type_=_ID),
-        BreakGlassGrant.expires_at > bindparam("now", type_=UTCDateTime()),
-        BreakGlassGrant.ended_at.is_(None),
+
+
+def _break_glass_of(
+    person_id: ColumnElement[uuid.UUID] | InstrumentedAttribute[uuid.UUID], tenant: str
+) -> Select[uuid.UUID]:
+    """The member's open emergency grant for a person, latest expiry first (bound values:
+    ``tenant`` as named, ``bg_member``, ``bg_now``)."""
+    return (
+        select(BreakGlassGrant.id)
+        .where(
+            BreakGlassGrant.tenant_id == bindparam(tenant, type_=_ID),
+            BreakGlassGrant.member_id == bindparam("bg_member", type_=_ID),
+            BreakGlassGrant.person_id == person_id,
+            BreakGlassGrant.expires_at > bindparam("bg_now", type_=UTCDateTime()),
+            BreakGlassGrant.ended_at.is_(None),
+        )
+        .order_by(BreakGlassGrant.expires_at.desc())
+        .limit(1)
     )
-    .order_by(BreakGlassGrant.expires_at.desc())
-    .limit(1)
-)
+
+
+_BREAK_GLASS = _break_glass_of(bindparam("person", type_=_ID), "tenant")
+
+
+def break_glass_column(
+    person_id: ColumnElement[uuid.UUID] | InstrumentedAttribute[uuid.UUID],
+) -> ScalarSelect[uuid.UUID]:
+    """The guard's break-glass lookup as a column of a caller's statement (bound values:
+    ``tenant``, and :meth:`Guard.break_glass_params`): a service that loads an object and
+    its person in one statement gets the member's open grant for that person in the same
+    round trip, and hands it to :meth:`Guard.note_break_glass` before asking the guard."""
+    return _break_glass_of(person_id, "tenant").scalar_subquery()
 
 
 class UndeclaredPermission(PhivaultError):
@@ -150,6 +170,8 @@ class Guard:
         self._unit = unit
         self._standing: Standing | bool | None = False  # False: not loaded yet
         self.decisions: list[Decision] = []
+        # The member's open emergency grant per person, as this unit last saw it.
+        self._break_glass: dict[uuid.UUID, uuid.UUID | None] = {}
 
     # -- standing -------------------------------------------------------------------------
     @property
@@ -440,18 +462,25 @@ class Guard:
             reason="not-found",
         )
 
+    def break_glass_params(self) -> dict[str, object]:
+        """The bound values of :func:`break_glass_column` besides ``tenant``."""
+        return {"bg_member": self._unit.actor.member_id, "bg_now": self._unit.now}
+
+    def note_break_glass(self, person_id: uuid.UUID, grant_id: uuid.UUID | None) -> None:
+        """What this unit knows of the member's open grant for a person: looked up by a
+        caller (:func:`break_glass_column`), or just opened or ended in this unit."""
+        self._break_glass[person_id] = grant_id
+
     def _active_break_glass(self, person_id: uuid.UUID) -> uuid.UUID | None:
+        if person_id in self._break_glass:
+            return self._break_glass[person_id]
         unit = self._unit
-        now = unit.now
-        return unit.session.scalar(
+        grant_id: uuid.UUID | None = unit.session.scalar(
             _BREAK_GLASS,
-            {
-                "tenant": unit.tenant_id,
-                "member": unit.actor.member_id,
-                "person": person_id,
-                "now": now,
-            },
+            {"tenant": unit.tenant_id, "person": person_id, **self.break_glass_params()},
         )
+        self._break_glass[person_id] = grant_id
+        return grant_id
 
     def echo(
         self,

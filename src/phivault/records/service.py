@@ -12,7 +12,7 @@ from sqlalchemy import ColumnElement, Select, Uuid, bindparam, select, tuple_
 from sqlalchemy.exc import IntegrityError
 
 from phivault.access import breakglass
-from phivault.access.guard import Decision
+from phivault.access.guard import Decision, break_glass_column
 from phivault.access.policy import TIER_ORDER, VISIBLE_TIERS, Permission, Sensitivity, Tier
 from phivault.access.unit import Unit
 from phivault.audit.actions import AuditAction
@@ -607,9 +607,9 @@ def _decide_record(
 
 
 # Built once (every record read and write starts here): the record with its person's
-# voided mark, in one statement.
+# voided mark and the member's open emergency grant for that person, in one statement.
 _RECORD_AND_PERSON = (
-    select(Record, Person.id, Person.voided_at)
+    select(Record, Person.id, Person.voided_at, break_glass_column(Record.person_id))
     .outerjoin(Person, (Person.tenant_id == Record.tenant_id) & (Person.id == Record.person_id))
     .where(
         Record.tenant_id == bindparam("tenant", type_=Uuid()),
@@ -627,12 +627,12 @@ def _load_record(
     voided: bool = False,
 ) -> Record:
     """Load a record; one voided, or of a voided person, is absent unless ``voided``."""
-    row = unit.session.execute(
-        _RECORD_AND_PERSON, {"tenant": unit.tenant_id, "record": record_id}
-    ).first()
+    params = {"tenant": unit.tenant_id, "record": record_id, **unit.guard.break_glass_params()}
+    row = unit.session.execute(_RECORD_AND_PERSON, params).first()
     record: Record | None = None
     if row is not None:
-        record, person_id, person_voided_at = row
+        record, person_id, person_voided_at, grant_id = row
+        unit.guard.note_break_glass(record.person_id, grant_id)
         if not voided and (
             record.voided_at is not None or person_id is None or person_voided_at is not None
         ):

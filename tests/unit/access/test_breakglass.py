@@ -189,3 +189,32 @@ def test_a_search_by_a_member_who_sees_identities_needs_no_emergency_reason(env)
         mrn = service.read_person(unit, w.patient).fields["mrn"]
         assert [p.id for p in service.search_people(unit, mrn=mrn)] == [w.patient]
     assert last_event(env.vault, w.tenant_a, action="person.search").break_glass == 0
+
+
+def test_a_grant_opened_or_ended_in_a_unit_counts_for_its_later_reads(env) -> None:
+    """The guard keeps what it learnt of a member's grant for a person for the rest of the
+    unit (a record's statement carries the lookup); a grant opened, then ended, in the same
+    unit changes what the following reads of that person and their records see."""
+    w = env.world
+    record = w.records["note"]
+    with env.vault.unit(w.tenant_a, w["coder"].actor, T) as unit:
+        before = service.read_record(unit, record), service.read_person(unit, w.patient)
+        grant = breakglass.do_break_glass(unit, person_id=w.patient, reason=REASON)
+        during = service.read_person(unit, w.patient), service.read_record(unit, record)
+        breakglass.do_end_break_glass(unit, grant.id)
+        after = service.read_person(unit, w.patient), service.read_record(unit, record)
+    assert set(during[1].fields) > set(before[0].fields)
+    assert after[1].fields == before[0].fields
+    reads = [
+        (e.action, e.break_glass)
+        for e in events(env.vault, w.tenant_a, actor_id=w["coder"].member_id)
+        if e.action in ("record.read", "person.read")
+    ]
+    assert reads[-6:] == [
+        ("record.read", False),
+        ("person.read", False),
+        ("person.read", True),
+        ("record.read", True),
+        ("person.read", False),
+        ("record.read", False),
+    ]
