@@ -279,10 +279,11 @@ def components(vault: Vault, world: common.World, rounds: int = 5) -> dict[str, 
 
 
 def _component_round(vault: Vault, world: common.World) -> dict[str, float]:
+    from phivault.access.policy import Permission
     from phivault.audit import events
     from phivault.audit.events import ALLOWED, EventDraft
     from phivault.crypto.keyring import AUDIT_KEY_NAME
-    from phivault.records.service import _TIER_COLUMN
+    from phivault.records.service import _TIER_COLUMN, _load_record
 
     tenant = world.tenant_id
     records = world.records
@@ -299,16 +300,12 @@ def _component_round(vault: Vault, world: common.World) -> dict[str, float]:
         loaded: dict[uuid.UUID, Record] = {}
 
         def load(record_id: uuid.UUID) -> None:
-            record = session.get(Record, (tenant, record_id))
-            assert record is not None
-            loaded[record_id] = record
+            loaded[record_id] = _load_record(
+                unit, record_id, Permission.RECORDS_READ, AuditAction.RECORD_READ
+            )
 
-        timed("load the record (session.get)", load)
+        timed("load the record, its person's mark, the break-glass lookup (one statement)", load)
         timed("standing query (guard)", lambda _r: unit.guard._load_standing())
-        timed(
-            "break-glass query (guard)",
-            lambda r: unit.guard._active_break_glass(loaded[r].person_id),
-        )
         cipher = unit.cipher
 
         def decrypt(record_id: uuid.UUID) -> None:
@@ -342,6 +339,10 @@ def _label(statement: str) -> str:
         return "SELECT set_config(app.tenant_id, app.scope)"
     if upper.startswith("SELECT MEMBERS.STATUS"):
         return "SELECT standing (members JOIN tenant_grants JOIN positions JOIN role_categories)"
+    if upper.startswith("SELECT RECORDS.TENANT_ID"):
+        return "SELECT record + person's voided mark + break-glass grant (one statement)"
+    if upper.startswith("SELECT API_TOKENS.ID"):
+        return "SELECT token (api_tokens JOIN members)"
     if upper.startswith("WITH INSERTED AS (INSERT INTO AUDIT_EVENTS"):
         return "INSERT INTO audit_events + UPDATE audit_heads (one statement)"
     if upper.startswith("SELECT"):
