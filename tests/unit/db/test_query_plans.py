@@ -21,6 +21,7 @@ from phivault.db import engine as db_engine
 from phivault.db import migrate
 from phivault.db.engine import Database, Scope, make_engine
 from phivault.db.explain import explain
+from phivault.records.service import _RECORD_AND_PERSON
 
 PAST_GRANTS = 3_000
 EVENTS = 20_000
@@ -120,14 +121,36 @@ def test_break_glass_check_uses_its_index(env) -> None:
         _BREAK_GLASS,
         {
             "tenant": world.tenant_a,
-            "member": world["clinician"].member_id,
+            "bg_member": world["clinician"].member_id,
             "person": world.patient,
-            "now": env.clock(),
+            "bg_now": env.clock(),
         },
     )
     _assert_uses(plan, "ix_break_glass_active")
     assert "SCAN break_glass" not in plan, plan
     # The newest expiry comes straight from the index, no sort of the member's history.
+    assert "TEMP B-TREE" not in plan and "Sort" not in plan, plan
+
+
+def test_a_record_load_carries_the_break_glass_lookup_on_its_index(env) -> None:
+    """The record read's one statement (record, person's voided mark, the member's open
+    grant for that person) reads the record and the person by key and the grant on its
+    index: nothing in it grows with the agency's break-glass history."""
+    _fill_break_glass(env)
+    world = env.world
+    plan = _plan_in_tenant(
+        env,
+        _RECORD_AND_PERSON,
+        {
+            "tenant": world.tenant_a,
+            "record": world.records["note"],
+            "bg_member": world["clinician"].member_id,
+            "bg_now": env.clock(),
+        },
+    )
+    _assert_uses(plan, "ix_break_glass_active")
+    assert "SCAN break_glass" not in plan and "SCAN records" not in plan, plan
+    assert "SCAN people" not in plan, plan
     assert "TEMP B-TREE" not in plan and "Sort" not in plan, plan
 
 
