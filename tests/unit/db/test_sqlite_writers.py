@@ -59,8 +59,9 @@ def test_a_writer_that_waits_too_long_fails_like_a_locked_database(db, monkeypat
     thread.start()
     held.wait()
     try:
-        with pytest.raises(OperationalError, match="database is locked"), db.transaction(
-            Scope.everything()
+        with (
+            pytest.raises(OperationalError, match="database is locked"),
+            db.transaction(Scope.everything()),
         ):
             pass
     finally:
