@@ -51,30 +51,38 @@ class Signer:
     ``hmac.digest``, which set up a new OpenSSL MAC context per call. Appends and
     verification both compute one per event. Holds no key bytes, only the two hash states."""
 
-    __slots__ = ("_inner", "_outer")
+    __slots__ = ("mac",)
 
     def __init__(self, key: bytes) -> None:
         sha = hashlib.sha256
-        padded = (sha(key).digest() if len(key) > sha().block_size else key).ljust(
-            sha().block_size, b"\0"
+        block = sha().block_size
+        padded = (sha(key).digest() if len(key) > block else key).ljust(block, b"\0")
+        # A closure over the two states, not a method: verification calls it once per event,
+        # and a closure's locals are cheaper than attribute lookups.
+        self.mac: Callable[[bytes], str] = _pad_mac(
+            sha(padded.translate(_IPAD)).copy, sha(padded.translate(_OPAD)).copy
         )
-        self._inner: Callable[[], hashlib._Hash] = sha(padded.translate(_IPAD)).copy
-        self._outer: Callable[[], hashlib._Hash] = sha(padded.translate(_OPAD)).copy
         probe = b"phivault/signer-self-test"
         if self.mac(probe) != hmac.digest(key, probe, "sha256").hex():  # never trust blindly
             raise AssertionError("HMAC shortcut disagrees with hmac.digest")
 
-    def mac(self, data: bytes) -> str:
-        """HMAC-SHA256 of ``data``, hex-encoded."""
-        inner = self._inner()
-        inner.update(data)
-        outer = self._outer()
-        outer.update(inner.digest())
-        return outer.hexdigest()
-
     def link(self, prev_hash: str, values: Sequence[object]) -> str:
         """The hash of an event with these chained values following ``prev_hash``."""
         return self.mac(prev_hash.encode() + b"\x1e" + message(values))
+
+
+def _pad_mac(
+    inner: Callable[[], hashlib._Hash], outer: Callable[[], hashlib._Hash]
+) -> Callable[[bytes], str]:
+    def mac(data: bytes) -> str:
+        """HMAC-SHA256 of ``data``, hex-encoded."""
+        i = inner()
+        i.update(data)
+        o = outer()
+        o.update(i.digest())
+        return o.hexdigest()
+
+    return mac
 
 
 @lru_cache(maxsize=8)
