@@ -29,6 +29,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import os
+import sqlite3
 import uuid
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -69,6 +70,7 @@ BATCHED = f"append, {BATCH} events per transaction"
 ORM_FLOOR = "reference: raw INSERT in vault.db.transaction"
 EMPTY = "reference: empty vault.db.transaction"
 PREVIOUS = "baseline: append before this round, 1 per transaction"
+BARE = "reference: raw INSERT on a bare sqlite3 connection"
 
 
 def _drafts(tenant: uuid.UUID, count: int, now: Any) -> list[EventDraft]:
@@ -338,7 +340,26 @@ def _measure(
         EMPTY: empty,
         PREVIOUS: one_per_transaction(previous_append),
     }
-    timed = common.interleave(singles_sides, rounds=rounds, per_round=singles, warmup=singles)
+    bare = None
+    if backend == "sqlite":
+        # No SQLAlchemy at all: the driver's own connection with the engine's settings.
+        bare = sqlite3.connect(engine.url.database, isolation_level=None)
+        bare.execute("PRAGMA synchronous=NORMAL")
+        bare.execute("PRAGMA busy_timeout=15000")
+
+        def bare_floor(n: int) -> None:
+            assert bare is not None
+            for _ in range(n):
+                bare.execute("BEGIN IMMEDIATE")
+                bare.execute(insert_sql, next(rows))
+                bare.execute("COMMIT")
+
+        singles_sides[BARE] = bare_floor
+    try:
+        timed = common.interleave(singles_sides, rounds=rounds, per_round=singles, warmup=singles)
+    finally:
+        if bare is not None:
+            bare.close()
     # Batches take another per_round (a multiple of BATCH): measured in their own rounds,
     # interleaved with the single appends again for a comparison within the same minutes.
     batch_timed = common.interleave(
@@ -370,6 +391,10 @@ def _measure(
         ["a / append before this round (speed-up)", f"{timed.ratio(PREVIOUS, SINGLE):.2f}x",
          _range(timed.round_ratios(PREVIOUS, SINGLE)), "", ""],
     ]  # fmt: skip
+    if BARE in singles_sides:
+        ratios.append(["a / raw INSERT on a bare sqlite3 connection (reference)",
+                       f"{timed.ratio(BARE, SINGLE):.2f}x",
+                       _range(timed.round_ratios(BARE, SINGLE)), "", ""])  # fmt: skip
     single_rate = 1 / timed.median(SINGLE)
     checks = [
         (backend, "audit append / raw INSERT, 1 per transaction", f"{ratio:.2f}x",
