@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy.exc import DBAPIError, NoResultFound
 from sqlalchemy.orm import Session
 
 from phivault.audit.actions import AuditAction
-from phivault.audit.chain import CHAINED_COLUMNS, GENESIS, link
+from phivault.audit.chain import CHAINED_COLUMNS, GENESIS, Signer, signer
 from phivault.audit.models import AuditEvent, AuditHead
 from phivault.clock import to_micros
 
@@ -54,45 +56,133 @@ def start_chain(session: Session, tenant_id: uuid.UUID) -> None:
     session.flush()
 
 
-def _statements(dialect: str, lock: bool) -> tuple[str, tuple[str, ...]]:
-    """The driver-level SQL of one append, built once per (dialect, lock).
+# A statement of an append and the parts its parameters are made of, in order: "event" (the
+# CHAINED_COLUMNS values, prev_hash, hash), "new" (the new head's seq and hash), "tenant",
+# "old" (the head's seq and hash the write expects).
+_Statement = tuple[str, tuple[str, ...]]
+
+
+@dataclass(frozen=True)
+class _Statements:
+    """The driver-level SQL of one append for one (dialect, lock), with positional
+    placeholders in the driver's own style (sqlite3 qmark, psycopg format).
+
+    * ``head`` reads the chain head (``FOR UPDATE`` with ``lock``); parameter: the tenant.
+    * ``write`` inserts the event and advances the head. PostgreSQL: one statement (one round
+      trip); SQLite: two, the insert first.
+    * ``write_after`` (PostgreSQL only) does the same in one statement only if the head is
+      still the expected one: it advances the head under its row lock, then inserts, or
+      writes nothing if the head moved on. (SQLite gains nothing from it: reading the head
+      under the write lock costs next to nothing, and an ``INSERT ... SELECT`` conditional
+      on the head costs more than the read it saves; bench/audit_append.py.)
+    """
+
+    head: str
+    write: tuple[_Statement, ...]
+    write_after: tuple[_Statement, ...] | None
+
+
+def _statements(dialect: str, lock: bool) -> _Statements:
+    """The statements of an append, built once per (dialect, lock).
 
     Appends sit on every guarded request, so they skip SQLAlchemy's statement construction,
     cache-key generation and execution context (most of their cost) and run on a driver
     cursor of the session's connection, inside its transaction. (So SQLAlchemy's engine
     events and echo do not see these statements; driver errors are still raised as
     SQLAlchemy's ``DBAPIError``.)
-    Returns the head query and the statements that write the event and advance the head;
-    on PostgreSQL both writes travel in one statement (one round trip).
     """
-    key = (dialect, lock)
-    cached = _SQL.get(key)
+    cached = _SQL.get((dialect, lock))
     if cached is not None:
         return cached
-    # Placeholders in the driver's own style: sqlite3 named, psycopg pyformat.
-    mark = ":{}".format if dialect == "sqlite" else "%({})s".format
-    columns = [*CHAINED_COLUMNS, "prev_hash", "hash"]
+    mark = "?" if dialect == "sqlite" else "%s"
+    names = ", ".join([*CHAINED_COLUMNS, "prev_hash", "hash"])
+    marks = ", ".join([mark] * (len(CHAINED_COLUMNS) + 2))
     # Only constant identifiers and placeholders are formatted in; values are always bound.
-    head = f"SELECT seq, hash FROM audit_heads WHERE tenant_id = {mark('tenant_id')}"  # noqa: S608
+    head = f"SELECT seq, hash FROM audit_heads WHERE tenant_id = {mark}"  # noqa: S608
     if lock:
         head += " FOR UPDATE"
-    insert_event = (
-        f"INSERT INTO audit_events ({', '.join(columns)}) "  # noqa: S608
-        f"VALUES ({', '.join(mark(c) for c in columns)})"
-    )
-    advance = (
-        f"UPDATE audit_heads SET seq = {mark('seq')}, hash = {mark('hash')} "  # noqa: S608
-        f"WHERE tenant_id = {mark('tenant_id')}"
-    )
+    insert = f"INSERT INTO audit_events ({names}) VALUES ({marks})"  # noqa: S608
+    advance = f"UPDATE audit_heads SET seq = {mark}, hash = {mark} WHERE tenant_id = {mark}"  # noqa: S608
     if dialect == "postgresql":
-        writes: tuple[str, ...] = (f"WITH inserted AS ({insert_event}) {advance}",)
+        statements = _Statements(
+            head,
+            ((f"WITH inserted AS ({insert}) {advance}", ("event", "new", "tenant")),),
+            (
+                (
+                    f"WITH advanced AS ({advance} AND seq = {mark} AND hash = {mark}"  # noqa: S608
+                    f" RETURNING 1) INSERT INTO audit_events ({names}) SELECT {marks}"
+                    " FROM advanced",
+                    ("new", "tenant", "old", "event"),
+                ),
+            ),
+        )
     else:
-        writes = (insert_event, advance)
-    _SQL[key] = (head, writes)
-    return head, writes
+        statements = _Statements(head, ((insert, ("event",)), (advance, ("new", "tenant"))), None)
+    _SQL[(dialect, lock)] = statements
+    return statements
 
 
-_SQL: dict[tuple[str, bool], tuple[str, tuple[str, ...]]] = {}
+_SQL: dict[tuple[str, bool], _Statements] = {}
+
+# PostgreSQL: the last head this process wrote, per (engine, tenant). An append first tries
+# the write that is valid only if the head is still this one (checked by the server in the
+# same statement, under the head's row lock), which saves the round trip reading the head.
+# Anything stale (another process appended; the transaction that wrote it rolled back) only
+# costs the fallback: read the head and write unconditionally, as every append did before.
+# So an entry is never trusted, only tried: a wrong one cannot put a wrong event in a chain.
+_HEADS: dict[tuple[int, str], tuple[int, str]] = {}
+_HEADS_MAX = 10_000
+
+
+def _row(draft: EventDraft, tenant: str, event_id: str) -> list[object]:
+    """The event's chained column values in CHAINED_COLUMNS order; seq (index 1) still 0."""
+    return [
+        tenant,
+        0,
+        event_id,
+        to_micros(draft.occurred_at),
+        _text(draft.actor_id),
+        draft.session_id,
+        draft.action.value,
+        draft.resource_type,
+        _text(draft.resource_id),
+        _text(draft.person_id),
+        draft.purpose,
+        draft.outcome,
+        draft.reason,
+        1 if draft.break_glass else 0,
+        ",".join(draft.fields),
+        draft.source,
+        draft.request_id,
+        _text(draft.ref),
+    ]
+
+
+class _Writer:
+    """Runs an append's statements on one driver cursor, remembering the last one (and its
+    parameters) for the error report."""
+
+    def __init__(self, cursor: Any) -> None:
+        self.cursor = cursor
+        self.statement = ""
+        self.params: Sequence[object] = ()
+
+    def run(self, statement: str, params: Sequence[object]) -> int:
+        self.statement, self.params = statement, params
+        self.cursor.execute(statement, params)
+        return int(self.cursor.rowcount)
+
+    def write(
+        self, statements: tuple[_Statement, ...], parts: dict[str, tuple[object, ...]]
+    ) -> bool:
+        """Run the statements; False (and nothing written) if the first one wrote no row."""
+        for i, (statement, names) in enumerate(statements):
+            params: tuple[object, ...] = ()
+            for name in names:
+                params += parts[name]
+            if self.run(statement, params) != 1 and i == 0:
+                return False
+        return True
 
 
 def append(session: Session, key: bytes, draft: EventDraft, *, lock: bool) -> int:
@@ -105,50 +195,53 @@ def append(session: Session, key: bytes, draft: EventDraft, *, lock: bool) -> in
         session.flush()  # as session.execute() would: pending changes reach the database first
     conn = session.connection()  # begins the transaction (BEGIN IMMEDIATE on SQLite) if need be
     dialect = conn.dialect
-    head_sql, writes = _statements(dialect.name, lock)
+    sql = _statements(dialect.name, lock)
     tenant = str(draft.tenant_id)
+    cache_key = (id(conn.engine), tenant)
     dbapi_connection = conn.connection.dbapi_connection
     assert dbapi_connection is not None
-    cursor = dbapi_connection.cursor()
-    statement: str = head_sql
-    params: dict[str, object] = {"tenant_id": tenant}
+    sign = signer(key)
+    row = _row(draft, tenant, str(uuid.uuid4()))
+    writer = _Writer(dbapi_connection.cursor())
     try:
-        cursor.execute(statement, params)
-        head = cursor.fetchone()
-        if head is None:
-            raise NoResultFound(f"the audit chain of tenant {tenant} has no head")
-        prev_seq, prev_hash = head
-        seq = int(prev_seq) + 1
-        row: dict[str, object] = {
-            "tenant_id": tenant,
-            "seq": seq,
-            "event_id": str(uuid.uuid4()),
-            "occurred_us": to_micros(draft.occurred_at),
-            "actor_id": _text(draft.actor_id),
-            "session_id": draft.session_id,
-            "action": draft.action.value,
-            "resource_type": draft.resource_type,
-            "resource_id": _text(draft.resource_id),
-            "person_id": _text(draft.person_id),
-            "purpose": draft.purpose,
-            "outcome": draft.outcome,
-            "reason": draft.reason,
-            "break_glass": 1 if draft.break_glass else 0,
-            "fields": ",".join(draft.fields),
-            "source": draft.source,
-            "request_id": draft.request_id,
-            "ref": _text(draft.ref),
-        }
-        row["prev_hash"] = prev_hash
-        row["hash"] = link(key, prev_hash, [row[c] for c in CHAINED_COLUMNS])
-        params = row
-        for statement in writes:
-            cursor.execute(statement, params)
+        head = _HEADS.get(cache_key) if sql.write_after is not None else None
+        written = False
+        if head is not None and sql.write_after is not None:
+            seq, digest, parts = _chain(sign, row, head, tenant)
+            written = writer.write(sql.write_after, parts)
+        if not written:
+            writer.run(sql.head, (tenant,))
+            found = writer.cursor.fetchone()
+            if found is None:
+                raise NoResultFound(f"the audit chain of tenant {tenant} has no head")
+            seq, digest, parts = _chain(sign, row, (int(found[0]), found[1]), tenant)
+            writer.write(sql.write, parts)
     except dialect.loaded_dbapi.Error as exc:
+        _HEADS.pop(cache_key, None)
         # Driver errors surface as SQLAlchemy's, as they did through session.execute().
         raise DBAPIError.instance(
-            statement, params, exc, dialect.loaded_dbapi.Error, dialect=dialect
+            writer.statement, writer.params, exc, dialect.loaded_dbapi.Error, dialect=dialect
         ) from exc
     finally:
-        cursor.close()
+        writer.cursor.close()
+    if sql.write_after is not None:
+        if len(_HEADS) >= _HEADS_MAX:
+            _HEADS.clear()
+        _HEADS[cache_key] = (seq, digest)
     return seq
+
+
+def _chain(
+    sign: Signer, row: list[object], head: tuple[int, str], tenant: str
+) -> tuple[int, str, dict[str, tuple[object, ...]]]:
+    """Number and hash the event after ``head``; returns its seq, hash and statement parts."""
+    prev_seq, prev_hash = head
+    row[1] = seq = prev_seq + 1
+    digest = sign.link(prev_hash, row)
+    parts = {
+        "event": (*row, prev_hash, digest),
+        "new": (seq, digest),
+        "tenant": (tenant,),
+        "old": head,
+    }
+    return seq, digest, parts

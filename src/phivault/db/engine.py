@@ -18,7 +18,7 @@ from typing import Any
 
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import Connection
-from sqlalchemy.exc import DisconnectionError, OperationalError
+from sqlalchemy.exc import DBAPIError, DisconnectionError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import NullPool
 
@@ -62,6 +62,26 @@ class Scope:
     def platform(cls) -> Scope:
         """Tenant-less work (accounts, tokens) that must not see any tenant's PHI."""
         return cls(tenant_id=SYSTEM_TENANT)
+
+
+def driver_execute(conn: Connection, statement: str, params: Any = None) -> None:
+    """Run one statement on the connection's driver cursor, without SQLAlchemy's execution
+    machinery (statement compilation, execution context, events: most of the cost of a
+    short statement). For the fixed statements every transaction runs; driver errors
+    surface as SQLAlchemy's ``DBAPIError``, as through ``Connection.execute``."""
+    raw = conn.connection.dbapi_connection
+    assert raw is not None
+    error = conn.dialect.loaded_dbapi.Error
+    cursor = raw.cursor()
+    try:
+        if params is None:
+            cursor.execute(statement)
+        else:
+            cursor.execute(statement, params)
+    except error as exc:
+        raise DBAPIError.instance(statement, params, exc, error, dialect=conn.dialect) from exc
+    finally:
+        cursor.close()
 
 
 def _stale_tables(cursor: Any) -> list[str]:
@@ -128,7 +148,9 @@ def _configure_sqlite(engine: Engine) -> None:
         # reads: a deferred BEGIN takes no lock, and under WAL it sees one consistent state
         # from its first read while writers carry on.
         read_only = conn.get_execution_options().get(READ_ONLY, False)
-        conn.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
+        # Straight on the driver: every transaction pays this, and SQLAlchemy's execution
+        # machinery (exec_driver_sql) costs more than the statement itself.
+        driver_execute(conn, "BEGIN" if read_only else "BEGIN IMMEDIATE")
 
     @event.listens_for(engine, "checkin")
     def _on_checkin(dbapi_connection: Any, record: Any) -> None:
@@ -274,12 +296,11 @@ class Database:
         if not self.is_postgres:
             return
         tenant = str(scope.tenant_id) if scope.tenant_id else ""
-        session.execute(
-            text(
-                "SELECT set_config('app.tenant_id', :tenant, true),"
-                " set_config('app.scope', :mode, true)"
-            ),
-            {"tenant": tenant, "mode": "system" if scope.system else "tenant"},
+        # On the driver (see driver_execute): every transaction starts with it.
+        driver_execute(
+            session.connection(),
+            "SELECT set_config('app.tenant_id', %s, true), set_config('app.scope', %s, true)",
+            (tenant, "system" if scope.system else "tenant"),
         )
 
     def optimize(self) -> None:
