@@ -134,7 +134,8 @@ def authenticate_token(session: Session, token: str, now: datetime) -> TokenIden
     token's last use is recorded by :func:`touch_token`, when ``needs_touch`` says so."""
     if not token.startswith(TOKEN_PREFIX) or len(token) > 200:
         raise Unauthenticated("invalid or expired credentials")
-    row = session.execute(_TOKEN, {"secret_hash": hash_token(token)}).first()
+    # Core on the connection: a plain row, without the ORM's execution path.
+    row = session.connection().execute(_TOKEN, {"secret_hash": hash_token(token)}).first()
     if row is None or row[2] is not None or row[4] != "active":
         raise Unauthenticated("invalid or expired credentials")
     if row[1] is not None and row[1] <= now:

@@ -45,5 +45,8 @@ def load_standing(
     session: Session, member_id: uuid.UUID, tenant_id: uuid.UUID
 ) -> StandingRow | None:
     """The member's grant in the tenant with its role, or None without one (one query)."""
-    row = session.execute(_STANDING, {"member": member_id, "tenant": tenant_id}).first()
+    # Core on the connection: a plain row, without the ORM's execution path.
+    row = (
+        session.connection().execute(_STANDING, {"member": member_id, "tenant": tenant_id}).first()
+    )
     return None if row is None else StandingRow(*row)
