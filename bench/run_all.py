@@ -10,9 +10,9 @@ PHIVAULT_BENCH_PG_ADMIN, default postgresql://postgres@127.0.0.1:5432/postgres).
 Besides the four benchmarks above it runs issue 9's scripts (http_reads, people_pages,
 audit_viewer, audit_export, hidden_costs, cli_help), each in its own process; their tables say
 met or MISSED and the summary lists what they missed. The default size takes the better part
-of an hour on a 2-core machine (100,000 people, 1M audit events); --size small is a smoke run. Figures are printed as Markdown
-tables (docs/performance.md is written from them). With --strict the exit status is 1 when a
-target is missed.
+of an hour on a 2-core machine (100,000 people, 1M audit events); --size small is a smoke
+run. Figures are printed as Markdown tables (docs/performance.md is written from them).
+With --strict the exit status is 1 when a target is missed.
 """
 
 from __future__ import annotations

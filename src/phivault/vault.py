@@ -22,7 +22,14 @@ from dataclasses import dataclass, field, replace
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
-from phivault.access.guard import AccessRefused, PolicyHook, StandingLoader
+from phivault.access.guard import (
+    UNREAD,
+    AccessRefused,
+    PolicyHook,
+    StandingLoader,
+    StandingRow,
+    Unread,
+)
 from phivault.access.policy import Permission, PurposeOfUse
 from phivault.access.unit import MAX_REASON_CHARS, Actor, ActorCheck, Unit
 from phivault.audit import events
@@ -71,9 +78,11 @@ class Vault:
         refusals: list[EventDraft] = []
         try:
             with self.db.transaction(Scope.tenant(tenant_id)) as session:
+                standing: StandingRow | Unread | None = UNREAD
                 if not isinstance(actor, Actor):
-                    actor = actor(session, refusals)
+                    actor, standing = actor(session, refusals, tenant_id)
                 unit = Unit(self, session, tenant_id, actor, purpose, refusals)
+                unit.guard.preload_standing(standing)
                 unit.declared = declared
                 unit.guard.open_gates()
                 if reason:

@@ -15,6 +15,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
+from enum import Enum
 from typing import TYPE_CHECKING, NamedTuple
 
 from sqlalchemy import ColumnElement, ScalarSelect, Select, Uuid, bindparam, select
@@ -159,6 +160,15 @@ def break_glass_column(
     return _break_glass_of(person_id, "tenant").scalar_subquery()
 
 
+class Unread(Enum):
+    """A standing not read yet (distinct from None: read, and no standing)."""
+
+    UNREAD = "unread"
+
+
+UNREAD = Unread.UNREAD
+
+
 class UndeclaredPermission(PhivaultError):
     status = 500
     slug = "undeclared-permission"
@@ -181,9 +191,20 @@ class Guard:
         assert self._standing is not True
         return self._standing
 
+    def preload_standing(self, row: StandingRow | Unread | None) -> None:
+        """The standing, when the caller's credential check read it in the same statement
+        (an API token's); UNREAD leaves it to be read when first needed."""
+        if row is not UNREAD:
+            self._standing = self._standing_from(row)
+
     def _load_standing(self) -> Standing | None:
         unit = self._unit
-        row = unit.vault.standing(unit.session, unit.actor.member_id, unit.tenant_id)
+        return self._standing_from(
+            unit.vault.standing(unit.session, unit.actor.member_id, unit.tenant_id)
+        )
+
+    def _standing_from(self, row: StandingRow | None) -> Standing | None:
+        unit = self._unit
         # An invited member has standing but an unsettled password: the password gate below
         # answers them (change your password) rather than a blank 404.
         if row is None or row.member_status not in ("active", "invited"):

@@ -10,12 +10,12 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cached_property
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, NamedTuple, Protocol
 
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
-from phivault.access.guard import Guard
+from phivault.access.guard import UNREAD, Guard, StandingRow, Unread
 from phivault.access.models import AccessReason
 from phivault.access.policy import Permission, PurposeOfUse
 from phivault.audit import events
@@ -63,12 +63,23 @@ class Actor:
     token_scopes: frozenset[Permission] | None = None
 
 
+class CheckedActor(NamedTuple):
+    """Who the credential names, and their standing in the unit's tenant when the check read
+    it in the same statement (else UNREAD)."""
+
+    actor: Actor
+    standing: StandingRow | Unread | None = UNREAD
+
+
 class ActorCheck(Protocol):
     """Checks the caller's credential inside the unit's own transaction, before anything else
-    (an API token: one transaction for the credential, the standing and the work). An
-    invalid credential queues its refusal event on ``refusals`` and raises."""
+    (an API token: one transaction, and one statement for the credential and the standing,
+    then the work). An invalid credential queues its refusal event on ``refusals`` and
+    raises."""
 
-    def __call__(self, session: Session, refusals: list[EventDraft], /) -> Actor: ...
+    def __call__(
+        self, session: Session, refusals: list[EventDraft], tenant_id: uuid.UUID, /
+    ) -> CheckedActor: ...
 
 
 class Unit:

@@ -15,8 +15,9 @@ from fastapi import Depends, Request
 from fastapi.concurrency import run_in_threadpool
 from sqlalchemy.orm import Session
 
+from phivault.access.guard import StandingRow, Unread
 from phivault.access.policy import Permission, PurposeOfUse
-from phivault.access.unit import Actor, ActorCheck, Assurance, Unit
+from phivault.access.unit import Actor, ActorCheck, Assurance, CheckedActor, Unit
 from phivault.audit.actions import AuditAction
 from phivault.audit.events import REFUSED, EventDraft
 from phivault.db.engine import SYSTEM_TENANT, Scope
@@ -217,11 +218,19 @@ class _TokenCheck:
         self.token = token
         self.client = client
 
-    def identity_in(self, session: Session, refusals: list[EventDraft]) -> TokenIdentity:
-        """Check the token in the caller's transaction (reads only); an invalid one queues
-        its audited refusal on ``refusals`` (for after the rollback) and raises."""
+    def identity_in(
+        self,
+        session: Session,
+        refusals: list[EventDraft],
+        tenant_id: uuid.UUID | None = None,
+    ) -> TokenIdentity:
+        """Check the token in the caller's transaction (reads only), with the member's
+        standing in ``tenant_id`` if given; an invalid one queues its audited refusal on
+        ``refusals`` (for after the rollback) and raises."""
         try:
-            return authenticate_token(session, self.token.strip(), self.vault.clock())
+            return authenticate_token(
+                session, self.token.strip(), self.vault.clock(), tenant_id=tenant_id
+            )
         except Unauthenticated:
             draft = _refusal_draft(
                 self.vault, self.client, AuditAction.AUTH_TOKEN, "invalid-credentials"
@@ -229,13 +238,15 @@ class _TokenCheck:
             refusals.append(draft)
             raise
 
-    def principal_in(self, session: Session, refusals: list[EventDraft]) -> Principal:
-        """:meth:`identity_in`, and the token's last use recorded in the same (writing)
-        transaction."""
-        identity = self.identity_in(session, refusals)
+    def checked_in(
+        self, session: Session, refusals: list[EventDraft], tenant_id: uuid.UUID
+    ) -> tuple[Principal, StandingRow | Unread | None]:
+        """:meth:`identity_in` for a unit in ``tenant_id``, and the token's last use
+        recorded in the same (writing) transaction."""
+        identity = self.identity_in(session, refusals, tenant_id)
         if identity.needs_touch:
             touch_token(session, identity.token_id, self.vault.clock())
-        return _token_principal(identity)
+        return _token_principal(identity), identity.standing
 
 
 @dataclass
@@ -287,15 +298,19 @@ class RequestContext:
     def _refuse(self, exc: Unauthenticated) -> None:
         self._refused, self._pending = exc, None
 
-    def _actor_in(self, session: Session, refusals: list[EventDraft]) -> Actor:
-        """The unit's actor, the pending token checked in the unit's own transaction."""
+    def _actor_in(
+        self, session: Session, refusals: list[EventDraft], tenant_id: uuid.UUID
+    ) -> CheckedActor:
+        """The unit's actor, the pending token checked in the unit's own transaction (with
+        the member's standing there, in the same statement)."""
         assert self._pending is not None
         try:
-            self._accept(self._pending.principal_in(session, refusals))
+            principal, standing = self._pending.checked_in(session, refusals, tenant_id)
         except Unauthenticated as exc:
             self._refuse(exc)
             raise
-        return self.actor
+        self._accept(principal)
+        return CheckedActor(self.actor, standing)
 
     @contextmanager
     def unit(self, tenant_id: uuid.UUID) -> Iterator[Unit]:

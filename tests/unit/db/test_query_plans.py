@@ -21,6 +21,7 @@ from phivault.db import engine as db_engine
 from phivault.db import migrate
 from phivault.db.engine import Database, Scope, make_engine
 from phivault.db.explain import explain
+from phivault.identity.service import _TOKEN_HERE
 from phivault.records.service import _RECORD_AND_PERSON
 
 PAST_GRANTS = 3_000
@@ -152,6 +153,19 @@ def test_a_record_load_carries_the_break_glass_lookup_on_its_index(env) -> None:
     assert "SCAN break_glass" not in plan and "SCAN records" not in plan, plan
     assert "SCAN people" not in plan, plan
     assert "TEMP B-TREE" not in plan and "Sort" not in plan, plan
+
+
+def test_the_token_check_reads_the_standing_by_keys(env) -> None:
+    """An API request's one identity statement (the token, its member, and the member's grant,
+    role and settings in the unit's tenant) looks every row up by key: nothing in it grows
+    with the number of tokens, members or grants."""
+    world = env.world
+    plan = _plan_in_tenant(
+        env, _TOKEN_HERE, {"secret_hash": b"\x00" * 32, "tenant": world.tenant_a}
+    )
+    tables = ("api_tokens", "members", "tenant_grants", "positions", "role_categories")
+    for table in (*tables, "tenant_settings"):
+        assert f"SCAN {table}" not in plan and f"Seq Scan on {table}" not in plan, plan
 
 
 def test_last_verification_uses_the_action_index(env) -> None:
