@@ -9,6 +9,7 @@ from datetime import datetime
 from sqlalchemy.exc import DBAPIError, NoResultFound
 from sqlalchemy.orm import Session
 
+from phivault.audit import hours
 from phivault.audit.actions import AuditAction
 from phivault.audit.chain import CHAINED_COLUMNS, GENESIS, link
 from phivault.audit.models import AuditEvent, AuditHead
@@ -62,8 +63,9 @@ def _statements(dialect: str, lock: bool) -> tuple[str, tuple[str, ...]]:
     cursor of the session's connection, inside its transaction. (So SQLAlchemy's engine
     events and echo do not see these statements; driver errors are still raised as
     SQLAlchemy's ``DBAPIError``.)
-    Returns the head query and the statements that write the event and advance the head;
-    on PostgreSQL both writes travel in one statement (one round trip).
+    Returns the head query and the statements that write the event, count it in its hour
+    (``audit_hours``, see ``audit/hours.py``) and advance the head; on PostgreSQL the three
+    writes travel in one statement (one round trip).
     """
     key = (dialect, lock)
     cached = _SQL.get(key)
@@ -84,10 +86,13 @@ def _statements(dialect: str, lock: bool) -> tuple[str, tuple[str, ...]]:
         f"UPDATE audit_heads SET seq = {mark('seq')}, hash = {mark('hash')} "  # noqa: S608
         f"WHERE tenant_id = {mark('tenant_id')}"
     )
+    count = hours.upsert_sql(":{}" if dialect == "sqlite" else "%({})s")
     if dialect == "postgresql":
-        writes: tuple[str, ...] = (f"WITH inserted AS ({insert_event}) {advance}",)
+        writes: tuple[str, ...] = (
+            f"WITH inserted AS ({insert_event}), counted AS ({count}) {advance}",
+        )
     else:
-        writes = (insert_event, advance)
+        writes = (insert_event, count, advance)
     _SQL[key] = (head, writes)
     return head, writes
 
@@ -119,11 +124,12 @@ def append(session: Session, key: bytes, draft: EventDraft, *, lock: bool) -> in
             raise NoResultFound(f"the audit chain of tenant {tenant} has no head")
         prev_seq, prev_hash = head
         seq = int(prev_seq) + 1
+        occurred_us = to_micros(draft.occurred_at)
         row: dict[str, object] = {
             "tenant_id": tenant,
             "seq": seq,
             "event_id": str(uuid.uuid4()),
-            "occurred_us": to_micros(draft.occurred_at),
+            "occurred_us": occurred_us,
             "actor_id": _text(draft.actor_id),
             "session_id": draft.session_id,
             "action": draft.action.value,
@@ -141,7 +147,11 @@ def append(session: Session, key: bytes, draft: EventDraft, *, lock: bool) -> in
         }
         row["prev_hash"] = prev_hash
         row["hash"] = link(key, prev_hash, [row[c] for c in CHAINED_COLUMNS])
-        params = row
+        # The hour's count shares tenant_id and seq with the row and adds its own names.
+        counted = hours.upsert_params(
+            tenant, seq, occurred_us, draft.outcome == ALLOWED, draft.break_glass
+        )
+        params = {**row, **counted}
         for statement in writes:
             cursor.execute(statement, params)
     except dialect.loaded_dbapi.Error as exc:
