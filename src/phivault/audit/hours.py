@@ -28,7 +28,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from sqlalchemy import ColumnElement, func, select, text
+from sqlalchemy import ColumnElement, bindparam, func, select, text
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
@@ -135,15 +135,22 @@ class DayCount:
     break_glass: int
 
 
+# The hours of a run of days: one range of the primary key (tenant_id, hour).
+DAY_HOURS = select(
+    AuditHour.hour, AuditHour.allowed, AuditHour.refused, AuditHour.break_glass
+).where(
+    AuditHour.tenant_id == bindparam("tenant"),
+    AuditHour.hour >= bindparam("start"),
+    AuditHour.hour < bindparam("end"),
+)
+
+
 def day_counts(session: Session, tenant: str, first: date, days: int) -> list[DayCount]:
     """Entries per UTC day from ``first`` for ``days`` days, oldest first (zero when none),
     summed from at most ``24 * days`` rows of ``audit_hours``."""
     start = (first - EPOCH).days * HOURS_PER_DAY
-    h = AuditHour
     rows = session.execute(
-        select(h.hour, h.allowed, h.refused, h.break_glass).where(
-            h.tenant_id == tenant, h.hour >= start, h.hour < start + days * HOURS_PER_DAY
-        )
+        DAY_HOURS, {"tenant": tenant, "start": start, "end": start + days * HOURS_PER_DAY}
     )
     counts = [[0, 0, 0] for _ in range(days)]
     for hour, allowed, refused, glass in rows:
