@@ -25,8 +25,9 @@ from typing import Any
 import common
 from audit_export import _fill
 
-from phivault.access.policy import PurposeOfUse
+from phivault.access.policy import Permission, PurposeOfUse
 from phivault.audit import service as audit
+from phivault.audit.actions import AuditAction
 from phivault.bootstrap import open_vault
 from phivault.clock import to_micros
 
@@ -73,7 +74,49 @@ def _plans(vault: Any, world: common.World, flt: audit.EventFilter) -> None:
     print("  plan of one day:", plan.replace("\n", " | "), flush=True)
 
 
-def run(backend: str, events: int, repeat: int) -> list[list[str]]:
+def _before(
+    vault: Any, world: common.World, flt: audit.EventFilter, now: datetime
+) -> dict[str, Any]:
+    """What the two pages ran before migration 0015, in the same guarded unit: the one-day
+    page without the seq bounds, and the panel counting 14 days of events."""
+    from sqlalchemy import func, select
+
+    from phivault.audit.models import AuditEvent as E
+
+    tenant = str(world.tenant_id)
+    assert flt.since is not None and flt.until is not None
+    page = (
+        select(E)
+        .where(E.tenant_id == tenant)
+        .where(E.occurred_us >= to_micros(flt.since), E.occurred_us < to_micros(flt.until))
+        .order_by(E.seq.desc())
+        .limit(101)
+    )
+    start = to_micros(datetime.combine(now.date() - timedelta(days=13), datetime.min.time(), UTC))
+    day = ((E.occurred_us - start) // 86_400_000_000).label("day")
+    panel = (
+        select(day, E.outcome, E.break_glass, func.count())
+        .where(E.tenant_id == tenant, E.occurred_us >= start)
+        .group_by(day, E.outcome, E.break_glass)
+    )
+
+    def timed(statement: Any) -> Any:
+        def work() -> None:
+            with vault.unit(world.tenant_id, world.officer, PurposeOfUse.OPERATIONS) as u:
+                u.guard.allow(
+                    Permission.AUDIT_READ, action=AuditAction.AUDIT_QUERY, resource_type="audit"
+                )
+                u.session.execute(statement).all()
+
+        return work
+
+    return {
+        "before 0015: one day a month ago": timed(page),
+        "before 0015: dashboard, 14 days": timed(panel),
+    }
+
+
+def run(backend: str, events: int, repeat: int, before: bool = False) -> list[list[str]]:
     with common.installation(backend) as inst:
         vault, world, now = _build(inst, events)
 
@@ -106,6 +149,8 @@ def run(backend: str, events: int, repeat: int) -> list[list[str]]:
             "viewer, refused only": page(audit.EventFilter(outcome="refused", limit=101)),
             "dashboard, 14 days of activity": activity,
         }
+        if before:
+            views |= _before(vault, world, one_day, now)
         rows = []
         target = target_ms(events)
         for label, work in views.items():
@@ -130,12 +175,15 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--backend", choices=["sqlite", "postgres", "both"], default="both")
     p.add_argument("--events", type=int, default=1_000_000)
     p.add_argument("--repeat", type=int, default=7)
+    p.add_argument(
+        "--before", action="store_true", help="also time what the two slow pages ran before 0015"
+    )
     args = p.parse_args(argv)
     common.check_source()
     common.print_machine()
     rows = []
     for backend in common.backends(args.backend):
-        rows += run(backend, args.events, args.repeat)
+        rows += run(backend, args.events, args.repeat, args.before)
     print(f"\n{args.events:,} events over {DAYS} days; median of {args.repeat}\n")
     headers = ["backend", "events", "page", "median", "target", "goal"]
     print(common.table(headers, rows))
