@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy.exc import DBAPIError, NoResultFound
 from sqlalchemy.orm import Session
 
+from phivault.audit import hours
 from phivault.audit.actions import AuditAction
 from phivault.audit.chain import CHAINED_COLUMNS, GENESIS, Signer, signer
 from phivault.audit.models import AuditEvent, AuditHead
@@ -90,6 +91,7 @@ def _statements(dialect: str, lock: bool) -> _Statements:
     cursor of the session's connection, inside its transaction. (So SQLAlchemy's engine
     events and echo do not see these statements; driver errors are still raised as
     SQLAlchemy's ``DBAPIError``.)
+    The writes also count the event in its hour (``audit_hours``, see ``audit/hours.py``).
     """
     cached = _SQL.get((dialect, lock))
     if cached is not None:
@@ -103,21 +105,32 @@ def _statements(dialect: str, lock: bool) -> _Statements:
         head += " FOR UPDATE"
     insert = f"INSERT INTO audit_events ({names}) VALUES ({marks})"  # noqa: S608
     advance = f"UPDATE audit_heads SET seq = {mark}, hash = {mark} WHERE tenant_id = {mark}"  # noqa: S608
+    count = hours.upsert_sql(mark)
     if dialect == "postgresql":
         statements = _Statements(
             head,
-            ((f"WITH inserted AS ({insert}) {advance}", ("event", "new", "tenant")),),
+            (
+                (
+                    f"WITH inserted AS ({insert}), counted AS ({count}) {advance}",
+                    ("event", "hour", "new", "tenant"),
+                ),
+            ),
             (
                 (
                     f"WITH advanced AS ({advance} AND seq = {mark} AND hash = {mark}"  # noqa: S608
-                    f" RETURNING 1) INSERT INTO audit_events ({names}) SELECT {marks}"
-                    " FROM advanced",
-                    ("new", "tenant", "old", "event"),
+                    f" RETURNING 1), inserted AS (INSERT INTO audit_events ({names})"
+                    f" SELECT {marks} FROM advanced RETURNING 1)"
+                    f" {hours.upsert_sql(mark, only_after='inserted')}",
+                    ("new", "tenant", "old", "event", "hour"),
                 ),
             ),
         )
     else:
-        statements = _Statements(head, ((insert, ("event",)), (advance, ("new", "tenant"))), None)
+        statements = _Statements(
+            head,
+            ((insert, ("event",)), (count, ("hour",)), (advance, ("new", "tenant"))),
+            None,
+        )
     _SQL[(dialect, lock)] = statements
     return statements
 
@@ -207,14 +220,14 @@ def append(session: Session, key: bytes, draft: EventDraft, *, lock: bool) -> in
         head = _HEADS.get(cache_key) if sql.write_after is not None else None
         written = False
         if head is not None and sql.write_after is not None:
-            seq, digest, parts = _chain(sign, row, head, tenant)
+            seq, digest, parts = _chain(sign, row, head, tenant, draft)
             written = writer.write(sql.write_after, parts)
         if not written:
             writer.run(sql.head, (tenant,))
             found = writer.cursor.fetchone()
             if found is None:
                 raise NoResultFound(f"the audit chain of tenant {tenant} has no head")
-            seq, digest, parts = _chain(sign, row, (int(found[0]), found[1]), tenant)
+            seq, digest, parts = _chain(sign, row, (int(found[0]), found[1]), tenant, draft)
             writer.write(sql.write, parts)
     except dialect.loaded_dbapi.Error as exc:
         _HEADS.pop(cache_key, None)
@@ -232,7 +245,7 @@ def append(session: Session, key: bytes, draft: EventDraft, *, lock: bool) -> in
 
 
 def _chain(
-    sign: Signer, row: list[object], head: tuple[int, str], tenant: str
+    sign: Signer, row: list[object], head: tuple[int, str], tenant: str, draft: EventDraft
 ) -> tuple[int, str, dict[str, tuple[object, ...]]]:
     """Number and hash the event after ``head``; returns its seq, hash and statement parts."""
     prev_seq, prev_hash = head
@@ -243,5 +256,9 @@ def _chain(
         "new": (seq, digest),
         "tenant": (tenant,),
         "old": head,
+        # row: CHAINED_COLUMNS order (occurred_us at 3, outcome at 11, break_glass at 13).
+        "hour": hours.upsert_params(
+            tenant, seq, int(str(row[3])), row[11] == ALLOWED, bool(row[13])
+        ),
     }
     return seq, digest, parts

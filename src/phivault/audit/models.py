@@ -51,6 +51,26 @@ class AuditEvent(Base):
     hash: Mapped[str] = mapped_column(String(64))
 
 
+class AuditHour(Base):
+    """One UTC hour of a tenant's trail, counted (migration 0015, ``audit/hours.py``).
+
+    Written by every append in the event's own transaction, so it is exact by construction:
+    the dashboard's activity panel reads a few hundred of these rows instead of counting
+    millions of events, and the viewer's date filter bounds its walk by ``first_seq`` and
+    ``last_seq``. Derived data, not part of the chain."""
+
+    __tablename__ = "audit_hours"
+
+    tenant_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    # Hours since the epoch, UTC: occurred_us // 3,600,000,000.
+    hour: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    allowed: Mapped[int] = mapped_column(BigInteger)
+    refused: Mapped[int] = mapped_column(BigInteger)
+    break_glass: Mapped[int] = mapped_column(BigInteger)
+    first_seq: Mapped[int] = mapped_column(BigInteger)
+    last_seq: Mapped[int] = mapped_column(BigInteger)
+
+
 class AuditHead(Base):
     """The last event of each tenant's chain; lets verification notice a cut-off tail."""
 

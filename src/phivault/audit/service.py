@@ -7,7 +7,7 @@ import uuid
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from phivault.access.policy import Permission
 from phivault.access.unit import Unit
+from phivault.audit import hours
 from phivault.audit.actions import AuditAction
 from phivault.audit.checkpoint import Checkpoint, read_checkpoint, write_checkpoint
 from phivault.audit.events import ALLOWED
@@ -30,7 +31,6 @@ from phivault.identity.models import Member
 from phivault.vault import Vault
 
 MAX_PAGE = 500
-DAY_US = 86_400_000_000
 EXPORT_COLUMNS = [c.name for c in AuditEvent.__table__.columns]
 
 
@@ -71,10 +71,17 @@ def _filtered_in(tenant_id: uuid.UUID | str, flt: EventFilter) -> Select[AuditEv
         query = query.where(e.action == flt.action)
     if flt.outcome:
         query = query.where(e.outcome == flt.outcome)
-    if flt.since:
-        query = query.where(e.occurred_us >= to_micros(flt.since))
-    if flt.until:
-        query = query.where(e.occurred_us < to_micros(flt.until))
+    since = to_micros(flt.since) if flt.since else None
+    until = to_micros(flt.until) if flt.until else None
+    if since is not None:
+        query = query.where(e.occurred_us >= since)
+    if until is not None:
+        query = query.where(e.occurred_us < until)
+    if since is not None or until is not None:
+        # The range's events lie between the first and last seq of the hours it touches
+        # (audit_hours): an implied bound that lets the page walk the primary key backwards
+        # and stop at its last row, instead of reading the whole range to sort it by seq.
+        query = query.where(*hours.seq_bounds(str(tenant_id), since, until))
     if flt.break_glass is not None:
         # A literal, not a bound value: only then may the planner use the partial index
         # ix_audit_break_glass (its predicate is break_glass = 1).
@@ -363,23 +370,12 @@ class DayActivity:
 
 def activity_by_day(unit: Unit, *, days: int = 14) -> list[DayActivity]:
     """Entries per UTC day for the last ``days`` days (today included), oldest first; days
-    without entries count zero. Counts only, so no PHI; the read is audited like any other."""
+    without entries count zero. Counts only, so no PHI; the read is audited like any other
+    (and counted: today includes this read). Summed from the hours the appends counted
+    (``audit/hours.py``), so its cost follows ``days``, not the trail's size or density."""
     unit.guard.allow(Permission.AUDIT_READ, action=AuditAction.AUDIT_SUMMARY, resource_type="audit")
     first = unit.now.date() - timedelta(days=days - 1)
-    start = to_micros(datetime.combine(first, time(), UTC))
-    e = AuditEvent
-    day = ((e.occurred_us - start) // DAY_US).label("day")
-    rows = unit.session.execute(
-        select(day, e.outcome, e.break_glass, func.count())
-        .where(e.tenant_id == str(unit.tenant_id), e.occurred_us >= start)
-        .group_by(day, e.outcome, e.break_glass)
-    ).all()
-    counts = [[0, 0, 0] for _ in range(days)]
-    for index, outcome, break_glass, count in rows:
-        if 0 <= int(index) < days:
-            counts[int(index)][0 if outcome == ALLOWED else 1] += count
-            counts[int(index)][2] += count if break_glass else 0
     return [
-        DayActivity(first + timedelta(days=i), allowed, refused, emergency)
-        for i, (allowed, refused, emergency) in enumerate(counts)
+        DayActivity(c.day, c.allowed, c.refused, c.break_glass)
+        for c in hours.day_counts(unit.session, str(unit.tenant_id), first, days)
     ]

@@ -1,7 +1,7 @@
 """Import every model so the metadata is complete (for migrations and tests)."""
 
 from phivault.access.models import AccessReason, BreakGlassGrant, Position, RoleCategory
-from phivault.audit.models import AuditEvent, AuditHead
+from phivault.audit.models import AuditEvent, AuditHead, AuditHour
 from phivault.crypto.models import KeyRotation, SystemKey, TenantKey
 from phivault.db.base import Base
 from phivault.identity.credentials import (
@@ -55,6 +55,7 @@ __all__ = [
     "ApiToken",
     "AuditEvent",
     "AuditHead",
+    "AuditHour",
     "Base",
     "BreakGlassGrant",
     "CredentialSlot",

@@ -87,6 +87,60 @@ def test_emergency_access_migration_gives_existing_tenants_safe_break_glass_boun
     assert notices == 0
 
 
+def test_audit_hours_migration_counts_the_existing_trail(empty_engine: Engine) -> None:
+    """0015 counts every tenant's existing events per UTC hour: allowed, refused, emergency
+    access, and the hour's first and last seq (here with a late entry, earlier in time than
+    the one before it)."""
+    migrate.upgrade(empty_engine, "0014")
+    hour = 3_600_000_000
+    base = 490_000 * hour  # an hour boundary (2025-11-24 16:00 UTC)
+    a, b = str(uuid.uuid4()), str(uuid.uuid4())
+    trail = [  # tenant, seq, time, outcome, break glass
+        (a, 1, base - 1, "allowed", 0),
+        (a, 2, base, "refused", 0),
+        (a, 3, base + 5, "allowed", 1),
+        (a, 4, base + hour + 1, "allowed", 0),
+        (a, 5, base + 7, "allowed", 0),  # late: back in the hour before
+        (b, 1, base + 3, "allowed", 0),
+    ]
+    columns = "tenant_id, seq, event_id, occurred_us, action, outcome, break_glass, prev_hash, hash"
+    with empty_engine.begin() as conn:
+        for tenant, seq, at, outcome, glass in trail:
+            conn.execute(
+                text(
+                    f"INSERT INTO audit_events ({columns}, actor_id, session_id, resource_type,"
+                    " resource_id, person_id, purpose, reason, fields, source, request_id, ref)"
+                    " VALUES (:t, :s, :e, :at, 'person.read', :o, :g, :h, :h,"
+                    " '', '', '', '', '', '', '', '', '', '', '')"
+                ),
+                {
+                    "t": tenant,
+                    "s": seq,
+                    "e": str(uuid.uuid4()),
+                    "at": at,
+                    "o": outcome,
+                    "g": glass,
+                    "h": "0" * 64,
+                },
+            )
+    migrate.upgrade(empty_engine)
+    with empty_engine.connect() as conn:
+        rows = conn.execute(
+            text(
+                "SELECT tenant_id, hour, allowed, refused, break_glass, first_seq, last_seq"
+                " FROM audit_hours ORDER BY tenant_id, hour"
+            )
+        ).all()
+    h = base // hour
+    expected = {
+        (a, h - 1, 1, 0, 0, 1, 1),
+        (a, h, 2, 1, 1, 2, 5),
+        (a, h + 1, 1, 0, 0, 4, 4),
+        (b, h, 1, 0, 0, 1, 1),
+    }
+    assert {tuple(r) for r in rows} == expected
+
+
 def test_downgrade_and_upgrade_round_trip(empty_engine: Engine) -> None:
     migrate.upgrade(empty_engine)
     from alembic import command

@@ -15,8 +15,10 @@ from sqlalchemy import Connection, text
 
 from phivault.access.guard import _BREAK_GLASS
 from phivault.access.models import BreakGlassGrant
-from phivault.audit.models import AuditEvent
+from phivault.audit import hours
+from phivault.audit.models import AuditEvent, AuditHour
 from phivault.audit.service import _LAST_VERIFICATION, EventFilter, _filtered
+from phivault.clock import from_micros
 from phivault.db import engine as db_engine
 from phivault.db import migrate
 from phivault.db.engine import Database, Scope, make_engine
@@ -97,6 +99,7 @@ def _fill_audit(env) -> None:
             text("SELECT max(seq) FROM audit_events WHERE tenant_id = :t"), {"t": tenant}
         )
         session.execute(AuditEvent.__table__.insert(), _events(tenant, int(last) + 1, EVENTS))
+        hours.recount(session, tenant)  # what appends keep; these rows were not appended
         _analyze(env, session.connection())
 
 
@@ -306,3 +309,66 @@ def test_the_emergency_access_filter_uses_its_partial_index(env) -> None:
     plan = _plan_in_tenant(env, query, None)
     _assert_uses(plan, "ix_audit_break_glass")
     assert "TEMP B-TREE" not in plan and "Sort" not in plan, plan
+
+
+def _fill_old_hours(env, count: int = 10_000) -> None:
+    """``count`` hours of an older trail (about 14 months), counted as appends count them:
+    enough rows that the planner reads audit_hours through its key, as it would in use."""
+    tenant = str(env.world.tenant_a)
+    first = 1_700_000_000_000_000 // hours.HOUR_US - count
+    rows = [
+        {
+            "tenant_id": tenant,
+            "hour": first + i,
+            "allowed": 100,
+            "refused": 2,
+            "break_glass": 0,
+            "first_seq": -1_000_000 + i * 100,  # never read: only the plan matters here
+            "last_seq": -1_000_000 + i * 100 + 99,
+        }
+        for i in range(count)
+    ]
+    with env.vault.db.transaction(Scope.tenant(env.world.tenant_a)) as session:
+        session.execute(AuditHour.__table__.insert(), rows)
+        _analyze(env, session.connection())
+
+
+def test_the_date_filter_walks_the_primary_key_backwards_within_its_hours(env) -> None:
+    """A time range's page is the primary key read backwards between the seq bounds of the
+    hours the range touches (audit_hours), stopping at the page's last row: not the range
+    read through ix_audit_time and sorted by seq (which grew with the trail's density)."""
+    _fill_old_hours(env)
+    _fill_audit(env)
+
+    class _TenantOnly:
+        tenant_id = env.world.tenant_a
+
+    first = from_micros(1_700_000_000_000_000 + 7_000 * 1_000_000)  # inside the 20,000 s
+    flt = EventFilter(since=first, until=first + timedelta(hours=1), limit=101)
+    plan = _plan_in_tenant(env, _filtered(_TenantOnly(), flt).limit(101), None)  # type: ignore[arg-type]
+    key = "pk_audit_events" if env.backend == "postgres" else "sqlite_autoindex_audit_events_1"
+    _assert_uses(plan, key)
+    assert "ix_audit_time" not in plan, plan
+    assert "TEMP B-TREE" not in plan and "Sort" not in plan, plan
+    if env.backend == "postgres":
+        assert "Index Scan Backward using pk_audit_events" in plan, plan
+    # The bounds themselves: one range of audit_hours' primary key each.
+    hours_key = "pk_audit_hours" if env.backend == "postgres" else "sqlite_autoindex_audit_hours_1"
+    assert plan.count(hours_key) == 2, plan
+
+
+def test_the_activity_panel_reads_only_its_hours(env) -> None:
+    """The dashboard's 14 days are one range of audit_hours' primary key: at most 336 rows,
+    whatever the trail's size; audit_events is not read at all."""
+    _fill_old_hours(env)
+    _fill_audit(env)
+    start = 1_700_000_000_000_000 // hours.HOUR_US
+    plan = _plan_in_tenant(
+        env,
+        hours.DAY_HOURS,
+        {"tenant": str(env.world.tenant_a), "start": start, "end": start + 14 * 24},
+    )
+    key = "pk_audit_hours" if env.backend == "postgres" else "sqlite_autoindex_audit_hours_1"
+    assert key in plan, plan
+    assert "audit_events" not in plan, plan
+    assert "SCAN audit_hours" not in plan and "Seq Scan" not in plan, plan
