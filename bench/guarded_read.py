@@ -339,7 +339,7 @@ def _label(statement: str) -> str:
         return "SELECT set_config(app.tenant_id, app.scope)"
     if upper.startswith("SELECT MEMBERS.STATUS"):
         return "SELECT standing (members JOIN tenant_grants JOIN positions JOIN role_categories)"
-    if upper.startswith("SELECT RECORDS.TENANT_ID"):
+    if upper.startswith("SELECT RECORDS.TENANT_ID") and "BREAK_GLASS" in upper:
         return "SELECT record + person's voided mark + break-glass grant (one statement)"
     if upper.startswith("SELECT API_TOKENS.ID"):
         return "SELECT token (api_tokens JOIN members)"
