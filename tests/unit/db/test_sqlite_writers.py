@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -46,31 +48,9 @@ def test_a_waiting_writer_starts_the_moment_the_holder_commits(db) -> None:
         assert session.execute(text("SELECT count(*) FROM t")).scalar_one() == 2
 
 
-def test_a_writer_that_waits_too_long_fails_like_a_locked_database(db, monkeypatch) -> None:
-    monkeypatch.setattr(engine_module, "BUSY_TIMEOUT_MS", 100)
-    held, done = threading.Event(), threading.Event()
-
-    def holder() -> None:
-        with db.transaction(Scope.everything()):
-            held.set()
-            done.wait(5)
-
-    thread = threading.Thread(target=holder)
-    thread.start()
-    held.wait()
-    try:
-        with (
-            pytest.raises(OperationalError, match="database is locked"),
-            db.transaction(Scope.everything()),
-        ):
-            pass
-    finally:
-        done.set()
-        thread.join()
-
-
-def test_readers_do_not_queue_behind_a_writer(db) -> None:
-    """Read transactions and snapshots (a token check, a chain verification) take no turn."""
+@contextmanager
+def another_thread_writing(db: Database) -> Iterator[None]:
+    """Another thread holds a write transaction (one uncommitted row) while the body runs."""
     held, done = threading.Event(), threading.Event()
 
     def holder() -> None:
@@ -83,12 +63,28 @@ def test_readers_do_not_queue_behind_a_writer(db) -> None:
     thread.start()
     held.wait()
     try:
+        yield
+    finally:
+        done.set()
+        thread.join()
+
+
+def test_a_writer_that_waits_too_long_fails_like_a_locked_database(db, monkeypatch) -> None:
+    monkeypatch.setattr(engine_module, "BUSY_TIMEOUT_MS", 100)
+    with (
+        another_thread_writing(db),
+        pytest.raises(OperationalError, match="database is locked"),
+        db.transaction(Scope.everything()),
+    ):
+        pass
+
+
+def test_readers_do_not_queue_behind_a_writer(db) -> None:
+    """Read transactions and snapshots (a token check, a chain verification) take no turn."""
+    with another_thread_writing(db):
         start = time.monotonic()
         with db.reading(Scope.everything()) as reader:
             assert reader.execute(text("SELECT count(*) FROM t")).scalar_one() == 0
         with db.snapshot(Scope.everything()) as snapshot:
             assert snapshot.execute(text("SELECT count(*) FROM t")).scalar_one() == 0
         assert time.monotonic() - start < 0.5
-    finally:
-        done.set()
-        thread.join()
