@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 from fastapi.testclient import TestClient
+from playwright.sync_api import expect
 
 from tests.browser.conftest import screenshot
 from tests.browser.helpers import both_backends
@@ -53,7 +54,7 @@ def test_first_sign_in_with_password_change_and_mfa(page, env) -> None:
     assert page.locator("#totp-secret").inner_text() == secret  # same secret, no re-scan
     page.get_by_label("Code from your app").fill(totp_now(secret, env))
     page.get_by_role("button", name="Confirm").click()
-    assert page.locator("#recovery-codes li").count() == 10
+    expect(page.locator("#recovery-codes li")).to_have_count(10)  # waits for the next page
     page.get_by_role("link", name="Continue").click()
     assert "Alpha Home Care" in page.locator("#tenants").inner_text()
     screenshot(page, "home")
