@@ -306,3 +306,74 @@ def test_a_value_with_spaces_at_either_end_is_refused_not_trimmed(
     )
     assert response.status_code == 422, response.text
     assert "space" in response.json()["detail"]
+
+
+def _add_patients(client, world, count: int) -> list[str]:
+    ids = []
+    for i in range(count):
+        body = {
+            "kind": "patient",
+            "given_name": f"Pager{i}",
+            "family_name": "Keyset",
+            "date_of_birth": "1970-01-01",
+        }
+        created = client.post(url(world, "/people"), json=body, headers=world["officer"].headers)
+        assert created.status_code == 201, created.text
+        ids.append(created.json()["id"])
+    return ids
+
+
+def test_people_pages_follow_the_link_header_to_the_end(client, env, world) -> None:
+    """Keyset paging over the API: each page names the next in ``Link``; following them
+    yields every patient once, in the list's order, the same list as the offset pages."""
+    added = _add_patients(client, world, 5)
+    headers = world["officer"].headers
+    everyone = client.get(url(world, "/people?kind=patient&limit=200"), headers=headers).json()
+    seen, next_url, pages = [], url(world, "/people?kind=patient&limit=2"), 0
+    while next_url:
+        response = client.get(next_url, headers=headers)
+        assert response.status_code == 200, response.text
+        assert len(response.json()) <= 2
+        seen += [p["id"] for p in response.json()]
+        link = response.headers.get("link")
+        next_url = link.split(">")[0].lstrip("<") if link else None
+        assert link is None or link.endswith('rel="next"')
+        pages += 1
+    assert seen == [p["id"] for p in everyone]  # the order added (ties by id), none twice
+    assert set(added) <= set(seen) and len(set(seen)) == len(seen)
+    assert pages == (len(seen) + 1) // 2
+    offset = client.get(url(world, "/people?kind=patient&offset=2&limit=2"), headers=headers)
+    assert [p["id"] for p in offset.json()] == seen[2:4]
+    assert "link" not in offset.headers  # offset pages do not name a next one
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "after=not-a-cursor&kind=patient",
+        "after=1.00000000000000000000000000000000&offset=1&kind=patient",
+        "after=1.00000000000000000000000000000000",
+    ],
+)
+def test_a_bad_cursor_is_refused_with_a_problem(client, world, query) -> None:
+    response = client.get(url(world, f"/people?{query}"), headers=world["officer"].headers)
+    assert response.status_code == 422
+    assert response.headers["content-type"] == PROBLEM
+
+
+def test_a_cursor_from_one_agency_shows_nothing_of_another(client, env, world) -> None:
+    """A cursor holds a moment and an id, not a tenant: in another agency it only starts that
+    agency's own list, and a member without standing there gets 404 as for any list."""
+    _add_patients(client, world, 3)
+    first = client.get(url(world, "/people?kind=patient&limit=1"), headers=world["officer"].headers)
+    cursor = first.headers["link"].split("after=")[1].split("&")[0]
+    other = client.get(
+        url(world, f"/people?kind=patient&after={cursor}", tenant=world.tenant_b),
+        headers=world["other_staff"].headers,
+    )
+    assert other.status_code == 200
+    assert not {p["id"] for p in other.json()} & {p["id"] for p in first.json()}
+    outsider = client.get(
+        url(world, f"/people?kind=patient&after={cursor}"), headers=world["other_staff"].headers
+    )
+    assert outsider.status_code == 404

@@ -5,9 +5,9 @@ from __future__ import annotations
 import uuid
 from dataclasses import asdict
 from typing import Annotated
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
-from fastapi import APIRouter, Header, Query, Request, status
+from fastapi import APIRouter, Header, Query, Request, Response, status
 from fastapi.responses import StreamingResponse
 
 from phivault.access.policy import Permission
@@ -26,6 +26,7 @@ from phivault.api.schemas import (
     RecordVersionOut,
     VoidIn,
 )
+from phivault.errors import InvalidInput
 from phivault.records import documents, service, uploads
 from phivault.records.blobs import BlobStore
 
@@ -61,16 +62,31 @@ def create_person(tenant_id: uuid.UUID, body: PersonIn, ctx: Ctx) -> PersonOut:
 
 @router.get("/people", openapi_extra=declare(Permission.PEOPLE_READ))
 def list_people(
+    request: Request,
+    response: Response,
     tenant_id: uuid.UUID,
     ctx: Ctx,
     kind: str | None = None,
     offset: OffsetQuery = 0,
+    after: Annotated[str | None, Query(max_length=80)] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> list[PersonOut]:
+    """The agency's people in the order they were added. With ``kind``, pages follow a cursor
+    (keyset: any page as fast as the first, however far down): the ``Link`` header names the
+    next page (``rel="next"``) while there is one. ``offset`` still works, at a cost that
+    grows with it."""
+    if after is not None and (kind is None or offset):
+        raise InvalidInput("'after' needs 'kind' and no 'offset'")
+    cursor = service.PersonCursor.decode(after) if after is not None else None
     with ctx.unit(tenant_id) as unit:
-        return [
-            _person(v) for v in service.list_people(unit, kind=kind, offset=offset, limit=limit)
-        ]
+        if kind is None or offset:
+            views = service.list_people(unit, kind=kind, offset=offset, limit=limit)
+            return [_person(v) for v in views]
+        page = service.people_page(unit, kind=kind, after=cursor, limit=limit)
+    if page.next is not None:
+        query = urlencode({"kind": kind, "after": page.next.encode(), "limit": limit})
+        response.headers["Link"] = f'<{request.url.path}?{query}>; rel="next"'
+    return [_person(v) for v in page.people]
 
 
 @router.post("/people/search", openapi_extra=declare(Permission.PEOPLE_READ))
