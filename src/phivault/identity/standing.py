@@ -17,35 +17,15 @@ from sqlalchemy.orm import Session
 from phivault.access.guard import StandingRow
 from phivault.access.models import Position, RoleCategory
 from phivault.identity.models import Member, TenantGrant
-from phivault.identity.roles import join_role
 from phivault.tenancy.models import TenantSettings
 
 # Typed explicitly: a foreign-key column takes its type from the table it points at, which
 # may not be loaded yet when this module is (the bound value would then go out untyped).
 _ID = Uuid()
 _Ts = TypeVarTuple("_Ts")
-_STANDING = (
-    join_role(
-        select(
-            Member.status,
-            TenantGrant.status,
-            TenantGrant.is_privacy_officer,
-            TenantGrant.is_administrator,
-            RoleCategory.access_category,
-            RoleCategory.mfa_required,
-            TenantSettings.mfa_required,
-        ).join(TenantGrant, TenantGrant.member_id == Member.id)
-    )
-    .join(TenantSettings, TenantSettings.tenant_id == TenantGrant.tenant_id)
-    .where(
-        Member.id == bindparam("member", type_=_ID),
-        TenantGrant.tenant_id == bindparam("tenant", type_=_ID),
-    )
-)
-
-
-# The grant-side columns of a standing, for a statement that reads the member already (the
-# API token check): LEFT JOINed by :func:`outerjoin_standing`, all NULL without a grant.
+# The grant-side columns of a standing, for a statement that reads the member (the guard's
+# own read, and the API token check): LEFT JOINed by :func:`outerjoin_standing`, all NULL
+# without a grant.
 GRANT_COLUMNS = (
     TenantGrant.status,
     TenantGrant.is_privacy_officer,
@@ -79,10 +59,15 @@ def outerjoin_standing(query: Select[*_Ts]) -> Select[*_Ts]:
     )
 
 
+# The guard's own read (a unit opened without a token check): the same columns and joins.
+_STANDING = outerjoin_standing(select(Member.status, *GRANT_COLUMNS)).where(
+    Member.id == bindparam("member", type_=_ID)
+)
+
+
 def standing_from(member_status: str, grant: Sequence[Any]) -> StandingRow | None:
     """A standing from the member's status and the :data:`GRANT_COLUMNS` of an outer join
-    (None without a grant, or without the tenant's settings, as :func:`load_standing`'s
-    inner joins would answer)."""
+    (None without a grant, or without the tenant's settings)."""
     if grant[0] is None or grant[-1] is None:
         return None
     return StandingRow(member_status, *grant)
@@ -96,4 +81,4 @@ def load_standing(
     row = (
         session.connection().execute(_STANDING, {"member": member_id, "tenant": tenant_id}).first()
     )
-    return None if row is None else StandingRow(*row)
+    return None if row is None else standing_from(row[0], row[1:])

@@ -24,6 +24,7 @@ from phivault.db import migrate
 from phivault.db.engine import Database, Scope, make_engine
 from phivault.db.explain import explain
 from phivault.identity.service import _TOKEN_HERE
+from phivault.identity.standing import _STANDING
 from phivault.records.service import _RECORD_AND_PERSON
 
 PAST_GRANTS = 3_000
@@ -168,6 +169,15 @@ def test_the_token_check_reads_the_standing_by_keys(env) -> None:
     )
     tables = ("api_tokens", "members", "tenant_grants", "positions", "role_categories")
     for table in (*tables, "tenant_settings"):
+        assert f"SCAN {table}" not in plan and f"Seq Scan on {table}" not in plan, plan
+
+
+def test_the_guards_own_standing_read_is_by_keys(env) -> None:
+    """The standing a unit reads when no token check brought it: the same joins, by key."""
+    world = env.world
+    params = {"member": world["clinician"].member_id, "tenant": world.tenant_a}
+    plan = _plan_in_tenant(env, _STANDING, params)
+    for table in ("members", "tenant_grants", "positions", "role_categories", "tenant_settings"):
         assert f"SCAN {table}" not in plan and f"Seq Scan on {table}" not in plan, plan
 
 
