@@ -288,3 +288,15 @@ def test_voiding_a_document_needs_write_permission_a_full_view_and_a_reason(clie
     assert _void(client, world, uuid.uuid4()).status_code == 404
     listed = client.get(docs_url(world), headers=world["clinician"].headers).json()
     assert [d["id"] for d in listed] == [doc["id"]]
+
+
+@pytest.mark.parametrize("name", ["bad%FFname.pdf", "half%C3.pdf"])
+def test_a_file_name_that_is_not_utf8_is_refused_not_replaced(client, env, world, name) -> None:
+    """A percent-encoded name whose bytes are not UTF-8 is refused (422), never stored with
+    U+FFFD in place of what was sent; nothing is written."""
+    before = len(client.get(docs_url(world), headers=world["clinician"].headers).json())
+    response = upload(client, world, filename=name)
+    assert response.status_code == 422, response.text
+    assert "percent-encoded UTF-8" in response.json()["detail"]
+    after = client.get(docs_url(world), headers=world["clinician"].headers).json()
+    assert len(after) == before

@@ -56,9 +56,14 @@ class Upload:
             not content_length.isdigit() or int(content_length) > limit
         ):
             raise PayloadTooLarge(f"documents may be at most {limit} bytes")
+        try:
+            # strict: a byte that is not UTF-8 is refused, never replaced by U+FFFD.
+            filename = unquote(encoded_filename, errors="strict")
+        except UnicodeDecodeError:
+            raise InvalidInput("the file name is not valid percent-encoded UTF-8") from None
         return cls(
             person_id=person_id,
-            filename=documents.check_filename(unquote(encoded_filename)),
+            filename=documents.check_filename(filename),
             content_type=content_type,
             kind=kind,
             tier=tier,
