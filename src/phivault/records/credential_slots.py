@@ -43,7 +43,9 @@ _SLOT_INDEX = "credential-slot"
 
 def _slot(unit: Unit, person_id: uuid.UUID, kind: str, view: str) -> bytes:
     # A blind index: the same inputs give the same slot, and the slot reveals none of them.
-    return unit.cipher.blind_index(_SLOT_INDEX, str(person_id), kind, view)
+    # The kind goes in as hex: a blind index normalises text (case, accents, spacing) for
+    # search, and two kinds the listing tells apart must not share a slot (migration 0016).
+    return unit.cipher.blind_index(_SLOT_INDEX, str(person_id), kind.encode().hex(), view)
 
 
 def _kind_and_expiry(unit: Unit, record: Record) -> tuple[str, date | None]:

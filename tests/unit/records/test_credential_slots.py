@@ -110,6 +110,17 @@ def test_slots_are_built_from_existing_records_on_first_use(env) -> None:
         )
 
 
+def test_kinds_that_differ_only_in_case_are_two_kinds(env) -> None:
+    """The listing tells "TB test" from "tb test": so do the slots, whether kept on write or
+    built from records already on file (a shared slot gave a wrong count, or a first build
+    that failed on the slot's unique key)."""
+    _add(env, "2026-01-01", "TB test")  # lapsed
+    _add(env, "2027-01-01", "tb test")  # far off
+    assert _agree(env) == (1, 1)  # built on first use, from both records
+    _add(env, "2026-01-02", "Tb Test")  # a third kind, lapsed, kept on write
+    assert _agree(env) == (2, 2)
+
+
 def test_a_slot_names_nobody(env) -> None:
     _add(env, "2026-01-01", "tb_test")
     _agree(env)
